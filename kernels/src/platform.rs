@@ -1,0 +1,263 @@
+//! The one place that chooses which implementation of a kernel runs.
+
+use crate::bits::WordSource;
+use crate::{chunked, portable, Code, Spec};
+
+/// An implementation of the kernels. All give identical bits; they differ in speed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    /// [`crate::portable`]: the scalar reference.
+    Portable,
+    /// [`crate::chunked`]: the blockwise fast path, compiled for the baseline target.
+    Chunked,
+    /// The blockwise fast path compiled with AVX2 (x86-64 only).
+    Avx2,
+}
+
+impl Platform {
+    /// The fastest implementation this CPU supports.
+    pub fn detect() -> Self {
+        Self::avx2().unwrap_or(Platform::Chunked)
+    }
+
+    /// `Some(Avx2)` if the CPU supports AVX2.
+    pub fn avx2() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if cfg!(target_feature = "avx2") || std::arch::is_x86_feature_detected!("avx2") {
+                return Some(Platform::Avx2);
+            }
+        }
+        None
+    }
+
+    /// Every implementation available on this CPU, the reference first (for tests and
+    /// benchmarks).
+    pub fn all() -> Vec<Self> {
+        let mut v = vec![Platform::Portable, Platform::Chunked];
+        v.extend(Self::avx2());
+        v
+    }
+
+    /// Short lower-case name (`portable`, `chunked`, `avx2`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Portable => "portable",
+            Platform::Chunked => "chunked",
+            Platform::Avx2 => "avx2",
+        }
+    }
+
+    /// Requantizes `src` (codes with `shift` more fraction bits than the target) into `dst`;
+    /// returns the number of overflow events. Semantics: [`portable::requantize`].
+    ///
+    /// # Panics
+    /// If `src.len() != dst.len()`.
+    pub fn requantize<I: Code, O: Code, W: WordSource + ?Sized>(
+        self,
+        spec: Spec,
+        shift: i32,
+        src: &[I],
+        dst: &mut [O],
+        bits: &mut W,
+    ) -> u64 {
+        match self {
+            Platform::Portable => portable::requantize(spec, shift, src, dst, bits),
+            Platform::Chunked => chunked::requantize(spec, shift, src, dst, bits),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
+            Platform::Avx2 => unsafe { crate::x86::avx2::requantize(spec, shift, src, dst, bits) },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx2 => unreachable!("Avx2 is only constructed on x86-64"),
+        }
+    }
+
+    /// Rounds `src` to codes with `fl` fraction bits into `dst`; returns the number of events.
+    /// Semantics: [`portable::quantize_f64`].
+    ///
+    /// # Panics
+    /// If `src.len() != dst.len()`.
+    pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
+        self,
+        spec: Spec,
+        fl: u32,
+        src: &[f64],
+        dst: &mut [O],
+        bits: &mut W,
+    ) -> u64 {
+        match self {
+            Platform::Portable => portable::quantize_f64(spec, fl, src, dst, bits),
+            Platform::Chunked => chunked::quantize_f64(spec, fl, src, dst, bits),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
+            Platform::Avx2 => unsafe { crate::x86::avx2::quantize_f64(spec, fl, src, dst, bits) },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx2 => unreachable!("Avx2 is only constructed on x86-64"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Overflow, Rounding, XoshiroLanes};
+
+    const ROUNDINGS: [Rounding; 12] = [
+        Rounding::NearestEven,
+        Rounding::NearestAway,
+        Rounding::Floor,
+        Rounding::TowardZero,
+        Rounding::StochasticExact,
+        Rounding::Stochastic { bits: 0 },
+        Rounding::Stochastic { bits: 1 },
+        Rounding::Stochastic { bits: 8 },
+        Rounding::Stochastic { bits: 13 },
+        Rounding::Stochastic { bits: 32 },
+        Rounding::StochasticCorrected { bits: 3 },
+        Rounding::StochasticCorrected { bits: 20 },
+    ];
+
+    /// Random codes spread over the whole container, with a bias toward small magnitudes
+    /// and exact ties so every branch of every mode is hit.
+    fn inputs<I: Code>(n: usize, seed: u64) -> Vec<I> {
+        let mut g = XoshiroLanes::new(seed, 99);
+        (0..n)
+            .map(|i| {
+                let w = g.next_word() as i64;
+                let v = match i % 4 {
+                    0 => w,
+                    1 => w >> (64 - I::BITS + 2),
+                    2 => (w >> 60) << 3, // multiples of 8: ties for shift 4
+                    _ => w >> 58,
+                };
+                I::from_i64(v)
+            })
+            .collect()
+    }
+
+    fn check_pair<I: Code, O: Code>() {
+        let lens = [0usize, 1, 7, 63, 257, 1031];
+        let mut seed = 1;
+        for &rounding in &ROUNDINGS {
+            for overflow in [Overflow::Saturate, Overflow::Wrap] {
+                for wl in [2, O::BITS - 2, O::BITS].into_iter().filter(|&w| w >= 2) {
+                    for shift in [-3i32, 0, 1, 4, I::BITS as i32 - 1, 40, 62] {
+                        let spec = Spec {
+                            wl,
+                            rounding,
+                            overflow,
+                        };
+                        for &n in &lens {
+                            seed += 1;
+                            let src = inputs::<I>(n, seed);
+                            let mut want = vec![O::default(); n];
+                            let mut bits = XoshiroLanes::new(seed, 0);
+                            let ev = Platform::Portable
+                                .requantize(spec, shift, &src, &mut want, &mut bits);
+                            let tail = bits.next_word();
+                            for p in Platform::all() {
+                                let mut got = vec![O::default(); n];
+                                let mut bits = XoshiroLanes::new(seed, 0);
+                                let ev2 = p.requantize(spec, shift, &src, &mut got, &mut bits);
+                                let ctx = format!(
+                                    "{} {rounding} {overflow} wl={wl} shift={shift} n={n}",
+                                    p.name()
+                                );
+                                assert!(
+                                    want.iter().zip(&got).all(|(a, b)| a.to_i64() == b.to_i64()),
+                                    "{ctx}"
+                                );
+                                assert_eq!(ev, ev2, "{ctx}");
+                                // Same number of words consumed.
+                                assert_eq!(tail, bits.next_word(), "{ctx}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn requantize_paths_bit_identical() {
+        check_pair::<i16, i8>();
+        check_pair::<i32, i16>();
+        check_pair::<i64, i32>();
+        check_pair::<i32, i8>();
+        check_pair::<i64, i8>();
+        check_pair::<i8, i8>();
+    }
+
+    fn check_f64<O: Code>() {
+        let mut g = XoshiroLanes::new(5, 5);
+        let mut src: Vec<f64> = (0..1031)
+            .map(|i| {
+                let w = g.next_word();
+                let mag = (w >> 11) as f64 / (1u64 << 53) as f64;
+                let e = (i % 40) as i32 - 20;
+                let v = mag * 2f64.powi(e);
+                if w & 1 == 1 {
+                    -v
+                } else {
+                    v
+                }
+            })
+            .collect();
+        src.extend([
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+            -1e300,
+            0.5,
+            -0.5,
+        ]);
+        src.extend([0.03125, -0.03125, 0.09375, 2f64.powi(70) + 2f64.powi(20)]);
+        for &rounding in &ROUNDINGS {
+            for overflow in [Overflow::Saturate, Overflow::Wrap] {
+                for fl in [0u32, 3, 4, 20, 62] {
+                    let spec = Spec {
+                        wl: O::BITS.min(wl_hint(fl)),
+                        rounding,
+                        overflow,
+                    };
+                    for n in [0usize, 1, 9, 200, src.len()] {
+                        let mut want = vec![O::default(); n];
+                        let mut bits = XoshiroLanes::new(fl as u64, 1);
+                        let ev = Platform::Portable.quantize_f64(
+                            spec,
+                            fl,
+                            &src[..n],
+                            &mut want,
+                            &mut bits,
+                        );
+                        let tail = bits.next_word();
+                        for p in Platform::all() {
+                            let mut got = vec![O::default(); n];
+                            let mut bits = XoshiroLanes::new(fl as u64, 1);
+                            let ev2 = p.quantize_f64(spec, fl, &src[..n], &mut got, &mut bits);
+                            let ctx = format!("{} {rounding} {overflow} fl={fl} n={n}", p.name());
+                            assert!(
+                                want.iter().zip(&got).all(|(a, b)| a.to_i64() == b.to_i64()),
+                                "{ctx}"
+                            );
+                            assert_eq!(ev, ev2, "{ctx}");
+                            assert_eq!(tail, bits.next_word(), "{ctx}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn wl_hint(fl: u32) -> u32 {
+        (fl + 3).clamp(2, 64)
+    }
+
+    #[test]
+    fn quantize_f64_paths_bit_identical() {
+        check_f64::<i8>();
+        check_f64::<i16>();
+        check_f64::<i64>();
+    }
+}

@@ -1,0 +1,226 @@
+//! The scalar reference of every kernel: one element at a time, every case spelled out.
+//!
+//! [`round_code`] and [`round_f64`] are the definitions of the rounding modes on integer and
+//! `f64` input; the slice kernels apply them with the packing rule of [`crate::bits`] and the
+//! overflow rule of [`crate::Overflow`].
+
+use crate::bits::WordSource;
+use crate::{Code, Rounding, Spec};
+
+/// `R` most significant bits of an `s`-bit fraction `d` (zero-padded when `R > s`).
+#[inline(always)]
+pub(crate) fn top_bits(d: u64, s: u32, r: u32) -> u64 {
+    if r <= s {
+        d >> (s - r)
+    } else {
+        d << (r - s)
+    }
+}
+
+/// An `s`-bit fraction `d` rounded to `R` bits, ties to even; the result is in `0..=2^R`.
+#[inline(always)]
+pub(crate) fn rne_bits(d: u64, s: u32, r: u32) -> u64 {
+    if r >= s {
+        return d << (r - s);
+    }
+    let sh = s - r;
+    let q = d >> sh;
+    let rem = d & ((1u64 << sh) - 1);
+    let half = 1u64 << (sh - 1);
+    q + (rem > half || (rem == half && q & 1 == 1)) as u64
+}
+
+/// Rounds the code `k`, which has `shift` more fraction bits than the target, to a target
+/// code (before overflow). `u` holds the element's random bits
+/// (`rounding.bits_per_code(shift)` of them, in the low bits). `shift` is in `-63..=63`.
+///
+/// With `s = shift > 0`, `⌊y⌋ = k >> s` and the discarded bits `d = k mod 2^s`:
+/// - `Floor`: `k >> s`; `TowardZero`: `+1` when `k < 0` and `d ≠ 0`;
+/// - `NearestEven` / `NearestAway`: `+1` when `d > 2^(s−1)`, or on a tie when `⌊y⌋` is odd /
+///   when `k ≥ 0`;
+/// - `Stochastic { bits: R }`: `+ ((top_R(d) + u) >> R)`;
+/// - `StochasticExact`: `+ ((d + u) >> s)` with `s` random bits;
+/// - `StochasticCorrected { bits: R }`: `+ ((rne_R(d) + u) >> R)`.
+///
+/// With `shift ≤ 0` the code is shifted left exactly and no rounding happens.
+///
+/// ```
+/// use lpmc_kernels::{portable::round_code, Rounding};
+/// // 0b1011.1000 (11.5) with 4 fraction bits dropped: a tie.
+/// assert_eq!(round_code(0b1011_1000, 4, Rounding::NearestEven, 0), 0b1100);
+/// assert_eq!(round_code(-0b1011_1000, 4, Rounding::NearestAway, 0), -0b1100);
+/// assert_eq!(round_code(-0b1011_1000, 4, Rounding::Floor, 0), -0b1100);
+/// // sr:2 keeps the bits `10` of the fraction .1000; random bits 0b01 do not carry, 0b10 do.
+/// assert_eq!(round_code(0b1011_1000, 4, Rounding::Stochastic { bits: 2 }, 0b01), 0b1011);
+/// assert_eq!(round_code(0b1011_1000, 4, Rounding::Stochastic { bits: 2 }, 0b10), 0b1100);
+/// ```
+#[inline]
+pub fn round_code(k: i64, shift: i32, rounding: Rounding, u: u64) -> i128 {
+    if shift <= 0 {
+        return (k as i128) << (-shift) as u32;
+    }
+    let s = shift as u32;
+    let floor = (k >> s) as i128;
+    let d = (k as u64) & ((1u64 << s) - 1);
+    let half = 1u64 << (s - 1);
+    let up = match rounding {
+        Rounding::Floor => false,
+        Rounding::TowardZero => k < 0 && d != 0,
+        Rounding::NearestEven => d > half || (d == half && floor & 1 == 1),
+        Rounding::NearestAway => d > half || (d == half && k >= 0),
+        Rounding::Stochastic { bits } => (top_bits(d, s, bits) + u) >> bits != 0,
+        Rounding::StochasticExact => (d + u) >> s != 0,
+        Rounding::StochasticCorrected { bits } => (rne_bits(d, s, bits) + u) >> bits != 0,
+    };
+    floor + up as i128
+}
+
+/// Magnitude beyond which a rounded `f64` is represented by `±2^126`: every such integer is a
+/// multiple of 2^64, so `±2^126` has the same sign (saturation) and the same residue modulo
+/// 2^WL (wrap, WL ≤ 64) as the true value.
+pub const F64_BIG: f64 = 85_070_591_730_234_615_865_843_651_857_942_052_864.0; // 2^126
+
+/// Rounds `x` to a code with `fl` fraction bits (before overflow); `u` holds the element's
+/// random bits (`rounding.bits_per_f64()` of them, in the low bits). `x` must not be NaN.
+///
+/// With `y = x·2^fl` (exact), `⌊y⌋` and `f = y − ⌊y⌋` (exact): deterministic modes as in
+/// [`round_code`]; `Stochastic { bits: R }`: `+ ((⌊f·2^R⌋ + u) >> R)`;
+/// `StochasticExact`: `+1` iff `u < f·2^53` (53 random bits);
+/// `StochasticCorrected { bits: R }`: `+ ((round_half_even(f·2^R) + u) >> R)`.
+/// Infinite `x`, or `|y| ≥ 2^126`, gives `±2^126` (see [`F64_BIG`]).
+///
+/// ```
+/// use lpmc_kernels::{portable::round_f64, Rounding};
+/// assert_eq!(round_f64(0.30, 4, Rounding::NearestEven, 0), 5);   // 4.8 -> 5 (0.3125)
+/// assert_eq!(round_f64(-0.30, 4, Rounding::Floor, 0), -5);       // -4.8 -> -5
+/// assert_eq!(round_f64(-0.30, 4, Rounding::TowardZero, 0), -4);
+/// // sr:1 on 4.8: the fraction .8 keeps one bit (1), so it rounds up iff the random bit is 1.
+/// assert_eq!(round_f64(0.30, 4, Rounding::Stochastic { bits: 1 }, 0), 4);
+/// assert_eq!(round_f64(0.30, 4, Rounding::Stochastic { bits: 1 }, 1), 5);
+/// ```
+#[inline]
+pub fn round_f64(x: f64, fl: u32, rounding: Rounding, u: u64) -> i128 {
+    debug_assert!(!x.is_nan());
+    let y = x * f64::from_bits(((1023 + fl) as u64) << 52);
+    if y.abs() >= F64_BIG {
+        return if y > 0.0 {
+            1i128 << 126
+        } else {
+            -(1i128 << 126)
+        };
+    }
+    let floor = y.floor();
+    let f = y - floor;
+    let floor_i = floor as i128;
+    let up = match rounding {
+        Rounding::Floor => false,
+        Rounding::TowardZero => y < 0.0 && f != 0.0,
+        Rounding::NearestEven => f > 0.5 || (f == 0.5 && floor_i & 1 == 1),
+        Rounding::NearestAway => f > 0.5 || (f == 0.5 && y >= 0.0),
+        Rounding::Stochastic { bits } => (scaled_floor(f, bits) + u) >> bits != 0,
+        Rounding::StochasticExact => (u as f64) < f * TWO53,
+        Rounding::StochasticCorrected { bits } => (scaled_rne(f, bits) + u) >> bits != 0,
+    };
+    floor_i + up as i128
+}
+
+const TWO53: f64 = 9_007_199_254_740_992.0;
+
+/// `⌊f·2^R⌋` for a fraction `f ∈ [0, 1)`, exact.
+#[inline(always)]
+pub(crate) fn scaled_floor(f: f64, r: u32) -> u64 {
+    (f * (1u64 << r) as f64).floor() as u64
+}
+
+/// `round_half_even(f·2^R)` for a fraction `f ∈ [0, 1)`, exact; in `0..=2^R`.
+#[inline(always)]
+pub(crate) fn scaled_rne(f: f64, r: u32) -> u64 {
+    (f * (1u64 << r) as f64).round_ties_even() as u64
+}
+
+/// The code and event of a NaN input: code 0, one event.
+#[inline(always)]
+pub(crate) fn nan_code() -> (i64, bool) {
+    (0, true)
+}
+
+/// Requantizes `src` (codes with `shift` more fraction bits than the target) into `dst`, the
+/// scalar reference. Element `i` takes its random bits by the packing rule of
+/// [`crate::bits`] with `R = spec.rounding.bits_per_code(shift)`. Returns the number of
+/// overflow events (codes saturated or wrapped).
+///
+/// # Panics
+/// If `src.len() != dst.len()`.
+pub fn requantize<I: Code, O: Code, W: WordSource + ?Sized>(
+    spec: Spec,
+    shift: i32,
+    src: &[I],
+    dst: &mut [O],
+    bits: &mut W,
+) -> u64 {
+    assert_eq!(src.len(), dst.len(), "requantize: length mismatch");
+    let r = spec.rounding.bits_per_code(shift);
+    let mut word = 0u64;
+    let mut events = 0;
+    for (i, (s, d)) in src.iter().zip(dst.iter_mut()).enumerate() {
+        let u = element_bits(bits, &mut word, i, r);
+        let q = round_code(s.to_i64(), shift, spec.rounding, u);
+        let (c, ev) = spec.overflow.apply(q, spec.wl);
+        *d = O::from_i64(c);
+        events += ev as u64;
+    }
+    events
+}
+
+/// Rounds `src` to codes with `fl` fraction bits in `dst`, the scalar reference. Element `i`
+/// takes `R = spec.rounding.bits_per_f64()` random bits by the packing rule (also when it is
+/// NaN). NaN becomes code 0 and ±∞ the extreme codes (saturation, whatever the overflow rule),
+/// each counted as an event. Returns the number of events.
+///
+/// # Panics
+/// If `src.len() != dst.len()`.
+pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
+    spec: Spec,
+    fl: u32,
+    src: &[f64],
+    dst: &mut [O],
+    bits: &mut W,
+) -> u64 {
+    assert_eq!(src.len(), dst.len(), "quantize_f64: length mismatch");
+    let r = spec.rounding.bits_per_f64();
+    let mut word = 0u64;
+    let mut events = 0;
+    for (i, (&x, d)) in src.iter().zip(dst.iter_mut()).enumerate() {
+        let u = element_bits(bits, &mut word, i, r);
+        let (c, ev) = if x.is_nan() {
+            nan_code()
+        } else if x.is_infinite() {
+            crate::Overflow::Saturate.apply(round_f64(x, fl, spec.rounding, u), spec.wl)
+        } else {
+            spec.overflow
+                .apply(round_f64(x, fl, spec.rounding, u), spec.wl)
+        };
+        *d = O::from_i64(c);
+        events += ev as u64;
+    }
+    events
+}
+
+/// The `r` random bits of element `i`, drawing a new word into `word` when the packing rule
+/// starts one.
+#[inline(always)]
+fn element_bits<W: WordSource + ?Sized>(bits: &mut W, word: &mut u64, i: usize, r: u32) -> u64 {
+    if r == 0 {
+        return 0;
+    }
+    let per = (64 / r) as usize;
+    if i % per == 0 {
+        *word = bits.next_word();
+    }
+    let w = *word >> ((i % per) as u32 * r);
+    if r == 64 {
+        w
+    } else {
+        w & ((1u64 << r) - 1)
+    }
+}

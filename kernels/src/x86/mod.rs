@@ -1,0 +1,2 @@
+//! Per-ISA builds of the fast path.
+pub mod avx2;
