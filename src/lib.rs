@@ -1,1 +1,23 @@
+//! # lpmc
+//!
+//! A bit-accurate fixed-point simulation engine for low-precision Bayesian sampling
+//! (SGLD and SGHMC in fixed point). Parameters, momenta and accumulators are stored as real
+//! integer codes ([`format`]), rounded with hardware-faithful modes ([`round`]) drawing from
+//! documented random-bit streams ([`source`]); the hot loops live in the `lpmc_kernels` crate.
+//!
+//! The design contract is `DESIGN.md`; the reference results are the papers summarised in
+//! `PAPER.md` (both in the project's shared docs).
 
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod experiment;
+pub mod format;
+pub mod output;
+pub mod round;
+pub mod source;
+
+pub use error::{Error, Result};
+pub use format::Format;
+pub use round::{Overflow, Rounding};
+pub use source::Source;

@@ -259,3 +259,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(feature = "serde")]
+mod serde_text {
+    //! Rounding and overflow modes serialize as their text form.
+    use super::{Overflow, Rounding};
+
+    macro_rules! via_text {
+        ($t:ty) => {
+            impl serde::Serialize for $t {
+                fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    s.collect_str(self)
+                }
+            }
+            impl<'de> serde::Deserialize<'de> for $t {
+                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                    text.parse().map_err(serde::de::Error::custom)
+                }
+            }
+        };
+    }
+    via_text!(Rounding);
+    via_text!(Overflow);
+}

@@ -1,0 +1,188 @@
+//! Rounding values to formats: the checked library API over the kernels, and the theory of
+//! what one rounding does to one value.
+//!
+//! The modes ([`Rounding`]) and overflow rules ([`Overflow`]) are defined, with their exact
+//! bit semantics, in `lpmc_kernels`; this module validates inputs, dispatches on the container
+//! of the target format and states the closed forms the tests and `lpmc round` compare with.
+//!
+//! ```
+//! use lpmc::format::Format;
+//! use lpmc::round::{round_f64, Rounding};
+//! use lpmc_kernels::XoshiroLanes;
+//! let f = Format::new(8, 4).unwrap();
+//! let mut bits = XoshiroLanes::new(7, 0);
+//! // 0.30 lies between 0.25 (code 4) and 0.3125 (code 5).
+//! assert_eq!(round_f64(0.30, f, Rounding::NearestEven, &mut bits).unwrap().code, 5);
+//! assert_eq!(round_f64(0.30, f, Rounding::Floor, &mut bits).unwrap().code, 4);
+//! let c = round_f64(0.30, f, Rounding::Stochastic { bits: 6 }, &mut bits).unwrap().code;
+//! assert!(c == 4 || c == 5);
+//! assert!(round_f64(f64::NAN, f, Rounding::Floor, &mut bits).is_err());
+//! ```
+
+use crate::error::{Error, Result};
+use crate::format::{Codes, Format};
+use crate::with_codes;
+pub use lpmc_kernels::{Overflow, Rounding};
+use lpmc_kernels::{Platform, WordSource};
+use serde::Serialize;
+
+/// One rounded value: its code and whether the overflow rule changed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rounded {
+    /// The code in the target format.
+    pub code: i64,
+    /// Whether the code saturated or wrapped.
+    pub overflow: bool,
+}
+
+/// Rounds one finite `x` to `format`, drawing the mode's random bits (one word) from `bits`.
+pub fn round_f64<W: WordSource + ?Sized>(
+    x: f64,
+    format: Format,
+    rounding: Rounding,
+    bits: &mut W,
+) -> Result<Rounded> {
+    if !x.is_finite() {
+        return Err(Error::param("value", x, "must be a finite number"));
+    }
+    let mut out = [0i64];
+    let ev = Platform::Portable.quantize_f64(format.spec(rounding), format.fl(), &[x], &mut out, bits);
+    Ok(Rounded {
+        code: out[0],
+        overflow: ev > 0,
+    })
+}
+
+/// Rounds `src` to `format` into `dst` (which must be in the format's container and of the
+/// same length), with the fastest kernel this CPU has. Returns the number of overflow events;
+/// NaN and ±∞ are events too (NaN → 0, ±∞ → the extreme codes).
+pub fn quantize<W: WordSource + ?Sized>(
+    src: &[f64],
+    format: Format,
+    rounding: Rounding,
+    dst: &mut Codes,
+    bits: &mut W,
+) -> Result<u64> {
+    check_dst(format, dst, src.len())?;
+    let p = Platform::detect();
+    let spec = format.spec(rounding);
+    Ok(with_codes!(dst, d => p.quantize_f64(spec, format.fl(), src, d, bits)))
+}
+
+/// Requantizes codes `src` of a format with `src_fl` fraction bits to `format` into `dst`.
+/// Returns the number of overflow events.
+pub fn requantize<W: WordSource + ?Sized>(
+    src: &Codes,
+    src_fl: u32,
+    format: Format,
+    rounding: Rounding,
+    dst: &mut Codes,
+    bits: &mut W,
+) -> Result<u64> {
+    check_dst(format, dst, src.len())?;
+    let p = Platform::detect();
+    let spec = format.spec(rounding);
+    let shift = src_fl as i32 - format.fl() as i32;
+    Ok(with_codes!(src, s => with_codes!(dst, d => p.requantize(spec, shift, s, d, bits))))
+}
+
+fn check_dst(format: Format, dst: &Codes, n: usize) -> Result<()> {
+    if dst.container() != format.container() {
+        return Err(Error::Config(format!(
+            "destination holds {:?} codes but the format {format} needs {:?}",
+            dst.container(),
+            format.container()
+        )));
+    }
+    if dst.len() != n {
+        return Err(Error::Config(format!(
+            "dimension mismatch: {n} inputs but {} destination codes",
+            dst.len()
+        )));
+    }
+    Ok(())
+}
+
+/// What rounding one value does, in closed form.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Theory {
+    /// Code below or at the value, `⌊x/Δ⌋` (before overflow).
+    pub lo_code: i128,
+    /// Code above or at the value, `⌈x/Δ⌉` (before overflow).
+    pub hi_code: i128,
+    /// Discarded fraction `f = x/Δ − ⌊x/Δ⌋ ∈ [0, 1)`.
+    pub fraction: f64,
+    /// Probability that the result is the upper neighbour (before overflow).
+    pub p_up: f64,
+    /// Expected value of the result, overflow rule included.
+    pub mean: f64,
+    /// Variance of the result, overflow rule included: `p(1−p)·(v_hi − v_lo)²`, which is
+    /// `Δ²·p(1−p)` away from the range edges.
+    pub var: f64,
+}
+
+/// `P(up)` of `rounding` for a value whose discarded fraction is `f` (`x/Δ = ⌊x/Δ⌋ + f`),
+/// with `y = x/Δ` given to resolve ties and signs, for `f64` input.
+///
+/// - `sr`: `⌈f·2^53⌉/2^53` (= `f` when `|y| ≥ 1`); `sr:R`: `⌊f·2^R⌋/2^R`;
+///   `src:R`: `round_half_even(f·2^R)/2^R`; deterministic modes: 0 or 1.
+pub fn p_up(rounding: Rounding, y: f64) -> f64 {
+    let f = y - y.floor();
+    let exp2 = |r: u32| (1u64 << r) as f64;
+    match rounding {
+        Rounding::Floor => 0.0,
+        Rounding::TowardZero => (y < 0.0 && f != 0.0) as u8 as f64,
+        Rounding::NearestEven => (f > 0.5 || (f == 0.5 && (y.floor() as i128) & 1 == 1)) as u8 as f64,
+        Rounding::NearestAway => (f > 0.5 || (f == 0.5 && y >= 0.0)) as u8 as f64,
+        Rounding::StochasticExact => (f * exp2(53)).ceil() / exp2(53),
+        Rounding::Stochastic { bits } => (f * exp2(bits)).floor() / exp2(bits),
+        Rounding::StochasticCorrected { bits } => (f * exp2(bits)).round_ties_even() / exp2(bits),
+    }
+}
+
+/// The closed form of rounding the finite value `x` to `format` with `rounding`.
+///
+/// ```
+/// use lpmc::format::Format;
+/// use lpmc::round::{theory, Rounding};
+/// let t = theory(0.30, Format::new(8, 4).unwrap(), Rounding::Stochastic { bits: 2 });
+/// // x/Δ = 4.8: f = 0.8, sr:2 keeps 0.75 of it.
+/// assert_eq!((t.lo_code, t.hi_code, t.p_up), (4, 5, 0.75));
+/// assert!((t.mean - (0.25 + 0.75 * 0.0625)).abs() < 1e-15);
+/// ```
+pub fn theory(x: f64, format: Format, rounding: Rounding) -> Theory {
+    let y = x * (format.fl() as f64).exp2();
+    let lo = y.floor() as i128;
+    let hi = y.ceil() as i128;
+    let p = if lo == hi { 0.0 } else { p_up(rounding, y) };
+    let value = |c: i128| format.value(format.overflow().apply(c, format.wl()).0);
+    let (vlo, vhi) = (value(lo), value(hi));
+    Theory {
+        lo_code: lo,
+        hi_code: hi,
+        fraction: y - y.floor(),
+        p_up: p,
+        mean: vlo + p * (vhi - vlo),
+        var: p * (1.0 - p) * (vhi - vlo).powi(2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lpmc_kernels::XoshiroLanes;
+
+    #[test]
+    fn requantize_checks_shapes() {
+        let f = Format::new(8, 4).unwrap();
+        let src = Codes::I16(vec![1, 2, 3]);
+        let mut bits = XoshiroLanes::new(0, 0);
+        let mut wrong_len = Codes::I8(vec![0; 2]);
+        assert!(requantize(&src, 8, f, Rounding::Floor, &mut wrong_len, &mut bits).is_err());
+        let mut wrong_kind = Codes::I16(vec![0; 3]);
+        assert!(requantize(&src, 8, f, Rounding::Floor, &mut wrong_kind, &mut bits).is_err());
+        let mut ok = Codes::I8(vec![0; 3]);
+        assert_eq!(requantize(&src, 4, f, Rounding::Floor, &mut ok, &mut bits).unwrap(), 0);
+        assert_eq!(ok, Codes::I8(vec![1, 2, 3]));
+    }
+}
