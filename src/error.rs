@@ -52,7 +52,11 @@ pub enum Error {
 
 impl Error {
     /// A [`Error::Param`] from its parts.
-    pub fn param(name: impl Into<String>, value: impl ToString, allowed: impl Into<String>) -> Self {
+    pub fn param(
+        name: impl Into<String>,
+        value: impl ToString,
+        allowed: impl Into<String>,
+    ) -> Self {
         Error::Param {
             name: name.into(),
             value: value.to_string(),

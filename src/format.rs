@@ -363,7 +363,10 @@ mod tests {
         for wl in MIN_WL..=MAX_WL {
             for fl in 0..=MAX_FL {
                 let f = Format::new(wl, fl).unwrap();
-                assert_eq!(f.max_code() as i128 - f.min_code() as i128 + 1, f.codes() as i128);
+                assert_eq!(
+                    f.max_code() as i128 - f.min_code() as i128 + 1,
+                    f.codes() as i128
+                );
                 assert_eq!(f.min_value(), -(2f64.powi(wl as i32 - 1 - fl as i32)));
                 assert!(f.container().bits() >= wl);
                 assert_eq!(f.delta(), 2f64.powi(-(fl as i32)));
@@ -383,7 +386,11 @@ mod tests {
             for fl in 0..=MAX_FL {
                 let f = Format::new(wl, fl).unwrap();
                 let text = fixed_text(f, -1);
-                assert_eq!(text.is_some(), fl <= f.container().bits(), "wl={wl} fl={fl}");
+                assert_eq!(
+                    text.is_some(),
+                    fl <= f.container().bits(),
+                    "wl={wl} fl={fl}"
+                );
                 if let Some(t) = text {
                     assert_eq!(t.parse::<f64>().unwrap(), -f.delta(), "wl={wl} fl={fl}");
                 }

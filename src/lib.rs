@@ -9,6 +9,8 @@
 //! `PAPER.md` (both in the project's shared docs).
 
 #![deny(missing_docs)]
+// Numerical code indexes several arrays with one counter; iterator zips would hide the math.
+#![allow(clippy::needless_range_loop)]
 
 pub mod error;
 pub mod experiment;
@@ -16,6 +18,7 @@ pub mod format;
 pub mod output;
 pub mod round;
 pub mod source;
+pub mod target;
 
 pub use error::{Error, Result};
 pub use format::Format;

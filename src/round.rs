@@ -46,7 +46,8 @@ pub fn round_f64<W: WordSource + ?Sized>(
         return Err(Error::param("value", x, "must be a finite number"));
     }
     let mut out = [0i64];
-    let ev = Platform::Portable.quantize_f64(format.spec(rounding), format.fl(), &[x], &mut out, bits);
+    let ev =
+        Platform::Portable.quantize_f64(format.spec(rounding), format.fl(), &[x], &mut out, bits);
     Ok(Rounded {
         code: out[0],
         overflow: ev > 0,
@@ -132,7 +133,9 @@ pub fn p_up(rounding: Rounding, y: f64) -> f64 {
     match rounding {
         Rounding::Floor => 0.0,
         Rounding::TowardZero => (y < 0.0 && f != 0.0) as u8 as f64,
-        Rounding::NearestEven => (f > 0.5 || (f == 0.5 && (y.floor() as i128) & 1 == 1)) as u8 as f64,
+        Rounding::NearestEven => {
+            (f > 0.5 || (f == 0.5 && (y.floor() as i128) & 1 == 1)) as u8 as f64
+        }
         Rounding::NearestAway => (f > 0.5 || (f == 0.5 && y >= 0.0)) as u8 as f64,
         Rounding::StochasticExact => (f * exp2(53)).ceil() / exp2(53),
         Rounding::Stochastic { bits } => (f * exp2(bits)).floor() / exp2(bits),
@@ -182,7 +185,10 @@ mod tests {
         let mut wrong_kind = Codes::I16(vec![0; 3]);
         assert!(requantize(&src, 8, f, Rounding::Floor, &mut wrong_kind, &mut bits).is_err());
         let mut ok = Codes::I8(vec![0; 3]);
-        assert_eq!(requantize(&src, 4, f, Rounding::Floor, &mut ok, &mut bits).unwrap(), 0);
+        assert_eq!(
+            requantize(&src, 4, f, Rounding::Floor, &mut ok, &mut bits).unwrap(),
+            0
+        );
         assert_eq!(ok, Codes::I8(vec![1, 2, 3]));
     }
 }

@@ -18,7 +18,8 @@ use std::str::FromStr;
 /// let s: Source = "lfsr:16".parse().unwrap();
 /// assert_eq!(s, Source::Lfsr { width: 16, taps: None });
 /// assert_eq!(s.to_string(), "lfsr:16");
-/// assert!("lfsr:13".parse::<Source>().unwrap().stream(0, 0).is_err()); // no default taps
+/// assert!("lfsr:13".parse::<Source>().is_err()); // no default taps for 13 bits
+/// assert!("lfsr:13:0x1c80".parse::<Source>().is_ok()); // explicit taps
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -114,8 +115,10 @@ impl From<Source> for String {
     }
 }
 
-/// A generator built by [`Source::stream`].
+/// A generator built by [`Source::stream`]. Not boxed: each chain owns one and the hot loop
+/// should not chase a pointer per word.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Bits {
     /// xoshiro256++ lanes.
     Xoshiro(XoshiroLanes),

@@ -305,11 +305,9 @@ impl WordSource for Lfsr {
 /// the [module docs](self)).
 #[inline]
 pub const fn words_for(n: usize, bits: u32) -> usize {
-    if bits == 0 {
-        0
-    } else {
-        let per = (64 / bits) as usize;
-        n.div_ceil(per)
+    match 64u32.checked_div(bits) {
+        None => 0,
+        Some(per) => n.div_ceil(per as usize),
     }
 }
 

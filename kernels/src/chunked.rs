@@ -14,6 +14,33 @@ const BLOCK_WORDS: usize = 32;
 /// Elements per block when a mode draws no random bits.
 const BLOCK_PLAIN: usize = 256;
 
+/// Block geometry of a call with `r` random bits per element.
+struct Packing {
+    /// Elements per word (`⌊64/r⌋`; unused when `r = 0`).
+    per: usize,
+    /// Elements per block: whole words only, so blocks never split a word.
+    block: usize,
+    /// Mask of the low `r` bits.
+    umask: u64,
+}
+
+impl Packing {
+    fn new(r: u32) -> Self {
+        match 64u32.checked_div(r) {
+            None => Packing {
+                per: usize::MAX,
+                block: BLOCK_PLAIN,
+                umask: 0,
+            },
+            Some(per) => Packing {
+                per: per as usize,
+                block: per as usize * BLOCK_WORDS,
+                umask: u64::MAX >> (64 - r),
+            },
+        }
+    }
+}
+
 /// Requantizes `src` into `dst`; same contract and same bits as [`portable::requantize`].
 ///
 /// # Panics
@@ -59,7 +86,7 @@ pub fn requantize<I: Code, O: Code, W: WordSource + ?Sized>(
             })
         }
         Rounding::StochasticExact => run(spec, src, dst, bits, r, |k, u| {
-            (k >> s) + ((k as u64 & mask) + u >> s) as i64
+            (k >> s) + (((k as u64 & mask) + u) >> s) as i64
         }),
         Rounding::StochasticCorrected { bits: rr } => {
             if rr >= s {
@@ -101,13 +128,7 @@ fn run<I: Code, O: Code, W: WordSource + ?Sized>(
     let wrap = spec.overflow == Overflow::Wrap;
     let mut events = 0u64;
     let mut words = [0u64; BLOCK_WORDS];
-    let (per, block) = if r == 0 {
-        (usize::MAX, BLOCK_PLAIN)
-    } else {
-        let per = (64 / r) as usize;
-        (per, per * BLOCK_WORDS)
-    };
-    let umask = if r == 0 { 0 } else { (1u64 << r) - 1 };
+    let Packing { per, block, umask } = Packing::new(r);
     for (sb, db) in src.chunks(block).zip(dst.chunks_mut(block)) {
         if r > 0 {
             let n = sb.len().div_ceil(per);
@@ -151,19 +172,7 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
     let r = spec.rounding.bits_per_f64();
     let mut events = 0u64;
     let mut words = [0u64; BLOCK_WORDS];
-    let (per, block) = if r == 0 {
-        (usize::MAX, BLOCK_PLAIN)
-    } else {
-        let per = (64 / r) as usize;
-        (per, per * BLOCK_WORDS)
-    };
-    let umask = if r == 0 {
-        0
-    } else if r == 64 {
-        u64::MAX
-    } else {
-        (1u64 << r) - 1
-    };
+    let Packing { per, block, umask } = Packing::new(r);
     for (sb, db) in src.chunks(block).zip(dst.chunks_mut(block)) {
         if r > 0 {
             let n = sb.len().div_ceil(per);

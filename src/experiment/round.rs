@@ -147,7 +147,9 @@ pub fn explore(s: &RoundSettings) -> Result<RoundReport> {
         lo_code,
         hi: f.value(hi_code),
         hi_code,
-        fixed: fixed_text(f, lo_code).zip(fixed_text(f, hi_code)).map(|(a, b)| [a, b]),
+        fixed: fixed_text(f, lo_code)
+            .zip(fixed_text(f, hi_code))
+            .map(|(a, b)| [a, b]),
         fraction: th.fraction,
         p_up_theory: th.p_up,
         p_up: ups as f64 / nf,
