@@ -1,1 +1,50 @@
-fn main() {}
+//! Requantize kernels, elements per second, on every platform this CPU has (the portable
+//! scalar reference is the in-run baseline for the ratio).
+//!
+//! `cargo bench --bench requantize`
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use lpmc_kernels::{Code, Overflow, Platform, Rounding, Spec, WordSource, XoshiroLanes};
+use std::hint::black_box;
+
+const N: usize = 1 << 16;
+
+fn inputs<I: Code>() -> Vec<I> {
+    let mut g = XoshiroLanes::new(1, 1);
+    (0..N)
+        .map(|_| I::from_i64((g.next_word() as i64) >> (64 - I::BITS)))
+        .collect()
+}
+
+fn bench_case<I: Code, O: Code>(c: &mut Criterion, name: &str, shift: i32, spec: Spec) {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(N as u64));
+    let src = inputs::<I>();
+    let mut dst = vec![O::default(); N];
+    for p in Platform::all() {
+        let mut bits = XoshiroLanes::new(7, 0);
+        group.bench_function(BenchmarkId::from_parameter(p.name()), |b| {
+            b.iter(|| black_box(p.requantize(spec, shift, black_box(&src), &mut dst, &mut bits)))
+        });
+    }
+    group.finish();
+}
+
+fn requantize(c: &mut Criterion) {
+    let spec = |wl, rounding| Spec {
+        wl,
+        rounding,
+        overflow: Overflow::Saturate,
+    };
+    bench_case::<i16, i8>(
+        c,
+        "i16->i8 sr:8",
+        8,
+        spec(8, Rounding::Stochastic { bits: 8 }),
+    );
+    bench_case::<i16, i8>(c, "i16->i8 nearest-even", 8, spec(8, Rounding::NearestEven));
+    bench_case::<i32, i16>(c, "i32->i16 sr", 16, spec(16, Rounding::StochasticExact));
+}
+
+criterion_group!(benches, requantize);
+criterion_main!(benches);
