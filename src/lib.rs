@@ -15,8 +15,10 @@
 pub mod error;
 pub mod experiment;
 pub mod format;
+pub mod noise;
 pub mod output;
 pub mod round;
+pub mod sampler;
 pub mod source;
 pub mod target;
 pub mod vc;

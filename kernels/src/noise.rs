@@ -137,11 +137,15 @@ mod tests {
             let per = (64 / b) as usize;
             let mut words = vec![0u64; total.div_ceil(per)];
             XoshiroLanes::new(5, 1).fill(&mut words);
-            for i in 0..n {
+            for (i, o) in out.iter().enumerate() {
                 let s: i64 = (0..k as usize)
                     .map(|m| unpack(&words, i * k as usize + m, b) as i64)
                     .sum();
-                assert_eq!(out[i], 2 * s - k as i64 * ((1i64 << b) - 1), "k={k} b={b} i={i}");
+                assert_eq!(
+                    *o,
+                    2 * s - k as i64 * ((1i64 << b) - 1),
+                    "k={k} b={b} i={i}"
+                );
             }
         }
         let t = 5;
@@ -165,6 +169,9 @@ mod tests {
         let m = out.iter().sum::<i64>() as f64 / n;
         let v = out.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n;
         let want = clt_var(4, 6);
-        assert!((v / want - 1.0).abs() < 5.0 * (2.0 / n).sqrt(), "{v} vs {want}");
+        assert!(
+            (v / want - 1.0).abs() < 5.0 * (2.0 / n).sqrt(),
+            "{v} vs {want}"
+        );
     }
 }

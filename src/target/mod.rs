@@ -30,6 +30,13 @@ pub trait Target: Send + Sync + std::fmt::Debug {
     /// Writes `∇U(x)` into `out`, `U = −log π` (both of length d).
     fn grad(&self, x: &[f64], out: &mut [f64]);
 
+    /// A stochastic estimate of `∇U(x)` into `out` (e.g. from a minibatch), drawing its random
+    /// bits from `bits`; the default is the exact gradient and draws nothing.
+    fn stochastic_grad(&self, x: &[f64], bits: &mut dyn lpmc_kernels::WordSource, out: &mut [f64]) {
+        let _ = bits;
+        self.grad(x, out)
+    }
+
     /// Exact mean, length d.
     fn mean(&self) -> Vec<f64>;
 
