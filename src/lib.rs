@@ -19,6 +19,7 @@ pub mod output;
 pub mod round;
 pub mod source;
 pub mod target;
+pub mod theory;
 pub mod vc;
 
 pub use error::{Error, Result};
