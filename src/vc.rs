@@ -140,6 +140,8 @@ fn categorical(m: f64, w: f64, word: u64) -> i128 {
 fn qvc_code(y: f64, v: f64, z: f64, words: [u64; 2]) -> i128 {
     if v > V0 {
         let x = y + (v - V0).sqrt() * z;
+        // An infinite variance times z = 0 is NaN: no spread is drawn then.
+        let x = if x.is_nan() { y } else { x };
         let q = round_f64(x, 0, Rounding::NearestEven, 0);
         // |x| < 2^53: r is exact and in [−½, ½]; beyond, x is an integer (or ±2^126 stands
         // for it) and the clamp in `categorical` keeps the probabilities valid.
@@ -387,6 +389,9 @@ pub(crate) mod tests {
         );
         assert_eq!(qvc(f64::INFINITY, 1.0, f, 0.0, &mut bits).code, 31);
         assert_eq!(qvc(f64::NEG_INFINITY, 1.0, f, 0.0, &mut bits).code, -32);
+        // An infinite variance: z = 0 draws no spread, z ≠ 0 saturates.
+        assert!((-1..=1).contains(&qvc(0.0, f64::INFINITY, f, 0.0, &mut bits).code));
+        assert_eq!(qvc(0.0, 1e300, f, -1.0, &mut bits).code, -32);
         // A NaN or negative variance is 0: plain SR of an on-grid value returns it.
         assert_eq!(qvc(1.25, f64::NAN, f, f64::NAN, &mut bits).code, 5);
         assert_eq!(qvc(1.25, -3.0, f, 0.0, &mut bits).code, 5);
