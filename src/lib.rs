@@ -21,6 +21,7 @@ pub mod round;
 pub mod sampler;
 pub mod source;
 pub mod target;
+pub mod theory;
 pub mod vc;
 
 pub use error::{Error, Result};
