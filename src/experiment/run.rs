@@ -80,7 +80,7 @@ impl Bar {
             indicatif::ProgressDrawTarget::hidden(),
         );
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {percent:>3}% {per_sec} steps eta {eta}",
+            "{elapsed_precise} [{bar:40}] {percent:>3}% {human_pos}/{human_len} chain-steps, eta {eta}",
         ) {
             bar.set_style(style.progress_chars("=> "));
         }

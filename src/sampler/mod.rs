@@ -236,6 +236,16 @@ impl Core {
         })
     }
 
+    /// The kernel implementation for a call on `n` elements: every platform gives the same
+    /// bits; below [`SMALL`] elements the scalar reference has the least call overhead.
+    fn platform_for(&self, n: usize) -> Platform {
+        if n < SMALL {
+            Platform::Portable
+        } else {
+            self.platform
+        }
+    }
+
     pub fn f(&self) -> &Formats {
         &self.setup.formats
     }
@@ -246,8 +256,13 @@ impl Core {
 
     /// Rounds `src` to `f` with the configured rounding into `dst`; returns the events.
     pub fn round(&self, f: Format, src: &[f64], dst: &mut [i64], bits: &mut Bits) -> u64 {
-        self.platform
-            .quantize_f64(f.spec(self.setup.rounding), f.fl(), src, dst, bits)
+        self.platform_for(src.len()).quantize_f64(
+            f.spec(self.setup.rounding),
+            f.fl(),
+            src,
+            dst,
+            bits,
+        )
     }
 
     /// Requantizes codes `src` with `src_fl` fraction bits to `f` into `dst`.
@@ -260,7 +275,7 @@ impl Core {
         bits: &mut Bits,
     ) -> u64 {
         let shift = src_fl as i32 - f.fl() as i32;
-        self.platform
+        self.platform_for(src.len())
             .requantize(f.spec(self.setup.rounding), shift, src, dst, bits)
     }
 
@@ -340,6 +355,9 @@ impl Core {
         f.overflow().apply(sum, f.wl())
     }
 }
+
+/// Calls on fewer elements use the portable kernels.
+const SMALL: usize = 32;
 
 /// A code with `from` fraction bits expressed with `to` fraction bits: exact when
 /// `to ≥ from`, otherwise truncated toward −∞ (the accumulator drops bits below its LSB).
