@@ -174,3 +174,59 @@ fn integer_datapath_converges_to_float() {
     );
     assert!(errs[0] > errs[1] && errs[0] > errs[2], "{errs:?}");
 }
+
+/// The naive SGLDLP-L closed form at two more (η, FL) pairs than [L]'s: (5e−3, 3) and
+/// (2e−3, 4). r = 1 − η; T chosen with r^{2T} ≤ e^{−3} (F ≤ 1.105), burn-in ≥ 5/η.
+#[test]
+fn sgld_lp_l_closed_form_at_more_settings() {
+    for (eta, fl, thin, burn_in) in [(5e-3, 3u32, 300u64, 1000u64), (2e-3, 4, 750, 2500)] {
+        let mut p = SgldGaussian::new(eta, 0.0, 1.0);
+        p.grad_noise = 0.1;
+        let want =
+            sgld_stationary_var(lpmc::theory::SgldVariant::LpL, &p, (-(fl as f64)).exp2()).unwrap();
+        let keep = 4;
+        let (var, n) = var_of(json!({
+            "target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+            "sampler": {"sgld": {"variant": "lp-l", "eta": eta}},
+            "format": {"wl": 8, "fl": fl}, "grad_noise": 0.1,
+            "chains": 2500, "steps": burn_in + keep * thin, "burn_in": burn_in,
+            "thin": thin, "seed": 21
+        }));
+        let se = want * (2.0 * corr_factor(1.0 - eta, thin) / n).sqrt();
+        eprintln!("sgld lp-l eta={eta} fl={fl}: Var {var:.4} theory {want:.4} SE {se:.4}");
+        assert!(want > 1.1, "the setting shows the inflation: {want}");
+        assert!(
+            (var - want).abs() < 4.0 * se,
+            "eta={eta} fl={fl}: {var} vs {want} ± 4·{se}"
+        );
+    }
+}
+
+/// The fixed-point generators (CLT, table) on the integer datapath at fine coefficients give
+/// the float datapath's stationary variance (same derivation as
+/// `integer_datapath_converges_to_float`; the CLT and table laws have the right variance,
+/// and the chain is linear up to the state rounding, so the stationary variance depends on
+/// the noise only through its variance).
+#[test]
+fn fixed_point_noise_generators_match_float() {
+    let (chains, thin, burn_in, keep) = (2000u64, 50u64, 300u64, 20u64);
+    let cfg = |datapath: &str, gen: &str| {
+        json!({
+            "target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+            "sampler": {"sghmc": {"variant": "lp-l", "eta": 0.09, "u": 2.0, "gamma": 3.0}},
+            "format": {"wl": 8, "fl": 4},
+            "formats": {"coef": {"wl": 24, "fl": 20}, "noise": {"wl": 24, "fl": 20},
+                        "accum": {"wl": 48, "fl": 40}},
+            "datapath": datapath, "noise_gen": gen,
+            "chains": chains, "steps": burn_in + keep * thin, "burn_in": burn_in,
+            "thin": thin, "seed": 4
+        })
+    };
+    let (vf, n) = var_of(cfg("float", "box-muller"));
+    let se_diff = vf * (2.0 * 2.0 / n).sqrt();
+    for gen in ["clt:4:16", "table:12"] {
+        let (vi, _) = var_of(cfg("integer", gen));
+        eprintln!("{gen}: Var {vi:.4} float {vf:.4} SE of diff {se_diff:.4}");
+        assert!((vi - vf).abs() < 4.0 * se_diff, "{gen}: {vi} vs {vf}");
+    }
+}

@@ -174,6 +174,14 @@ pub struct SghmcConfig {
     /// VC variants store momentum in Q(WL+2, FL) as the [S] code does (default false).
     #[serde(default)]
     pub vc_wide_momentum: bool,
+    /// Headroom c ≥ 1 of the momentum rescaling: S = min(1, max|v̄|/(c·V_max)) (default 1,
+    /// the [S] code's `vel_scaling`).
+    #[serde(default = "default_headroom")]
+    pub rescale_headroom: f64,
+}
+
+fn default_headroom() -> f64 {
+    1.0
 }
 
 fn default_sghmc_eta() -> f64 {
@@ -304,6 +312,7 @@ impl RunConfig {
                     paper_sign: s.paper_sign,
                     rescale_momentum: s.rescale_momentum,
                     vc_wide_momentum: s.vc_wide_momentum,
+                    rescale_headroom: s.rescale_headroom,
                 },
                 setup,
                 d,
