@@ -227,6 +227,9 @@ impl Core {
                 "must be a finite number ≥ 0",
             ));
         }
+        if setup.datapath == Datapath::Integer {
+            check_wide_sum(&setup.formats)?;
+        }
         let int_noise = (setup.datapath == Datapath::Integer)
             .then(|| IntNormal::new(setup.noise_gen, setup.formats.noise));
         Ok(Core {
@@ -354,6 +357,26 @@ impl Core {
         let f = self.f().accum;
         f.overflow().apply(sum, f.wl())
     }
+}
+
+/// Checks that every term of the integer datapath's wide sums fits 124 bits once aligned to
+/// `accum` (so a sum of at most 5 terms cannot overflow `i128`).
+fn check_wide_sum(f: &Formats) -> Result<()> {
+    let fa = f.accum.fl() as i64;
+    let c = f.coef;
+    let mut need = 0i64;
+    for q in [f.grad, f.noise, f.param, f.momentum, f.accum] {
+        let up = |fl: i64| (fa - fl).max(0);
+        need = need
+            .max(c.wl() as i64 + q.wl() as i64 + up(c.fl() as i64 + q.fl() as i64))
+            .max(q.wl() as i64 + up(q.fl() as i64));
+    }
+    if need > 124 {
+        return Err(Error::Config(format!(
+            "integer datapath: accum FL = {fa} is too far above the other formats' fraction lengths: a product aligned to it needs {need} bits (at most 124)"
+        )));
+    }
+    Ok(())
 }
 
 /// Calls on fewer elements use the portable kernels.
