@@ -33,7 +33,7 @@ pub struct RunConfig {
     pub target: TargetConfig,
     /// The sampler and its parameters.
     pub sampler: SamplerConfig,
-    /// The default format of every quantity; Q(8, 4) by default ([S] §4.1).
+    /// The default format of every quantity; Q(8, 4) by default (\[S\] §4.1).
     #[serde(default = "default_format")]
     pub format: Format,
     /// Per-quantity formats, each defaulting to `format`.
@@ -69,7 +69,7 @@ pub struct RunConfig {
     /// Seed of every random stream (default 0); `--seed` overrides it.
     #[serde(default)]
     pub seed: u64,
-    /// Initial position (length d); default the origin ([L]: θ₀ = 0).
+    /// Initial position (length d); default the origin (\[L\]: θ₀ = 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x0: Option<Vec<f64>>,
     /// Largest number of rows of `samples.csv` (default 100000; 0 writes only the header).
@@ -140,7 +140,7 @@ pub struct SgldConfig {
     /// `fp`, `lp-f`, `lp-l` (default) or `vc-l`.
     #[serde(default)]
     pub variant: SgldVariant,
-    /// Step η > 0 (default 2e-3, [L]'s Gaussian experiment).
+    /// Step η > 0 (default 2e-3, \[L\]'s Gaussian experiment).
     #[serde(default = "default_sgld_eta")]
     pub eta: f64,
 }
@@ -156,7 +156,7 @@ pub struct SghmcConfig {
     /// `fp`, `lp-f`, `lp-l` (default), `vc-l` or `vc-joint`.
     #[serde(default)]
     pub variant: SghmcVariant,
-    /// Step η > 0 (default 0.09, [S] §4.1 Gaussian).
+    /// Step η > 0 (default 0.09, \[S\] §4.1 Gaussian).
     #[serde(default = "default_sghmc_eta")]
     pub eta: f64,
     /// Inverse mass u > 0 (default 2).
@@ -168,14 +168,14 @@ pub struct SghmcConfig {
     /// Use the published `+` sign of the x-update's gradient term (default false).
     #[serde(default)]
     pub paper_sign: bool,
-    /// Momentum rescaling S_v of [S] Algorithm 1 (default false; float datapath only).
+    /// Momentum rescaling S_v of \[S\] Algorithm 1 (default false; float datapath only).
     #[serde(default)]
     pub rescale_momentum: bool,
-    /// VC variants store momentum in Q(WL+2, FL) as the [S] code does (default false).
+    /// VC variants store momentum in Q(WL+2, FL) as the \[S\] code does (default false).
     #[serde(default)]
     pub vc_wide_momentum: bool,
     /// Headroom c ≥ 1 of the momentum rescaling: S = min(1, max|v̄|/(c·V_max)) (default 1,
-    /// the [S] code's `vel_scaling`).
+    /// the \[S\] code's `vel_scaling`).
     #[serde(default = "default_headroom")]
     pub rescale_headroom: f64,
 }

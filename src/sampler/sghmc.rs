@@ -1,5 +1,5 @@
 //! Stochastic gradient Hamiltonian Monte Carlo with the exact integrator of Cheng et al.
-//! (2018) ([S] eq. 3–8), including the paper's sign error as an option.
+//! (2018) (\[S\] eq. 3–8), including the paper's sign error as an option.
 
 use super::{align, normals, ChainState, Core, Sampler, Setup, Storage, Workspace};
 use crate::error::{Error, Result};
@@ -34,7 +34,7 @@ pub enum SghmcVariant {
 /// `x' = x + (1/γ)(1−e)·v − (u/γ²)(γη + e − 1)·g + ξ^x` (old v),
 /// `Var ξ^v = u(1−e²)`, `Var ξ^x = (u/γ²)(2γη + 4e − e² − 3)`, `Cov = (u/γ)(1−e)²`.
 /// With `paper_sign` the x-update's gradient term is `+ (u/γ²)(γη + e − 1)·g`, as printed in
-/// [S] and its code.
+/// \[S\] and its code.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Coefs {
     /// e = exp(−γη), the v-coefficient of v'.
@@ -90,11 +90,11 @@ pub struct SghmcParams {
     pub gamma: f64,
     /// Reproduce the published `+` sign of the x-update's gradient term.
     pub paper_sign: bool,
-    /// Momentum rescaling S_v of [S] Algorithm 1 (`-L` and VC variants, float datapath).
+    /// Momentum rescaling S_v of \[S\] Algorithm 1 (`-L` and VC variants, float datapath).
     pub rescale_momentum: bool,
-    /// VC variants store v in Q(WL+2, FL) of the momentum format, as the [S] code does.
+    /// VC variants store v in Q(WL+2, FL) of the momentum format, as the \[S\] code does.
     pub vc_wide_momentum: bool,
-    /// The constant c ≥ 1 of the rescaling, S = min(1, max|m_v|/(c·V_max)) (the [S] code's
+    /// The constant c ≥ 1 of the rescaling, S = min(1, max|m_v|/(c·V_max)) (the \[S\] code's
     /// `vel_scaling`, default 1).
     pub rescale_headroom: f64,
 }
@@ -114,12 +114,12 @@ pub struct SghmcParams {
 /// Momentum rescaling (Algorithm 1, option): the stored momentum is `v/S` with
 /// `S = min(1, max_i |m_v,i|/(c·V_max))` recomputed every step from the noise-free mean `m_v`
 /// of the new momentum (`V_max` the momentum format's largest value, c the headroom; S = 1
-/// when `m_v = 0`); the next step uses `v = S·stored`. With c = 1 (the [S] code's default)
+/// when `m_v = 0`); the next step uses `v = S·stored`. With c = 1 (the \[S\] code's default)
 /// the largest coordinate of `m_v/S` sits on the range edge, so in one dimension the noise
-/// saturates every step, as in the [S] code. S is computed from the noise-free mean but the
+/// saturates every step, as in the \[S\] code. S is computed from the noise-free mean but the
 /// noise is stored divided by S too, so whenever the noise is not small against `m_v` (1-D
 /// targets at the papers' Gaussian settings: Var ξ^v ≈ 0.84) the stored momentum saturates
-/// for any c; the option models the [S] code's networks, whose noise is scaled by 1/datasize.
+/// for any c; the option models the \[S\] code's networks, whose noise is scaled by 1/datasize.
 ///
 /// Integer datapath: e, c_vg, c_xv, c_xg and the noise scales √Var_v/s_n, (Cov/√Var_v)/s_n,
 /// √(Var_x − Cov²/Var_v)/s_n (s_n the generator's s.d.) are quantized once to `coef`; each new
@@ -271,7 +271,15 @@ impl Sampler for Sghmc {
         }
     }
 
-    /// One step. Bits, in order: the gradient's (target minibatch, grad-noise normals, for
+    /// One step of the exact integrator, e = exp(−γη), g the (quantized) gradient:
+    ///
+    /// `v' = e·v − (u/γ)(1−e)·g + ξ^v`,
+    /// `x' = x + (1/γ)(1−e)·v − (u/γ²)(γη + e − 1)·g + ξ^x` (old v; `paper_sign: true` uses
+    /// `+ (u/γ²)(γη + e − 1)·g`), with `ξ^v = √(u(1−e²))·z₁`,
+    /// `ξ^x = (Cov/Var_v)·ξ^v + √(Var_x − Cov²/Var_v)·z₂`, then the variant's rounding (see
+    /// [`Sghmc`]).
+    ///
+    /// Bits, in order: the gradient's (target minibatch, grad-noise normals, for
     /// `lp-f` the Q_W rounding of x, Q_G); then 2d normals `z` (z₁ = z[..d] for v,
     /// z₂ = z[d..] for x; on the integer datapath 2d noise codes instead, except for VC);
     /// then the state roundings: `lp-l` rounds all of v, then all of x; `vc-l` makes d Q^vc

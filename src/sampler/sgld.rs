@@ -1,4 +1,4 @@
-//! Stochastic gradient Langevin dynamics ([S] eq. 1, 2, 17; [L]).
+//! Stochastic gradient Langevin dynamics (\[S\] eq. 1, 2, 17; \[L\]).
 
 use super::{align, normals, ChainState, Core, Sampler, Setup, Storage, Workspace};
 use crate::error::{Error, Result};
@@ -120,7 +120,10 @@ impl Sampler for Sgld {
         }
     }
 
-    /// One step. Bits, in order: the gradient's (target minibatch, grad-noise normals, for
+    /// One step: `x' = x − η·g + √(2η)·ξ`, g the (quantized) gradient, then the variant's
+    /// rounding (`lp-l`: Q_W of the whole update; `vc-l`: Q^vc(x − η·g, 2η); see [`Sgld`]).
+    ///
+    /// Bits, in order: the gradient's (target minibatch, grad-noise normals, for
     /// `lp-f` the Q_W rounding of x, Q_G), then the Langevin noise (d normals, or d noise
     /// codes on the integer datapath; `vc-l` draws d normals), then the rounding of x to
     /// `param` (`lp-l`) or d Q^vc calls of 2 words each (`vc-l`), coordinate by coordinate.

@@ -12,7 +12,7 @@
 //! - `"paper-mixture"`: ½N(−1, ¼) + ½N(1, ¼), the mixture of [S] §4.1;
 //! - `{"regression": {"n": .., "dim": .., ...}}`: Bayesian linear regression on synthetic data
 //!   ([`regression`]);
-//! - `{"posterior": {"n": .., "batch": .., ...}}`: the [S] script's mixture posterior
+//! - `{"posterior": {"n": .., "batch": .., ...}}`: the \[S\] script's mixture posterior
 //!   ([`posterior`]).
 
 pub mod dist1;
@@ -74,7 +74,7 @@ pub enum TargetConfig {
     PaperMixture,
     /// Bayesian linear regression on synthetic data (analytic Gaussian posterior).
     Regression(regression::RegressionConfig),
-    /// The mixture posterior of the [S] repository's script.
+    /// The mixture posterior of the \[S\] repository's script.
     Posterior(posterior::PosteriorConfig),
 }
 
