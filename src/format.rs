@@ -128,7 +128,8 @@ impl Format {
 
     /// Grid step Δ = 2^−FL.
     pub fn delta(self) -> f64 {
-        (-(self.fl as f64)).exp2()
+        // 2^−FL built from its exponent bits: exact and free (FL ≤ 62 keeps it normal).
+        f64::from_bits(((1023 - self.fl) as u64) << 52)
     }
 
     /// Smallest code, −2^(WL−1).

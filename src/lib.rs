@@ -15,10 +15,14 @@
 pub mod error;
 pub mod experiment;
 pub mod format;
+pub mod noise;
 pub mod output;
 pub mod round;
+pub mod sampler;
 pub mod source;
 pub mod target;
+pub mod theory;
+pub mod vc;
 
 pub use error::{Error, Result};
 pub use format::Format;

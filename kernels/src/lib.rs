@@ -7,6 +7,7 @@
 //! - [`mode`]: the exact semantics of every rounding and overflow mode;
 //! - [`bits`]: random-bit sources ([`XoshiroLanes`], [`Lfsr`]) and the packing rule by which a
 //!   kernel takes `R` bits per element;
+//! - [`noise`]: Gaussian noise generators (`f64` Box–Muller, fixed-point CLT and table);
 //! - [`portable`]: the scalar reference of every kernel — obviously correct, element by element;
 //! - [`chunked`]: the fast path, blockwise and branch-free, written for the auto-vectorizer;
 //! - `x86::avx2`: the fast path compiled for AVX2;
@@ -32,6 +33,7 @@
 pub mod bits;
 pub mod chunked;
 pub mod mode;
+pub mod noise;
 pub mod platform;
 pub mod portable;
 #[cfg(target_arch = "x86_64")]

@@ -9,15 +9,23 @@
 //!   `{"gaussian": {"mean": [..], "cov": [[..], ..]}}` (full, symmetric positive definite);
 //! - `{"mixture": {"weights": [..], "means": [[..], ..], "vars": [[..], ..]}}` (components with
 //!   diagonal covariances; weights positive, summing to 1);
-//! - `"paper-mixture"`: ½N(−1, ¼) + ½N(1, ¼), the mixture of [S] §4.1.
+//! - `"paper-mixture"`: ½N(−1, ¼) + ½N(1, ¼), the mixture of [S] §4.1;
+//! - `{"regression": {"n": .., "dim": .., ...}}`: Bayesian linear regression on synthetic data
+//!   ([`regression`]);
+//! - `{"posterior": {"n": .., "batch": .., ...}}`: the \[S\] script's mixture posterior
+//!   ([`posterior`]).
 
 pub mod dist1;
 pub mod gaussian;
 pub mod mixture;
+pub mod posterior;
+pub mod regression;
 
 pub use dist1::Dist1;
 pub use gaussian::Gaussian;
 pub use mixture::Mixture;
+pub use posterior::Posterior;
+pub use regression::Regression;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -29,6 +37,13 @@ pub trait Target: Send + Sync + std::fmt::Debug {
 
     /// Writes `∇U(x)` into `out`, `U = −log π` (both of length d).
     fn grad(&self, x: &[f64], out: &mut [f64]);
+
+    /// A stochastic estimate of `∇U(x)` into `out` (e.g. from a minibatch), drawing its random
+    /// bits from `bits`; the default is the exact gradient and draws nothing.
+    fn stochastic_grad(&self, x: &[f64], bits: &mut dyn lpmc_kernels::WordSource, out: &mut [f64]) {
+        let _ = bits;
+        self.grad(x, out)
+    }
 
     /// Exact mean, length d.
     fn mean(&self) -> Vec<f64>;
@@ -57,6 +72,10 @@ pub enum TargetConfig {
     Mixture(mixture::MixtureConfig),
     /// ½N(−1, ¼) + ½N(1, ¼) ([S] §4.1).
     PaperMixture,
+    /// Bayesian linear regression on synthetic data (analytic Gaussian posterior).
+    Regression(regression::RegressionConfig),
+    /// The mixture posterior of the \[S\] repository's script.
+    Posterior(posterior::PosteriorConfig),
 }
 
 impl TargetConfig {
@@ -66,6 +85,8 @@ impl TargetConfig {
             TargetConfig::Gaussian(g) => Box::new(Gaussian::from_config(g)?),
             TargetConfig::Mixture(m) => Box::new(Mixture::from_config(m)?),
             TargetConfig::PaperMixture => Box::new(Mixture::paper()),
+            TargetConfig::Regression(r) => Box::new(Regression::from_config(r)?),
+            TargetConfig::Posterior(p) => Box::new(Posterior::from_config(p)?),
         })
     }
 }

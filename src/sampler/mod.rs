@@ -1,0 +1,421 @@
+//! Samplers: the SGLD and SGHMC update rules of PAPER.md, on the float and the integer
+//! datapath (DESIGN.md §4).
+//!
+//! A [`Sampler`] holds one update rule; its [`Sampler::step`] advances one chain by one step
+//! and is the only place the rule lives. The chain runner ([`crate::experiment::chains`]) owns
+//! the chains, threads, burn-in, thinning and observers; samplers never print or touch files.
+//!
+//! # Per-chain state
+//! A chain's state ([`ChainState`]) is its position `x` and, for SGHMC, momentum `v`, each
+//! either `f64` (full precision: `fp`, and `-F` on the float datapath) or integer codes of a
+//! [`Format`] (`-L`: `param`/`momentum`; `-F` on the integer datapath: `accum`).
+//! [`Sampler::storage`] says which.
+//!
+//! # Random bits
+//! Each chain draws from its own stream; one step takes, in this order: the target's
+//! minibatch bits (if any), `d` gradient-noise normals (if `grad_noise > 0`), the bits of the
+//! roundings of the gradient path (Q_W for `-F`, then Q_G), the Langevin noise (normals or
+//! fixed-point noise codes), then the bits of the state roundings or VC quantizers. Each
+//! sampler's `step` documents its exact order.
+//!
+//! ```
+//! use lpmc::sampler::{Sampler, Setup, sgld::{Sgld, SgldVariant}};
+//! use lpmc::target::{Gaussian, Target};
+//! use lpmc::source::Source;
+//! let target = Gaussian::diagonal(vec![0.0], vec![1.0]).unwrap();
+//! let s = Sgld::new(SgldVariant::LpL, 0.01, Setup::paper(8, 4), 1).unwrap();
+//! let mut st = s.init(&[0.0]).unwrap();
+//! let mut ws = s.workspace();
+//! let mut bits = Source::Xoshiro.stream(1, 0).unwrap();
+//! for _ in 0..100 {
+//!     s.step(&target, &mut st, &mut ws, &mut bits);
+//! }
+//! let mut x = [0.0];
+//! s.position(&st, &mut x);
+//! assert!(x[0].abs() < 8.0 && (x[0] * 16.0).fract() == 0.0); // on the Q(8,4) grid
+//! ```
+
+pub mod sghmc;
+pub mod sgld;
+
+use crate::error::{Error, Result};
+use crate::format::Format;
+use crate::noise::{IntNormal, NoiseGen};
+use crate::round::Rounding;
+use crate::source::Bits;
+use crate::target::Target;
+use lpmc_kernels::noise::box_muller;
+use lpmc_kernels::portable::round_f64;
+use lpmc_kernels::Platform;
+use serde::{Deserialize, Serialize};
+
+/// How a step is executed (DESIGN.md §4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Datapath {
+    /// The papers' model: the update in `f64` from the dequantized state, one rounding to the
+    /// state format.
+    #[default]
+    Float,
+    /// The hardware model: coefficients quantized once to `coef`, exact products and sums in
+    /// the wide `accum` format, one rounding to the state format, fixed-point noise.
+    Integer,
+}
+
+/// The format of every quantity a sampler touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Formats {
+    /// Position x of `-L` variants (Q_W).
+    pub param: Format,
+    /// Momentum v of `-L` SGHMC variants.
+    pub momentum: Format,
+    /// Gradient (Q_G).
+    pub grad: Format,
+    /// The wide sum of the integer datapath and the master copy of `-F` on it.
+    pub accum: Format,
+    /// Coefficients (η, e^{−γη}, …) on the integer datapath.
+    pub coef: Format,
+    /// Standard-normal noise codes on the integer datapath.
+    pub noise: Format,
+}
+
+impl Formats {
+    /// Every quantity in `f`.
+    pub fn all(f: Format) -> Self {
+        Formats {
+            param: f,
+            momentum: f,
+            grad: f,
+            accum: f,
+            coef: f,
+            noise: f,
+        }
+    }
+
+    /// Checks the stored formats (WL ≤ 32; the accumulator may have up to 64 bits).
+    pub fn check(&self) -> Result<()> {
+        self.param.check_stored("the param format")?;
+        self.momentum.check_stored("the momentum format")?;
+        self.grad.check_stored("the grad format")?;
+        self.coef.check_stored("the coef format")?;
+        self.noise.check_stored("the noise format")?;
+        Ok(())
+    }
+}
+
+/// Everything a sampler needs besides its own parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setup {
+    /// Formats per quantity.
+    pub formats: Formats,
+    /// Rounding of every quantization (Q_W, Q_G, the state rounding; SR by default).
+    pub rounding: Rounding,
+    /// Float or integer datapath.
+    pub datapath: Datapath,
+    /// Standard deviation σ_g ≥ 0 of the Gaussian noise added to the exact gradient.
+    pub grad_noise: f64,
+    /// Gaussian generator of the integer datapath.
+    pub noise_gen: NoiseGen,
+}
+
+impl Setup {
+    /// The papers' setting: every quantity in Q(`wl`, `fl`), stochastic rounding, float
+    /// datapath, exact gradients.
+    pub fn paper(wl: u32, fl: u32) -> Self {
+        Setup {
+            formats: Formats::all(Format::new(wl, fl).expect("valid paper format")),
+            rounding: Rounding::StochasticExact,
+            datapath: Datapath::Float,
+            grad_noise: 0.0,
+            noise_gen: NoiseGen::BoxMuller,
+        }
+    }
+}
+
+/// The state of one chain. Unused fields are empty.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChainState {
+    /// Position, when stored in `f64`.
+    pub x: Vec<f64>,
+    /// Momentum, when stored in `f64`.
+    pub v: Vec<f64>,
+    /// Position codes, when stored in a format.
+    pub xc: Vec<i64>,
+    /// Momentum codes, when stored in a format.
+    pub vc: Vec<i64>,
+    /// Momentum scale S_v ∈ (0, 1] of Algorithm 1 (stored momentum = v/S_v); 1 when unused.
+    pub scale: f64,
+    /// Overflow events (saturations or wraps) of every rounding this chain made.
+    pub events: u64,
+}
+
+/// Working buffers of one chain, reused across steps (no allocation in the loop).
+#[derive(Clone, Debug, Default)]
+pub struct Workspace {
+    pub(crate) a: Vec<f64>,
+    pub(crate) b: Vec<f64>,
+    pub(crate) g: Vec<f64>,
+    pub(crate) gc: Vec<i64>,
+    pub(crate) q: Vec<i64>,
+    pub(crate) z: Vec<f64>,
+    pub(crate) n: Vec<i64>,
+    pub(crate) acc: Vec<i64>,
+    pub(crate) acc2: Vec<i64>,
+}
+
+impl Workspace {
+    /// Buffers for dimension `d`.
+    pub fn new(d: usize) -> Self {
+        Workspace {
+            a: vec![0.0; d],
+            b: vec![0.0; d],
+            g: vec![0.0; d],
+            gc: vec![0; d],
+            q: vec![0; d],
+            z: vec![0.0; 2 * d],
+            n: vec![0; 2 * d],
+            acc: vec![0; d],
+            acc2: vec![0; d],
+        }
+    }
+}
+
+/// Where a state quantity lives: `None` = `f64`, `Some(f)` = codes of `f`.
+pub type Storage = Option<Format>;
+
+/// One update rule.
+pub trait Sampler: Send + Sync + std::fmt::Debug {
+    /// Dimension d.
+    fn dim(&self) -> usize;
+
+    /// The state at position `x0` (length d) and zero momentum; `x0` is rounded to the
+    /// position's storage with nearest-even (no random bits).
+    fn init(&self, x0: &[f64]) -> Result<ChainState>;
+
+    /// One step of the update rule; overflow events are added to `st.events`.
+    fn step(&self, target: &dyn Target, st: &mut ChainState, ws: &mut Workspace, bits: &mut Bits);
+
+    /// The position's value (length d) — what a sample is.
+    fn position(&self, st: &ChainState, out: &mut [f64]);
+
+    /// Storage of the position and of the momentum (`None` for SGLD's absent momentum is
+    /// reported as `None` too).
+    fn storage(&self) -> (Storage, Storage);
+
+    /// A workspace sized for this sampler.
+    fn workspace(&self) -> Workspace {
+        Workspace::new(self.dim())
+    }
+}
+
+/// The machinery every sampler shares: gradients, roundings, coefficient quantization and
+/// exact wide accumulation.
+#[derive(Clone, Debug)]
+pub(crate) struct Core {
+    pub setup: Setup,
+    pub platform: Platform,
+    pub int_noise: Option<IntNormal>,
+}
+
+impl Core {
+    pub fn new(setup: Setup) -> Result<Self> {
+        setup.formats.check()?;
+        if !(setup.grad_noise.is_finite() && setup.grad_noise >= 0.0) {
+            return Err(Error::param(
+                "grad_noise",
+                setup.grad_noise,
+                "must be a finite number ≥ 0",
+            ));
+        }
+        if setup.datapath == Datapath::Integer {
+            check_wide_sum(&setup.formats)?;
+        }
+        let int_noise = (setup.datapath == Datapath::Integer)
+            .then(|| IntNormal::new(setup.noise_gen, setup.formats.noise));
+        Ok(Core {
+            setup,
+            platform: Platform::detect(),
+            int_noise,
+        })
+    }
+
+    /// The kernel implementation for a call on `n` elements: every platform gives the same
+    /// bits; below [`SMALL`] elements the scalar reference has the least call overhead.
+    fn platform_for(&self, n: usize) -> Platform {
+        if n < SMALL {
+            Platform::Portable
+        } else {
+            self.platform
+        }
+    }
+
+    pub fn f(&self) -> &Formats {
+        &self.setup.formats
+    }
+
+    pub fn integer(&self) -> bool {
+        self.setup.datapath == Datapath::Integer
+    }
+
+    /// Rounds `src` to `f` with the configured rounding into `dst`; returns the events.
+    pub fn round(&self, f: Format, src: &[f64], dst: &mut [i64], bits: &mut Bits) -> u64 {
+        self.platform_for(src.len()).quantize_f64(
+            f.spec(self.setup.rounding),
+            f.fl(),
+            src,
+            dst,
+            bits,
+        )
+    }
+
+    /// Requantizes codes `src` with `src_fl` fraction bits to `f` into `dst`.
+    pub fn requant(
+        &self,
+        src: &[i64],
+        src_fl: u32,
+        f: Format,
+        dst: &mut [i64],
+        bits: &mut Bits,
+    ) -> u64 {
+        let shift = src_fl as i32 - f.fl() as i32;
+        self.platform_for(src.len())
+            .requantize(f.spec(self.setup.rounding), shift, src, dst, bits)
+    }
+
+    /// Nearest-even rounding of an initial value to `f` (no random bits).
+    pub fn init_code(&self, f: Format, x: f64) -> Result<i64> {
+        if !x.is_finite() {
+            return Err(Error::param("x0", x, "must be finite"));
+        }
+        Ok(f.overflow()
+            .apply(round_f64(x, f.fl(), Rounding::NearestEven, 0), f.wl())
+            .0)
+    }
+
+    /// Quantizes a coefficient once to the `coef` format (nearest-even); an error if it does
+    /// not fit.
+    pub fn coef(&self, name: &str, c: f64) -> Result<i64> {
+        let f = self.f().coef;
+        let (code, over) = f
+            .overflow()
+            .apply(round_f64(c, f.fl(), Rounding::NearestEven, 0), f.wl());
+        if over {
+            return Err(Error::param(
+                format!("coefficient {name}"),
+                c,
+                format!(
+                    "must fit the coef format ({f}: [{}, {}])",
+                    f.min_value(),
+                    f.max_value()
+                ),
+            ));
+        }
+        Ok(code)
+    }
+
+    /// `g ← ∇Ũ(x) + σ_g·ξ` in `ws.g`, then, if `quantize`, `g ← Q_G(g)` (codes in `ws.gc`,
+    /// values in `ws.g`). Bits: target minibatch, d normals if σ_g > 0, Q_G's rounding bits.
+    pub fn gradient(
+        &self,
+        target: &dyn Target,
+        x: &[f64],
+        quantize: bool,
+        ws: &mut Workspace,
+        bits: &mut Bits,
+    ) -> u64 {
+        let d = x.len();
+        target.stochastic_grad(x, bits, &mut ws.g);
+        let s = self.setup.grad_noise;
+        if s > 0.0 {
+            box_muller(bits, &mut ws.z[..d]);
+            for i in 0..d {
+                ws.g[i] += s * ws.z[i];
+            }
+        }
+        if !quantize {
+            return 0;
+        }
+        let f = self.f().grad;
+        let ev = self.round(f, &ws.g, &mut ws.gc, bits);
+        for i in 0..d {
+            ws.g[i] = f.value(ws.gc[i]);
+        }
+        ev
+    }
+
+    /// [`Core::gradient`] at `x = ws.a`, quantized.
+    pub fn gradient_at_a(&self, target: &dyn Target, ws: &mut Workspace, bits: &mut Bits) -> u64 {
+        let a = std::mem::take(&mut ws.a);
+        let ev = self.gradient(target, &a, true, ws, bits);
+        ws.a = a;
+        ev
+    }
+
+    /// Applies the accumulator's overflow rule to a wide sum; returns the code and whether it
+    /// overflowed.
+    pub fn acc(&self, sum: i128) -> (i64, bool) {
+        let f = self.f().accum;
+        f.overflow().apply(sum, f.wl())
+    }
+}
+
+/// Checks that every term of the integer datapath's wide sums fits 124 bits once aligned to
+/// `accum` (so a sum of at most 5 terms cannot overflow `i128`).
+fn check_wide_sum(f: &Formats) -> Result<()> {
+    let fa = f.accum.fl() as i64;
+    let c = f.coef;
+    let mut need = 0i64;
+    for q in [f.grad, f.noise, f.param, f.momentum, f.accum] {
+        let up = |fl: i64| (fa - fl).max(0);
+        need = need
+            .max(c.wl() as i64 + q.wl() as i64 + up(c.fl() as i64 + q.fl() as i64))
+            .max(q.wl() as i64 + up(q.fl() as i64));
+    }
+    if need > 124 {
+        return Err(Error::Config(format!(
+            "integer datapath: accum FL = {fa} is too far above the other formats' fraction lengths: a product aligned to it needs {need} bits (at most 124)"
+        )));
+    }
+    Ok(())
+}
+
+/// Calls on fewer elements use the portable kernels.
+const SMALL: usize = 32;
+
+/// A code with `from` fraction bits expressed with `to` fraction bits: exact when
+/// `to ≥ from`, otherwise truncated toward −∞ (the accumulator drops bits below its LSB).
+#[inline]
+pub(crate) fn align(v: i128, from: u32, to: u32) -> i128 {
+    if to >= from {
+        v << (to - from).min(126)
+    } else {
+        let s = from - to;
+        if s >= 127 {
+            if v < 0 {
+                -1
+            } else {
+                0
+            }
+        } else {
+            v >> s
+        }
+    }
+}
+
+/// Fills `ws.z[..n]` with f64 normals (Box–Muller).
+pub(crate) fn normals(ws: &mut Workspace, n: usize, bits: &mut Bits) {
+    box_muller(bits, &mut ws.z[..n]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn align_is_exact_or_floor() {
+        assert_eq!(align(5, 2, 4), 20);
+        assert_eq!(align(5, 4, 2), 1);
+        assert_eq!(align(-5, 4, 2), -2);
+        assert_eq!(align(-5, 200, 0), -1);
+    }
+}

@@ -1,0 +1,227 @@
+//! Stochastic gradient Langevin dynamics (\[S\] eq. 1, 2, 17; \[L\]).
+
+use super::{align, normals, ChainState, Core, Sampler, Setup, Storage, Workspace};
+use crate::error::{Error, Result};
+use crate::source::Bits;
+use crate::target::Target;
+use crate::vc::qvc;
+use serde::{Deserialize, Serialize};
+
+/// Which SGLD.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SgldVariant {
+    /// Full precision: nothing is quantized.
+    Fp,
+    /// SGLDLP-F: full-precision x, gradient at Q_W(x), Q_G.
+    LpF,
+    /// SGLDLP-L (naive): x stored in `param`, the whole update rounded once.
+    #[default]
+    LpL,
+    /// VC SGLDLP-L: x ← Q^vc(x − η·Q_G(∇Ũ(x)), 2η).
+    VcL,
+}
+
+/// SGLD with step η:
+///
+/// - `fp`: `x ← x − η∇Ũ(x) + √(2η)ξ`, ξ ~ N(0, I);
+/// - `lp-f`: `x ← x − η·Q_G(∇Ũ(Q_W(x))) + √(2η)ξ`, x kept in full precision (f64 on the
+///   float datapath, the `accum` format on the integer one);
+/// - `lp-l`: `x ← Q_W(x − η·Q_G(∇Ũ(x)) + √(2η)ξ)`;
+/// - `vc-l`: `x ← Q^vc(x − η·Q_G(∇Ũ(x)), 2η)` ([`crate::vc::qvc`]).
+///
+/// ∇Ũ is the target's (stochastic) gradient plus `grad_noise`·N(0, I).
+///
+/// Integer datapath: η and √(2η)/s_n (s_n the noise generator's s.d.) are quantized once to
+/// `coef`; with `n` the noise codes the sum `x − η_c·g + c_n·n` is formed exactly in `accum`
+/// (products with more fraction bits than `accum` are truncated), the accumulator's overflow
+/// rule applied, then rounded once to `param` (`lp-l`) or kept (`lp-f`). `vc-l` forms the mean
+/// `x − η_c·g` in `accum` and applies Q^vc to it in `f64` with variance `2η_c`.
+#[derive(Clone, Debug)]
+pub struct Sgld {
+    variant: SgldVariant,
+    eta: f64,
+    dim: usize,
+    core: Core,
+    /// Integer datapath: η and the noise coefficient in `coef` codes.
+    eta_c: i64,
+    noise_c: i64,
+}
+
+impl Sgld {
+    /// SGLD `variant` with step `eta` > 0 in dimension `dim`.
+    pub fn new(variant: SgldVariant, eta: f64, setup: Setup, dim: usize) -> Result<Self> {
+        if !(eta.is_finite() && eta > 0.0) {
+            return Err(Error::param("eta", eta, "must be a finite number > 0"));
+        }
+        let core = Core::new(setup)?;
+        let (mut eta_c, mut noise_c) = (0, 0);
+        if core.integer() && variant != SgldVariant::Fp {
+            eta_c = core.coef("eta", eta)?;
+            let sd = core.int_noise.as_ref().map_or(1.0, |n| n.sd());
+            noise_c = core.coef("sqrt(2·eta)/s_n", (2.0 * eta).sqrt() / sd)?;
+        }
+        Ok(Sgld {
+            variant,
+            eta,
+            dim,
+            core,
+            eta_c,
+            noise_c,
+        })
+    }
+
+    fn float_path(&self) -> bool {
+        !self.core.integer() || self.variant == SgldVariant::Fp
+    }
+}
+
+impl Sampler for Sgld {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn storage(&self) -> (Storage, Storage) {
+        let f = self.core.f();
+        let x = match self.variant {
+            SgldVariant::Fp => None,
+            SgldVariant::LpF if self.float_path() => None,
+            SgldVariant::LpF => Some(f.accum),
+            SgldVariant::LpL | SgldVariant::VcL => Some(f.param),
+        };
+        (x, None)
+    }
+
+    fn init(&self, x0: &[f64]) -> Result<ChainState> {
+        let mut st = ChainState {
+            scale: 1.0,
+            ..Default::default()
+        };
+        match self.storage().0 {
+            None => st.x = x0.to_vec(),
+            Some(f) => {
+                st.xc = x0
+                    .iter()
+                    .map(|&x| self.core.init_code(f, x))
+                    .collect::<Result<_>>()?
+            }
+        }
+        Ok(st)
+    }
+
+    fn position(&self, st: &ChainState, out: &mut [f64]) {
+        match self.storage().0 {
+            None => out.copy_from_slice(&st.x),
+            Some(f) => {
+                for (o, &c) in out.iter_mut().zip(&st.xc) {
+                    *o = f.value(c);
+                }
+            }
+        }
+    }
+
+    /// One step: `x' = x − η·g + √(2η)·ξ`, g the (quantized) gradient, then the variant's
+    /// rounding (`lp-l`: Q_W of the whole update; `vc-l`: Q^vc(x − η·g, 2η); see [`Sgld`]).
+    ///
+    /// Bits, in order: the gradient's (target minibatch, grad-noise normals, for
+    /// `lp-f` the Q_W rounding of x, Q_G), then the Langevin noise (d normals, or d noise
+    /// codes on the integer datapath; `vc-l` draws d normals), then the rounding of x to
+    /// `param` (`lp-l`) or d Q^vc calls of 2 words each (`vc-l`), coordinate by coordinate.
+    fn step(&self, target: &dyn Target, st: &mut ChainState, ws: &mut Workspace, bits: &mut Bits) {
+        let d = self.dim;
+        let c = &self.core;
+        let f = *c.f();
+        let eta = self.eta;
+        let sig = (2.0 * eta).sqrt();
+        if self.float_path() {
+            match self.variant {
+                SgldVariant::Fp => {
+                    c.gradient(target, &st.x, false, ws, bits);
+                    normals(ws, d, bits);
+                    for i in 0..d {
+                        st.x[i] += -eta * ws.g[i] + sig * ws.z[i];
+                    }
+                }
+                SgldVariant::LpF => {
+                    st.events += c.round(f.param, &st.x, &mut ws.q, bits);
+                    for i in 0..d {
+                        ws.a[i] = f.param.value(ws.q[i]);
+                    }
+                    st.events += c.gradient_at_a(target, ws, bits);
+                    normals(ws, d, bits);
+                    for i in 0..d {
+                        st.x[i] += -eta * ws.g[i] + sig * ws.z[i];
+                    }
+                }
+                SgldVariant::LpL | SgldVariant::VcL => {
+                    for i in 0..d {
+                        ws.a[i] = f.param.value(st.xc[i]);
+                    }
+                    st.events += c.gradient_at_a(target, ws, bits);
+                    normals(ws, d, bits);
+                    if self.variant == SgldVariant::LpL {
+                        for i in 0..d {
+                            ws.b[i] = ws.a[i] - eta * ws.g[i] + sig * ws.z[i];
+                        }
+                        st.events += c.round(f.param, &ws.b, &mut st.xc, bits);
+                    } else {
+                        for i in 0..d {
+                            let mu = ws.a[i] - eta * ws.g[i];
+                            let r = qvc(mu, 2.0 * eta, f.param, ws.z[i], bits);
+                            st.xc[i] = r.code;
+                            st.events += r.overflow as u64;
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        // Integer datapath.
+        let (fc, fg, fa) = (f.coef.fl(), f.grad.fl(), f.accum.fl());
+        let (xf, xs) = match self.variant {
+            SgldVariant::LpF => (f.accum, fa),
+            _ => (f.param, f.param.fl()),
+        };
+        // Gradient at Q_W(x) (lp-f) or x.
+        if self.variant == SgldVariant::LpF {
+            st.events += c.requant(&st.xc, fa, f.param, &mut ws.q, bits);
+            for i in 0..d {
+                ws.a[i] = f.param.value(ws.q[i]);
+            }
+        } else {
+            for i in 0..d {
+                ws.a[i] = xf.value(st.xc[i]);
+            }
+        }
+        st.events += c.gradient_at_a(target, ws, bits);
+        let fnz = f.noise.fl();
+        if self.variant == SgldVariant::VcL {
+            normals(ws, d, bits);
+        } else if let Some(gen) = &c.int_noise {
+            gen.fill(bits, &mut ws.n[..d], &mut ws.z[..d]);
+        }
+        for i in 0..d {
+            let mut sum = align(st.xc[i] as i128, xs, fa)
+                - align(self.eta_c as i128 * ws.gc[i] as i128, fc + fg, fa);
+            if self.variant != SgldVariant::VcL {
+                sum += align(self.noise_c as i128 * ws.n[i] as i128, fc + fnz, fa);
+            }
+            let (code, over) = c.acc(sum);
+            st.events += over as u64;
+            ws.acc[i] = code;
+        }
+        match self.variant {
+            SgldVariant::LpF => st.xc.copy_from_slice(&ws.acc),
+            SgldVariant::LpL => st.events += c.requant(&ws.acc, fa, f.param, &mut st.xc, bits),
+            SgldVariant::VcL => {
+                let var = 2.0 * f.coef.value(self.eta_c);
+                for i in 0..d {
+                    let r = qvc(f.accum.value(ws.acc[i]), var, f.param, ws.z[i], bits);
+                    st.xc[i] = r.code;
+                    st.events += r.overflow as u64;
+                }
+            }
+            SgldVariant::Fp => unreachable!("fp runs on the float path"),
+        }
+    }
+}
