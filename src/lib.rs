@@ -19,6 +19,7 @@ pub mod output;
 pub mod round;
 pub mod source;
 pub mod target;
+pub mod wasserstein;
 
 pub use error::{Error, Result};
 pub use format::Format;

@@ -1,0 +1,501 @@
+//! Exact W2 and W1 between a 1-D empirical law and an analytic [`Dist1`].
+//!
+//! Let the sample, sorted, have distinct values `x_1 < … < x_r` with cumulative weights
+//! `0 = c_0 < c_1 < … < c_r = 1` (`c_j = k_j/n` for `k_j` samples ≤ `x_j`, or the running
+//! sum of normalised weights). In 1-D the optimal coupling is the quantile coupling, so with
+//! `q_j = F⁻¹(c_j)` (`q_0 = −∞`, `q_r = +∞`)
+//!
+//! `W2² = Σ_j ∫_{q_{j−1}}^{q_j} (x_j − y)² dF(y)`, `W1 = Σ_j ∫_{q_{j−1}}^{q_j} |x_j − y| dF(y)`.
+//!
+//! Each term is a truncated-moment expression of F, closed form for Gaussians and their
+//! mixtures. It is evaluated in *centred* form: with `c` the centre of `[q_{j−1}, q_j]` and
+//! `m_i = ∫ (y − c)^i dF` ([`Dist1::centered_moments`]),
+//! `∫ (x − y)² dF = m0·(x − c)² − 2(x − c)·m1 + m2`, whose terms are all of the size of the
+//! result, so nothing cancels even for n = 10⁷ points or in the far tails. For W1 the interval
+//! is split at `x_j` when `x_j` lies inside it:
+//! `∫_a^b |x − y| dF = ∫_a^b (x − y) dF + 2∫_x^b (y − x) dF`.
+//!
+//! Samples with equal values are merged into one run first, so the result depends only on the
+//! multiset of values; that is what makes the lattice path ([`to_law_codes`], a histogram of
+//! fixed-point codes, no sort) equal to the sorting path bit for bit.
+//!
+//! Quantiles `q_j` are found in increasing order: Newton's method on `F(x) − c_j` (or on
+//! `1 − F(x) − (1 − c_j)` in the upper half, with `1 − c_j` computed exactly) warm-started from
+//! `q_{j−1}`, falling back to the bracketed solver [`Dist1::quantile_pq`].
+
+use super::check_samples;
+use crate::error::{Error, Result};
+use crate::format::{Codes, Format};
+use crate::target::dist1::{big_phi, big_phi_c, phi};
+use crate::target::Dist1;
+use crate::with_codes;
+use lpmc_kernels::Code;
+use serde::Serialize;
+
+/// W2 and W1 of one comparison, in the units of the samples.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Exact1d {
+    /// 2-Wasserstein distance (≥ 0).
+    pub w2: f64,
+    /// 1-Wasserstein distance (≥ 0).
+    pub w1: f64,
+}
+
+/// Exact distances between the equally weighted sample `xs` and `law`.
+///
+/// Sorts a copy of `xs` (O(n log n)); errors on an empty or non-finite sample or an invalid
+/// law.
+///
+/// ```
+/// use lpmc::target::Dist1;
+/// use lpmc::wasserstein::exact1d::to_law;
+/// let law = Dist1::Gaussian { mean: 0.0, sd: 1.0 };
+/// // One point at the mean: W2² = E[Y²] = 1, W1 = E|Y| = √(2/π).
+/// let d = to_law(&[0.0], &law).unwrap();
+/// assert!((d.w2 - 1.0).abs() < 1e-15);
+/// assert!((d.w1 - (2.0 / std::f64::consts::PI).sqrt()).abs() < 1e-15);
+/// ```
+pub fn to_law(xs: &[f64], law: &Dist1) -> Result<Exact1d> {
+    check_samples("samples", xs)?;
+    let mut v = xs.to_vec();
+    v.sort_unstable_by(f64::total_cmp);
+    to_law_sorted(&v, law)
+}
+
+/// As [`to_law`] for a sample already sorted ascending (checked).
+pub fn to_law_sorted(sorted: &[f64], law: &Dist1) -> Result<Exact1d> {
+    check_samples("samples", sorted)?;
+    law.validate()?;
+    if let Some(i) = sorted.windows(2).position(|w| w[0] > w[1]) {
+        return Err(Error::Config(format!(
+            "samples are not sorted: sample {} = {} > sample {} = {}",
+            i,
+            sorted[i],
+            i + 1,
+            sorted[i + 1]
+        )));
+    }
+    let n = sorted.len() as u64;
+    let mut i = 0usize;
+    let runs = std::iter::from_fn(|| {
+        if i >= sorted.len() {
+            return None;
+        }
+        let x = sorted[i];
+        while i < sorted.len() && sorted[i] == x {
+            i += 1;
+        }
+        Some((x, i as u64))
+    });
+    Ok(sweep_counts(runs, n, law))
+}
+
+/// Exact distances between the weighted sample `(xs, weights)` and `law`. Weights must be
+/// finite and ≥ 0 with a positive sum; they are normalised. Cumulative weights are summed from
+/// both ends so that `1 − c_j` keeps its relative accuracy in the upper tail.
+pub fn to_law_weighted(xs: &[f64], weights: &[f64], law: &Dist1) -> Result<Exact1d> {
+    check_samples("samples", xs)?;
+    law.validate()?;
+    if weights.len() != xs.len() {
+        return Err(Error::Config(format!(
+            "{} weights for {} samples",
+            weights.len(),
+            xs.len()
+        )));
+    }
+    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+        return Err(Error::param("weight", w, "weights must be finite and ≥ 0"));
+    }
+    let mut order: Vec<usize> = (0..xs.len()).filter(|&i| weights[i] > 0.0).collect();
+    if order.is_empty() {
+        return Err(Error::Config("all weights are zero".into()));
+    }
+    order.sort_unstable_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    Ok(weighted_sorted(
+        order.iter().map(|&i| (xs[i], weights[i])),
+        order.len(),
+        law,
+    ))
+}
+
+/// The weighted sweep over `(value, weight)` pairs in ascending order of value, all weights
+/// positive. Used by [`to_law_weighted`] and the chain bootstrap.
+pub(crate) fn weighted_sorted(
+    pairs: impl Iterator<Item = (f64, f64)> + Clone,
+    len: usize,
+    law: &Dist1,
+) -> Exact1d {
+    // Runs of equal values with their total weight.
+    let mut runs: Vec<(f64, f64)> = Vec::with_capacity(len);
+    for (x, w) in pairs {
+        match runs.last_mut() {
+            Some((y, acc)) if *y == x => *acc += w,
+            _ => runs.push((x, w)),
+        }
+    }
+    // Suffix sums: weight strictly after run j.
+    let mut after = vec![0.0f64; runs.len()];
+    for j in (0..runs.len().saturating_sub(1)).rev() {
+        after[j] = after[j + 1] + runs[j + 1].1;
+    }
+    let total = after[0] + runs[0].1;
+    let mut before = 0.0f64;
+    let iter = runs.iter().zip(&after).map(|(&(x, w), &aft)| {
+        before += w;
+        (x, before / total, aft / total)
+    });
+    sweep(iter, law)
+}
+
+/// Exact distances between the codes of a fixed-point sample and `law`, with no sort: a
+/// histogram of the codes gives the runs of equal values in O(n + range), where range is the
+/// span of the codes present. For a span above 2²⁴ codes the codes are sorted as integers
+/// instead. Bit-for-bit equal to [`to_law`] on the values `code·Δ`.
+pub fn to_law_codes(codes: &Codes, format: Format, law: &Dist1) -> Result<Exact1d> {
+    law.validate()?;
+    if codes.is_empty() {
+        return Err(Error::Config(
+            "samples: no samples (need at least 1)".into(),
+        ));
+    }
+    let (lo, hi) = with_codes!(codes, v => v.iter().fold((i64::MAX, i64::MIN), |(lo, hi), c| {
+        let c = c.to_i64();
+        (lo.min(c), hi.max(c))
+    }));
+    let n = codes.len() as u64;
+    let span = (hi as i128 - lo as i128 + 1) as u128;
+    if span <= 1 << 24 {
+        let mut counts = vec![0u64; span as usize];
+        with_codes!(codes, v => for c in v.iter() {
+            counts[(c.to_i64() - lo) as usize] += 1;
+        });
+        let mut cum = 0u64;
+        let runs = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &k)| k > 0)
+            .map(|(j, &k)| {
+                cum += k;
+                (format.value(lo + j as i64), cum)
+            });
+        Ok(sweep_counts(runs, n, law))
+    } else {
+        let mut v = codes.to_i64();
+        v.sort_unstable();
+        let mut i = 0usize;
+        let runs = std::iter::from_fn(|| {
+            if i >= v.len() {
+                return None;
+            }
+            let c = v[i];
+            while i < v.len() && v[i] == c {
+                i += 1;
+            }
+            Some((format.value(c), i as u64))
+        });
+        Ok(sweep_counts(runs, n, law))
+    }
+}
+
+/// Sweep over runs `(value, number of samples ≤ value)` of an equally weighted sample of size
+/// n: `c_j = k_j/n` and `1 − c_j = (n − k_j)/n`, both exact to rounding.
+fn sweep_counts(runs: impl Iterator<Item = (f64, u64)>, n: u64, law: &Dist1) -> Exact1d {
+    let nf = n as f64;
+    sweep(
+        runs.map(|(x, k)| (x, k as f64 / nf, (n - k) as f64 / nf)),
+        law,
+    )
+}
+
+/// The core: runs `(x_j, c_j, 1 − c_j)` in ascending order of `x_j`.
+fn sweep(runs: impl Iterator<Item = (f64, f64, f64)>, law: &Dist1) -> Exact1d {
+    let mut qs = QuantileSweep::new(law);
+    let mut a = f64::NEG_INFINITY;
+    let (mut w2sq, mut w1) = (0.0f64, 0.0f64);
+    for (x, p, q) in runs {
+        let b = if q <= 0.0 {
+            f64::INFINITY
+        } else {
+            qs.next(p, q)
+        };
+        let cm = law.centered_moments(a, b);
+        w2sq += cm.squared_distance(x);
+        w1 += if x <= a {
+            -cm.signed_distance(x)
+        } else if x >= b {
+            cm.signed_distance(x)
+        } else {
+            // ∫_a^b |x − y| dF = ∫_a^b (x − y) dF + 2∫_x^b (y − x) dF.
+            let right = law.centered_moments(x, b);
+            (cm.signed_distance(x) - 2.0 * right.signed_distance(x)).max(0.0)
+        };
+        a = b;
+    }
+    Exact1d {
+        w2: w2sq.max(0.0).sqrt(),
+        w1: w1.max(0.0),
+    }
+}
+
+/// Quantiles at increasing levels, warm-started from the previous one.
+struct QuantileSweep<'a> {
+    law: &'a Dist1,
+    /// Last quantile and its levels (p, 1 − p); −∞ before the first.
+    x: f64,
+    p: f64,
+    q: f64,
+    /// Density near `x` (at the last Newton iterate).
+    f: f64,
+    /// Smallest component sd: the length scale of the convergence test.
+    smin: f64,
+}
+
+impl<'a> QuantileSweep<'a> {
+    fn new(law: &'a Dist1) -> Self {
+        let smin = law.parts().2.iter().cloned().fold(f64::INFINITY, f64::min);
+        QuantileSweep {
+            law,
+            x: f64::NEG_INFINITY,
+            p: 0.0,
+            q: 1.0,
+            f: 0.0,
+            smin,
+        }
+    }
+
+    /// `F(x) − p` (lower half) or `q − (1 − F(x))` (upper half), the density at x, and
+    /// max_k |x − m_k|/s_k.
+    #[inline]
+    fn eval(&self, x: f64, lower: bool, p: f64, q: f64) -> (f64, f64, f64) {
+        let (w, m, s) = self.law.parts();
+        let (mut g, mut f, mut zmax) = (0.0, 0.0, 0.0f64);
+        for k in 0..w.len() {
+            let z = (x - m[k]) / s[k];
+            zmax = zmax.max(z.abs());
+            g += w[k] * if lower { big_phi(z) } else { big_phi_c(z) };
+            f += w[k] * phi(z) / s[k];
+        }
+        (if lower { g - p } else { q - g }, f, zmax)
+    }
+
+    fn next(&mut self, p: f64, q: f64) -> f64 {
+        let lower = p <= q;
+        if self.x.is_finite() && self.f > 0.0 {
+            let step = if lower { p - self.p } else { self.q - q };
+            let mut x0 = self.x + step / self.f;
+            for _ in 0..4 {
+                let (g, f, zmax) = self.eval(x0, lower, p, q);
+                if f.is_nan() || f <= 0.0 {
+                    break;
+                }
+                let x1 = x0 - g / f;
+                // Newton's error after this step is ≈ |f'/2f|·(x1 − x0)² ≤ (1+z)/(2s)·(x1 − x0)²;
+                // the bound below makes that < 1e−18·s.
+                if x1.is_nan() || x1 < self.x || x1.is_infinite() {
+                    break;
+                }
+                if (x1 - x0).abs() <= 1e-9 * self.smin / (1.0 + zmax) {
+                    self.x = x1;
+                    self.p = p;
+                    self.q = q;
+                    self.f = f;
+                    return x1;
+                }
+                x0 = x1;
+            }
+        }
+        let x = self.law.quantile_pq(p, q);
+        self.x = x;
+        self.p = p;
+        self.q = q;
+        self.f = self.law.pdf(x);
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wasserstein::quad::{bisect_quantile, integrate};
+
+    fn mixture() -> Dist1 {
+        Dist1::Mixture {
+            weights: vec![0.3, 0.7],
+            means: vec![-1.5, 1.0],
+            sds: vec![0.4, 0.8],
+        }
+    }
+
+    /// Brute force: Σ_j ∫_{q_{j−1}}^{q_j} (x_j − y)² f(y) dy by Gauss–Legendre panels, with
+    /// quantiles by bisection and the tails cut at ±12 sd (mass < 1e−32).
+    fn brute(sorted: &[f64], law: &Dist1) -> (f64, f64) {
+        let n = sorted.len();
+        let mut qs = vec![-12.0 * 0.8 - 1.5];
+        for i in 1..n {
+            qs.push(bisect_quantile(law, i as f64 / n as f64));
+        }
+        qs.push(12.0 * 0.8 + 1.0);
+        let (mut w2, mut w1) = (0.0, 0.0);
+        for i in 0..n {
+            let (a, b, x) = (qs[i], qs[i + 1], sorted[i]);
+            let panels = 8 + ((b - a) / 0.05) as usize;
+            w2 += integrate(|y| (x - y).powi(2) * law.pdf(y), a, b, panels);
+            // Split at x for |x − y| so each panel integrand is smooth.
+            let c = x.clamp(a, b);
+            w1 += integrate(|y| (x - y).abs() * law.pdf(y), a, c, panels)
+                + integrate(|y| (x - y).abs() * law.pdf(y), c, b, panels);
+        }
+        (w2.sqrt(), w1)
+    }
+
+    #[test]
+    fn agrees_with_quadrature() {
+        let law = mixture();
+        // A deterministic spread of points, some in the tails, some repeated.
+        let mut xs: Vec<f64> = (0..37)
+            .map(|i| ((i as f64 * 0.7548776662466927).fract() - 0.5) * 7.0)
+            .collect();
+        xs.push(xs[3]);
+        xs.sort_by(f64::total_cmp);
+        let e = to_law_sorted(&xs, &law).unwrap();
+        let (w2, w1) = brute(&xs, &law);
+        assert!(((e.w2 - w2) / w2).abs() < 1e-9, "{} vs {w2}", e.w2);
+        assert!(((e.w1 - w1) / w1).abs() < 1e-9, "{} vs {w1}", e.w1);
+    }
+
+    #[test]
+    fn gaussian_single_points_closed_form() {
+        // One point x against N(m, s²): W2² = (x − m)² + s², W1 = E|x − Y|.
+        let law = Dist1::Gaussian { mean: 1.0, sd: 2.0 };
+        let d = to_law(&[4.0], &law).unwrap();
+        assert!((d.w2 - (9.0f64 + 4.0).sqrt()).abs() < 1e-14);
+        // E|Y − x| for Y ~ N(m, s²): s·[2φ(δ) + δ(2Φ(δ) − 1)], δ = (x − m)/s = 1.5.
+        let dl = 1.5;
+        let w1 = 2.0 * (2.0 * phi(dl) + dl * (2.0 * big_phi(dl) - 1.0));
+        assert!((d.w1 - w1).abs() < 1e-14, "{} vs {w1}", d.w1);
+    }
+
+    /// The sample `x_i = F⁻¹((i − ½)/n)` approaches F. Its W2² is dominated by the intervals
+    /// near the tails: the j-th interval from an end has mass 1/n and width ≈ 1/(j·t), with
+    /// t ≈ √(2 ln n) the tail quantile, so W2² ≈ Σ_j (1/n)(1/(j t))²·O(1) = Θ(1/(n ln n)).
+    /// We check monotone decrease and that W2²·n·ln n stays within a factor 2 between
+    /// n = 10³ and 10⁵ (a slower or faster rate would move it by ≥ 4.6× over that range).
+    #[test]
+    fn exact_quantile_points_converge_at_rate() {
+        let law = mixture();
+        let mut prev = f64::INFINITY;
+        let mut scaled = vec![];
+        for &n in &[1_000usize, 10_000, 100_000] {
+            let xs: Vec<f64> = (0..n)
+                .map(|i| law.quantile((i as f64 + 0.5) / n as f64))
+                .collect();
+            let d = to_law_sorted(&xs, &law).unwrap();
+            assert!(d.w2 > 0.0 && d.w2 < prev, "n = {n}: {}", d.w2);
+            prev = d.w2;
+            scaled.push(d.w2 * d.w2 * n as f64 * (n as f64).ln());
+        }
+        assert!(
+            scaled[2] / scaled[0] < 2.0 && scaled[2] / scaled[0] > 0.5,
+            "{scaled:?}"
+        );
+    }
+
+    #[test]
+    fn w2_at_least_mean_difference_and_w1() {
+        let law = mixture();
+        let xs: Vec<f64> = (0..500)
+            .map(|i| (i as f64 * 0.01).sin() * 2.0 + 0.3)
+            .collect();
+        let d = to_law(&xs, &law).unwrap();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!(d.w2 >= (mean - law.mean()).abs());
+        assert!(d.w2 >= d.w1 - 1e-15);
+        assert!(d.w1 >= (mean - law.mean()).abs() - 1e-15);
+    }
+
+    #[test]
+    fn shift_and_scale_equivariance() {
+        let law = mixture();
+        let xs: Vec<f64> = (0..300)
+            .map(|i| ((i * 37 % 101) as f64 / 20.0) - 2.5)
+            .collect();
+        let d = to_law(&xs, &law).unwrap();
+        let (a, b) = (2.5, -0.75);
+        let ys: Vec<f64> = xs.iter().map(|x| a * x + b).collect();
+        let (w, m, s) = law.parts();
+        let law2 = Dist1::Mixture {
+            weights: w.to_vec(),
+            means: m.iter().map(|m| a * m + b).collect(),
+            sds: s.iter().map(|s| a * s).collect(),
+        };
+        let e = to_law(&ys, &law2).unwrap();
+        assert!(
+            (e.w2 - a * d.w2).abs() < 1e-12 * e.w2,
+            "{} {}",
+            e.w2,
+            a * d.w2
+        );
+        assert!((e.w1 - a * d.w1).abs() < 1e-12 * e.w1);
+    }
+
+    #[test]
+    fn weighted_equals_repeated() {
+        let law = mixture();
+        let xs = [0.5, -1.0, 2.0, 0.1];
+        let ws = [2.0, 1.0, 3.0, 0.0];
+        let rep = [0.5, 0.5, -1.0, 2.0, 2.0, 2.0];
+        let a = to_law_weighted(&xs, &ws, &law).unwrap();
+        let b = to_law(&rep, &law).unwrap();
+        assert!((a.w2 - b.w2).abs() < 1e-14 && (a.w1 - b.w1).abs() < 1e-14);
+        assert!(to_law_weighted(&xs, &[0.0; 4], &law).is_err());
+        assert!(to_law_weighted(&xs, &[1.0, -1.0, 1.0, 1.0], &law).is_err());
+    }
+
+    #[test]
+    fn lattice_path_is_bit_identical() {
+        let law = mixture();
+        for (wl, fl) in [(8u32, 4u32), (16, 10), (32, 20)] {
+            let f = Format::new(wl, fl).unwrap();
+            let raw: Vec<i64> = (0..5000)
+                .map(|i: i64| {
+                    let h = lpmc_kernels::bits::mix64(i as u64) as i64;
+                    (h % (1 << 9)) - (1 << 8)
+                })
+                .map(|c| c << (fl - 4))
+                .map(|c| c.clamp(f.min_code(), f.max_code()))
+                .collect();
+            let mut codes = Codes::zeros(f.container(), raw.len());
+            with_codes!(&mut codes, v => for (slot, &c) in v.iter_mut().zip(&raw) {
+                *slot = Code::from_i64(c);
+            });
+            let xs: Vec<f64> = raw.iter().map(|&c| f.value(c)).collect();
+            let a = to_law(&xs, &law).unwrap();
+            let b = to_law_codes(&codes, f, &law).unwrap();
+            assert_eq!(a.w2.to_bits(), b.w2.to_bits(), "wl {wl}");
+            assert_eq!(a.w1.to_bits(), b.w1.to_bits(), "wl {wl}");
+        }
+        // A span wider than 2^24 codes takes the integer-sort path.
+        let f = Format::new(32, 20).unwrap();
+        let raw = [i32::MIN + 5, 0, 7, 7, i32::MAX - 1];
+        let codes = Codes::I32(raw.to_vec());
+        let xs: Vec<f64> = raw.iter().map(|&c| f.value(c as i64)).collect();
+        let wide = Dist1::Gaussian {
+            mean: 0.0,
+            sd: 1000.0,
+        };
+        let a = to_law(&xs, &wide).unwrap();
+        let b = to_law_codes(&codes, f, &wide).unwrap();
+        assert_eq!(a.w2.to_bits(), b.w2.to_bits());
+    }
+
+    #[test]
+    fn bad_input() {
+        let law = mixture();
+        assert!(to_law(&[], &law).is_err());
+        assert!(to_law(&[1.0, f64::NAN], &law).is_err());
+        assert!(to_law(&[f64::INFINITY], &law).is_err());
+        assert!(to_law_sorted(&[2.0, 1.0], &law).is_err());
+        let bad = Dist1::Gaussian { mean: 0.0, sd: 0.0 };
+        assert!(to_law(&[1.0], &bad).is_err());
+    }
+}
