@@ -1,4 +1,5 @@
 //! What the CLI's subcommands do, as library functions: each takes validated settings and
 //! returns a serializable report (files, when any, are written atomically by [`crate::output`]).
 
+pub mod eval;
 pub mod round;
