@@ -206,7 +206,7 @@ fn std_centered_finite(mid: f64, r: f64) -> (f64, f64, f64) {
         return (0.0, 0.0, 0.0);
     }
     if r <= NARROW && r * mid.abs() <= NARROW {
-        let (p, m1, m2, _) = narrow_moments(mid, r);
+        let (p, m1, m2, _) = narrow_moments(mid, r, phi(mid));
         (p, m1, m2)
     } else if r <= 0.5 && r * mid.abs() <= 0.5 {
         std_series(mid, r)
@@ -220,10 +220,10 @@ pub(crate) const NARROW: f64 = 1e-3;
 
 /// The Hermite series of [`std_series`] cut after `He_6`, for `r ≤ 10⁻³` and
 /// `r·|mid| ≤ 10⁻³` (the first omitted terms are below 10⁻¹⁸ of the results): returns
-/// `(P, ∫t dΦ, ∫t² dΦ, φ(mid + r))` over `[mid − r, mid + r]`, `t = u − mid`. No loop
-/// and one `exp`: the hot path of the exact W2 sweep for large n.
+/// `(P, ∫t dΦ, ∫t² dΦ, φ(mid + r))` over `[mid − r, mid + r]`, `t = u − mid`, given
+/// `phi_mid = φ(mid)`. No loop and no `exp`: the hot path of the exact W2 sweep for large n.
 #[inline]
-pub(crate) fn narrow_moments(mid: f64, r: f64) -> (f64, f64, f64, f64) {
+pub(crate) fn narrow_moments(mid: f64, r: f64, phi_mid: f64) -> (f64, f64, f64, f64) {
     let x = -mid;
     let x2 = x * x;
     // c_j = He_j(x)/j!.
@@ -237,16 +237,23 @@ pub(crate) fn narrow_moments(mid: f64, r: f64) -> (f64, f64, f64, f64) {
     let i0 = 1.0 + r2 * (c2 * (1.0 / 3.0) + r2 * (c4 * 0.2 + r2 * c6 * (1.0 / 7.0)));
     let i1 = r2 * (c1 * (1.0 / 3.0) + r2 * (c3 * 0.2 + r2 * c5 * (1.0 / 7.0)));
     let i2 = r2 * (1.0 / 3.0 + r2 * (c2 * 0.2 + r2 * c4 * (1.0 / 7.0)));
-    let phi_mid = phi(mid);
     let scale = 2.0 * r * phi_mid;
-    // φ(mid + r)/φ(mid) = e^t, t = −mid·r − r²/2, |t| ≤ 1.0005e−3: Taylor to t⁶ (error < t⁷/7!).
-    let t = -mid * r - 0.5 * r2;
-    let et = 1.0
-        + t * (1.0
+    // φ(mid + r) = φ(mid)·e^t, t = −mid·r − r²/2, |t| ≤ 1.0005e−3.
+    (
+        scale * i0,
+        scale * i1,
+        scale * i2,
+        phi_mid * exp_small(-mid * r - 0.5 * r2),
+    )
+}
+
+/// `e^t` for `|t| ≤ 2.5·10⁻³` by its Taylor polynomial to `t⁶` (error < t⁷/7! < 10⁻²¹).
+#[inline]
+pub(crate) fn exp_small(t: f64) -> f64 {
+    1.0 + t
+        * (1.0
             + t * (0.5
-                + t * ((1.0 / 6.0)
-                    + t * ((1.0 / 24.0) + t * ((1.0 / 120.0) + t * (1.0 / 720.0))))));
-    (scale * i0, scale * i1, scale * i2, phi_mid * et)
+                + t * ((1.0 / 6.0) + t * ((1.0 / 24.0) + t * ((1.0 / 120.0) + t * (1.0 / 720.0))))))
 }
 
 /// φ(u), 0 at ±∞.

@@ -26,7 +26,9 @@
 use super::check_samples;
 use crate::error::{Error, Result};
 use crate::format::{Codes, Format};
-use crate::target::dist1::{big_phi, big_phi_c, narrow_moments, phi, CenteredMoments, NARROW};
+use crate::target::dist1::{
+    big_phi, big_phi_c, exp_small, narrow_moments, phi, CenteredMoments, NARROW,
+};
 use crate::target::Dist1;
 use crate::with_codes;
 use lpmc_kernels::Code;
@@ -233,12 +235,13 @@ fn sweep_with(
     let mut qs = QuantileSweep::new(law);
     let mut a = f64::NEG_INFINITY;
     let (mut fa, mut dfa) = (0.0f64, 0.0f64); // density at a and its derivative
+    let mut carry = Carry::new(law);
     let mut since_sync = 0usize;
     let (mut w2sq, mut w1) = (0.0f64, 0.0f64);
     for (x, p, q, mass) in runs {
         let fast =
             if allow_fast && a.is_finite() && fa > 0.0 && p.min(q) >= 1e-3 && since_sync < 1024 {
-                fast_interval(law, a, fa, dfa, mass)
+                fast_interval(law, a, fa, dfa, mass, &mut carry)
             } else {
                 None
             };
@@ -251,6 +254,7 @@ fn sweep_with(
                 (b, cm)
             }
             None => {
+                carry.valid = false;
                 let b = if q <= 0.0 {
                     f64::INFINITY
                 } else {
@@ -284,6 +288,32 @@ fn sweep_with(
     }
 }
 
+/// What consecutive fast intervals pass on: per component, the standardised end `z` of the
+/// last interval's first guess and `φ(z)`, so that the next `φ(mid)` is `φ(z)·e^{−zδ − δ²/2}`
+/// with `δ = mid − z` small ([`exp_small`]) instead of a fresh `exp`. Refreshed exactly every
+/// 64 intervals, so the accumulated rounding stays below ~64 ulps.
+struct Carry {
+    z: Vec<f64>,
+    phi: Vec<f64>,
+    /// `1/s_k`, so the hot loop multiplies instead of dividing.
+    inv_s: Vec<f64>,
+    valid: bool,
+    age: u32,
+}
+
+impl Carry {
+    fn new(law: &Dist1) -> Self {
+        let k = law.parts().0.len();
+        Carry {
+            z: vec![0.0; k],
+            phi: vec![0.0; k],
+            inv_s: law.parts().2.iter().map(|s| 1.0 / s).collect(),
+            valid: false,
+            age: 0,
+        }
+    }
+}
+
 /// The next interval `[a, b]` of probability `mass`, given the density `fa` and its
 /// derivative `dfa` at `a`, when it is narrow for every component (half-width r and
 /// r·|centre| ≤ 10⁻³ in the component's standard units); `None` otherwise.
@@ -300,33 +330,56 @@ fn fast_interval(
     fa: f64,
     dfa: f64,
     mass: f64,
+    carry: &mut Carry,
 ) -> Option<(f64, CenteredMoments, f64, f64)> {
     let (w, m, s) = law.parts();
-    let h1 = mass / fa;
-    let h0 = h1 * (1.0 - 0.5 * dfa / fa * h1);
+    let inv_fa = 1.0 / fa;
+    let h1 = mass * inv_fa;
+    let h0 = h1 * (1.0 - 0.5 * dfa * inv_fa * h1);
     let half = 0.5 * h0;
     let c0 = a + half;
+    let fresh = !carry.valid || carry.age >= 64;
     let (mut m0, mut m1, mut m2, mut fb, mut dfb) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
     for k in 0..w.len() {
-        let r = half / s[k];
-        let mid = (c0 - m[k]) / s[k];
+        let is = carry.inv_s[k];
+        let r = half * is;
+        let mid = (c0 - m[k]) * is;
         if r.is_nan() || r > NARROW || r * mid.abs() > NARROW {
+            carry.valid = false;
             return None;
         }
-        let (p, i1, i2, phi_end) = narrow_moments(mid, r);
+        let phi_mid = if fresh {
+            phi(mid)
+        } else {
+            let (z, d) = (carry.z[k], mid - carry.z[k]);
+            let t = -z * d - 0.5 * d * d;
+            if t.abs() > 2.5e-3 {
+                phi(mid)
+            } else {
+                carry.phi[k] * exp_small(t)
+            }
+        };
+        let (p, i1, i2, phi_end) = narrow_moments(mid, r, phi_mid);
+        carry.z[k] = mid + r;
+        carry.phi[k] = phi_end;
         m0 += w[k] * p;
         m1 += w[k] * s[k] * i1;
         m2 += w[k] * s[k] * s[k] * i2;
-        let g = w[k] * phi_end / s[k];
+        let g = w[k] * phi_end * is;
         fb += g;
-        dfb -= g * (mid + r) / s[k];
+        dfb -= g * (mid + r) * is;
     }
+    carry.valid = true;
+    carry.age = if fresh { 0 } else { carry.age + 1 };
     if fb.is_nan() || fb <= 0.0 {
+        carry.valid = false;
         return None;
     }
     let dm = mass - m0;
-    let e = dm / fb * (1.0 - 0.5 * dfb * dm / (fb * fb));
+    let inv_fb = 1.0 / fb;
+    let e = dm * inv_fb * (1.0 - 0.5 * dfb * dm * inv_fb * inv_fb);
     if e.is_nan() || e.abs() > 1e-3 * h0 {
+        carry.valid = false;
         return None;
     }
     // The sliver [b0, b0 + e]: density f(b0) + f'(b0)(y − b0); moments about c0 to O(e³).
