@@ -194,7 +194,7 @@ mod tests {
             .map(|i| {
                 let w = g.next_word();
                 let mag = (w >> 11) as f64 / (1u64 << 53) as f64;
-                let e = (i % 40) as i32 - 20;
+                let e = (i % 40) - 20;
                 let v = mag * 2f64.powi(e);
                 if w & 1 == 1 {
                     -v
