@@ -77,6 +77,9 @@ enum Command {
         /// Contiguous blocks standing in for chains when the file has no `chain` column.
         #[arg(long, default_value_t = 20)]
         blocks: usize,
+        /// A second CSV sample to compare with exactly (1-D: any size; d > 1: same size ≤ 5000).
+        #[arg(long)]
+        reference: Option<std::path::PathBuf>,
     },
 }
 
@@ -116,6 +119,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             delta,
             bootstrap,
             blocks,
+            reference,
         } => {
             let opts = EvalOptions {
                 seed,
@@ -125,7 +129,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 blocks,
                 bootstrap,
             };
-            let metrics = eval_file(&samples, &target, &opts)?;
+            let metrics = eval_file(&samples, &target, reference.as_deref(), &opts)?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&metrics).expect("metrics serialize")

@@ -139,4 +139,20 @@ fn bad_input_exits_2_with_one_line() {
     );
     let (code, _, err) = eval(&good, GAUSS1, &["--slices", "0"]);
     assert_eq!(code, 2, "{err}");
+    let two = tmp("two-ref.csv", "1,2\n3,4\n");
+    let (code, _, err) = eval(&good, GAUSS1, &["--reference", two.to_str().unwrap()]);
+    assert_eq!(code, 2, "reference with the wrong width: {err}");
+}
+
+#[test]
+fn reference_sample() {
+    // scipy.stats.wasserstein_distance([0, 1, 3], [5, 6, 8]) = 5.0 (shift by 5).
+    let s = tmp("s.csv", "x0\n0\n1\n3\n");
+    let r = tmp("r.csv", "5\n6\n8\n");
+    let (code, out, err) = eval(&s, GAUSS1, &["--reference", r.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["reference"]["w1_scipy"], 5.0);
+    assert_eq!(v["reference"]["w2"], 5.0);
+    assert_eq!(v["reference"]["n"], 3);
 }

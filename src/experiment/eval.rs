@@ -90,6 +90,46 @@ pub struct Metrics {
     pub interval: Option<Interval>,
     /// The seed of the random parts (directions, bootstrap).
     pub seed: u64,
+    /// Distances to a reference sample, when one was given ([`compare_samples`]); `null`
+    /// otherwise.
+    pub reference: Option<ReferenceMetrics>,
+}
+
+/// Distances between the samples and a second, reference sample (e.g. draws from the target
+/// by another program, or another sampler's output).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReferenceMetrics {
+    /// Number of reference rows.
+    pub n: usize,
+    /// Exact W2 between the two samples: quantile matching in 1-D (any sizes); optimal
+    /// assignment in d > 1 (equal sizes, n ≤ 5000).
+    pub w2: f64,
+    /// W1 in the convention of scipy's `wasserstein_distance` (d = 1; the papers' W1).
+    pub w1_scipy: Option<f64>,
+}
+
+/// Exact sample–sample distances between `x` (n×d) and `y` (m×d), both row-major.
+/// Errors for d > 1 unless n = m ≤ 5000 (optimal assignment is O(n³)).
+pub fn compare_samples(x: &[f64], y: &[f64], d: usize) -> Result<ReferenceMetrics> {
+    if d == 0 || y.len() % d != 0 {
+        return Err(Error::Config(format!(
+            "the reference has {} numbers, not rows of {d} columns",
+            y.len()
+        )));
+    }
+    if d == 1 {
+        Ok(ReferenceMetrics {
+            n: y.len(),
+            w2: crate::wasserstein::empirical::wp(x, y, 2.0)?,
+            w1_scipy: Some(crate::wasserstein::empirical::scipy_w1(x, y)?),
+        })
+    } else {
+        Ok(ReferenceMetrics {
+            n: y.len() / d,
+            w2: crate::wasserstein::assignment::w2_samples(x, y, d)?,
+            w1_scipy: None,
+        })
+    }
 }
 
 /// Scores `samples` (row-major n×d, n ≥ 1, all finite) against `target`.
@@ -234,6 +274,7 @@ pub fn evaluate(
         target_mean: tmean,
         interval,
         seed: opts.seed,
+        reference: None,
     })
 }
 
@@ -393,8 +434,14 @@ pub fn load_target(arg: &str) -> Result<TargetConfig> {
 }
 
 /// `lpmc eval`: reads the CSV at `samples`, the target from `target` ([`load_target`]), uses
-/// the file's `chain` column (if any) as chain labels, and returns [`evaluate`]'s metrics.
-pub fn eval_file(samples: &Path, target: &str, opts: &EvalOptions) -> Result<Metrics> {
+/// the file's `chain` column (if any) as chain labels, and returns [`evaluate`]'s metrics,
+/// plus [`compare_samples`] against the CSV at `reference` when given.
+pub fn eval_file(
+    samples: &Path,
+    target: &str,
+    reference: Option<&Path>,
+    opts: &EvalOptions,
+) -> Result<Metrics> {
     let config = load_target(target)?;
     let target = config.build()?;
     let text = std::fs::read_to_string(samples).map_err(|e| Error::Io {
@@ -411,11 +458,31 @@ pub fn eval_file(samples: &Path, target: &str, opts: &EvalOptions) -> Result<Met
             target.dim()
         )));
     }
+    let reference = match reference {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            let r = parse_csv(&text, &path.display().to_string())?;
+            if r.columns.len() != d {
+                return Err(Error::Config(format!(
+                    "{}: {} columns but the samples have {d}",
+                    path.display(),
+                    r.columns.len()
+                )));
+            }
+            Some(compare_samples(&table.values, &r.values, d)?)
+        }
+        None => None,
+    };
     let mut opts = opts.clone();
     if opts.chains.is_none() {
         opts.chains = table.chains;
     }
-    evaluate(&table.values, d, target.as_ref(), &opts)
+    let mut metrics = evaluate(&table.values, d, target.as_ref(), &opts)?;
+    metrics.reference = reference;
+    Ok(metrics)
 }
 
 #[cfg(test)]
