@@ -57,6 +57,8 @@ pub fn solve(n: usize, cost: impl Fn(usize, usize) -> f64) -> (Vec<usize>, f64) 
                     minv[j] -= delta;
                 }
             }
+            // With finite costs some free column always has a finite reduced cost.
+            assert!(j1 != 0, "assignment::solve: costs must be finite");
             j0 = j1;
             if p[j0] == 0 {
                 break;

@@ -179,27 +179,24 @@ pub fn sliced_w2(
     }
     check(samples.len() / d, groups, g, replicates)?;
     super::check_samples("samples", samples)?;
-    // Per direction: projections, their sort order, and the projected law.
-    let slices: Vec<(Vec<f64>, Vec<u32>, Dist1)> = dirs
-        .par_chunks_exact(d)
-        .map(|theta| {
-            let p = sliced::project(samples, d, theta);
-            let mut order: Vec<u32> = (0..p.len() as u32).collect();
-            order.sort_unstable_by(|&a, &b| p[a as usize].total_cmp(&p[b as usize]));
-            (p, order, target.projection(theta))
-        })
-        .collect();
+    // One direction at a time (memory O(n), not O(n·K)): project, sort once, then add this
+    // direction's W2² to every replicate's running sum (replicates in parallel, summed in
+    // direction order: deterministic for any thread count).
     let mult = multiplicities(g, replicates, seed);
-    let vals: Vec<f64> = mult
-        .par_chunks_exact(g)
-        .map(|m| {
-            let total: f64 = slices
-                .iter()
-                .map(|(p, order, law)| weighted_w2(p, order, groups, m, law).powi(2))
-                .sum();
-            (total / slices.len() as f64).sqrt()
-        })
-        .collect();
+    let mut totals = vec![0.0f64; replicates];
+    let k = dirs.len() / d;
+    for theta in dirs.chunks_exact(d) {
+        let p = sliced::project(samples, d, theta);
+        let mut order: Vec<u32> = (0..p.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| p[a as usize].total_cmp(&p[b as usize]));
+        let law = target.projection(theta);
+        let terms: Vec<f64> = mult
+            .par_chunks_exact(g)
+            .map(|m| weighted_w2(&p, &order, groups, m, &law).powi(2))
+            .collect();
+        totals.iter_mut().zip(&terms).for_each(|(t, x)| *t += x);
+    }
+    let vals: Vec<f64> = totals.iter().map(|t| (t / k as f64).sqrt()).collect();
     Ok(summarize("sliced_w2", from, g, vals))
 }
 
@@ -233,5 +230,18 @@ mod tests {
         assert!((iv.lo - point).abs() < 1e-12 && (iv.hi - point).abs() < 1e-12);
         assert!(iv.se < 1e-12);
         assert!(w2_1d(&xs, &vec![0; 500], 1, &law, 50, 3, "chains").is_err());
+
+        // The same for sliced W2 in 2-D.
+        let g2 = crate::target::Gaussian::diagonal(vec![0.0, 0.0], vec![1.0, 2.0]).unwrap();
+        let chain2: Vec<f64> = (0..100)
+            .map(|i| ((i * 37 % 41) as f64 - 20.0) / 9.0)
+            .collect();
+        let xs2: Vec<f64> = (0..6).flat_map(|_| chain2.clone()).collect();
+        let labels2: Vec<u64> = (0..6u64).flat_map(|c| vec![c; 50]).collect();
+        let (groups2, g) = dense_groups(&labels2);
+        let dirs = sliced::directions(2, 5, 9);
+        let iv = sliced_w2(&xs2, 2, &groups2, g, &g2, &dirs, 20, 1, "chains").unwrap();
+        let point = sliced::sliced_w2(&xs2, 2, &g2, &dirs).unwrap();
+        assert!((iv.lo - point).abs() < 1e-12 && (iv.hi - point).abs() < 1e-12);
     }
 }
