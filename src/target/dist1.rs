@@ -234,6 +234,19 @@ pub(crate) fn narrow_moments(mid: f64, r: f64, phi_mid: f64) -> (f64, f64, f64, 
     let c5 = x * (x2 * (x2 - 10.0) + 15.0) * (1.0 / 120.0);
     let c6 = (x2 * (x2 * (x2 - 15.0) + 45.0) - 15.0) * (1.0 / 720.0);
     let r2 = r * r;
+    if r.max(r * mid.abs()) <= 1e-5 {
+        // The r⁶ terms are below (10⁻⁵)⁴ = 10⁻²⁰ of the results: stop at r⁴.
+        let scale = 2.0 * r * phi_mid;
+        let i0 = 1.0 + r2 * (c2 * (1.0 / 3.0) + r2 * c4 * 0.2);
+        let i1 = r2 * (c1 * (1.0 / 3.0) + r2 * c3 * 0.2);
+        let i2 = r2 * (1.0 / 3.0 + r2 * c2 * 0.2);
+        return (
+            scale * i0,
+            scale * i1,
+            scale * i2,
+            phi_mid * exp_small(-mid * r - 0.5 * r2),
+        );
+    }
     let i0 = 1.0 + r2 * (c2 * (1.0 / 3.0) + r2 * (c4 * 0.2 + r2 * c6 * (1.0 / 7.0)));
     let i1 = r2 * (c1 * (1.0 / 3.0) + r2 * (c3 * 0.2 + r2 * c5 * (1.0 / 7.0)));
     let i2 = r2 * (1.0 / 3.0 + r2 * (c2 * 0.2 + r2 * c4 * (1.0 / 7.0)));

@@ -66,9 +66,16 @@ pub fn to_law(xs: &[f64], law: &Dist1) -> Result<Exact1d> {
 
 /// As [`to_law`] for a sample already sorted ascending (checked).
 pub fn to_law_sorted(sorted: &[f64], law: &Dist1) -> Result<Exact1d> {
-    check_samples("samples", sorted)?;
     law.validate()?;
-    if let Some(i) = sorted.windows(2).position(|w| w[0] > w[1]) {
+    // One pass: "not a ≤ b" also catches a NaN anywhere; then only the ends can be infinite.
+    let in_order = |w: &[f64]| {
+        matches!(
+            w[0].partial_cmp(&w[1]),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        )
+    };
+    if let Some(i) = sorted.windows(2).position(|w| !in_order(w)) {
+        check_samples("samples", sorted)?; // names the NaN if that is the cause
         return Err(Error::Config(format!(
             "samples are not sorted: sample {} = {} > sample {} = {}",
             i,
@@ -76,6 +83,10 @@ pub fn to_law_sorted(sorted: &[f64], law: &Dist1) -> Result<Exact1d> {
             i + 1,
             sorted[i + 1]
         )));
+    }
+    match (sorted.first(), sorted.last()) {
+        (Some(a), Some(b)) if a.is_finite() && b.is_finite() => {}
+        _ => check_samples("samples", sorted)?,
     }
     let n = sorted.len() as u64;
     let mut i = 0usize;
