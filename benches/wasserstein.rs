@@ -4,6 +4,10 @@
 //! - `sorted`: the sweep alone on a pre-sorted sample (10⁶ quantiles and truncated moments);
 //! - `unsorted`: including the sort;
 //! - `lattice`: codes of an 8-bit FL = 4 format, histogram path (no sort).
+//!
+//! Measured on the shared 2-core development VM (load average ≈ 2 from other jobs),
+//! `--quick`: sorted 79 ms, unsorted 114 ms (the comparison sort is ≈ 33 ms of it), lattice
+//! 1.4 ms. Per-thread CPU time of the same calls: 75 ms and 108 ms.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lpmc::format::{Codes, Format};

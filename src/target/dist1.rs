@@ -674,4 +674,33 @@ mod tests {
         assert!((w.m0 - 1.0).abs() < 1e-15 && w.m1.abs() < 1e-14);
         assert!((w.m2 - d.var()).abs() < 1e-13);
     }
+
+    /// The closed short series (two tiers) against the general Hermite series at the edges of
+    /// their ranges.
+    #[test]
+    fn narrow_series_tiers_match_general_series() {
+        for &(mid, r) in &[
+            (0.3, 0.99e-5),
+            (-1.0, 1e-5),
+            (50.0, 1.9e-7),
+            (0.0, 0.99e-3),
+            (-0.99, 1e-3),
+            (30.0, 3.3e-5),
+        ] {
+            let (p, m1, m2, end) = narrow_moments(mid, r, phi(mid));
+            let (q, n1, n2) = std_series(mid, r);
+            assert!((p - q).abs() <= 2e-16 * q, "P at ({mid}, {r})");
+            assert!(
+                (m1 - n1).abs() <= 1e-15 * q * r,
+                "m1 at ({mid}, {r}): {m1} vs {n1}"
+            );
+            assert!((m2 - n2).abs() <= 1e-15 * n2, "m2 at ({mid}, {r})");
+            // φ(u) computed directly carries a relative error ~ε·u²/2 from its exponent.
+            let tol = 4.0 * f64::EPSILON * (1.0 + (mid + r) * (mid + r));
+            assert!(
+                (end - phi(mid + r)).abs() <= tol * end,
+                "φ(end) at ({mid}, {r})"
+            );
+        }
+    }
 }
