@@ -278,6 +278,35 @@ pub fn evaluate(
     })
 }
 
+/// The primary distance alone, for a W2-vs-iteration series: the exact W2 when d = 1, the
+/// sliced W2 over `slices` directions from `seed` otherwise (the same directions for every
+/// call with the same arguments, so points of a series are comparable). Same errors as
+/// [`evaluate`]. Cost: one exact 1-D sweep (d = 1) or `slices` of them.
+pub fn primary_distance(
+    samples: &[f64],
+    d: usize,
+    target: &dyn Target,
+    seed: u64,
+    slices: usize,
+) -> Result<f64> {
+    if d == 0 || target.dim() != d || samples.len() % d != 0 || samples.is_empty() {
+        return Err(Error::Config(format!(
+            "{} numbers do not form rows of the target's dimension {} (got d = {d})",
+            samples.len(),
+            target.dim()
+        )));
+    }
+    crate::wasserstein::check_samples("samples", samples)?;
+    if d == 1 {
+        Ok(exact_1d(samples, &target.marginal(0))?.w2)
+    } else {
+        if slices == 0 {
+            return Err(Error::param("slices", 0, "must be at least 1"));
+        }
+        sliced::sliced_w2(samples, d, target, &sliced::directions(d, slices, seed))
+    }
+}
+
 /// Exact 1-D distances, through the code histogram when the values lie on a dyadic lattice
 /// with a modest code span (bit-for-bit the same result as sorting, only faster).
 fn exact_1d(xs: &[f64], law: &Dist1) -> Result<Exact1d> {
@@ -540,6 +569,14 @@ mod tests {
         assert!(m2.w2.is_none() && m2.sliced_w2.is_some() && m2.l2_density.is_none());
         assert_eq!(m2.w2_marginals.len(), 2);
         assert!(evaluate(&ys, 1, &g, &EvalOptions::default()).is_err());
+        // The series helper gives the same primary numbers.
+        let o = EvalOptions::default();
+        assert_eq!(
+            primary_distance(&ys, 2, &g, o.seed, o.slices).unwrap(),
+            m2.sliced_w2.unwrap()
+        );
+        assert_eq!(primary_distance(&xs, 1, &t, 0, 1).unwrap(), m.w2.unwrap());
+        assert!(primary_distance(&[], 1, &t, 0, 1).is_err());
         assert!(evaluate(&ys[..3], 2, &g, &EvalOptions::default()).is_err());
     }
 
