@@ -27,8 +27,9 @@ pub struct EvalOptions {
     /// Bin width of the L2 density histogram; `None`: the step Δ of the fixed-point lattice
     /// the samples lie on (coarsest `2^−k`, k ≤ 30), else the Freedman–Diaconis width.
     pub delta: Option<f64>,
-    /// Chain label of every sample (length n), for the bootstrap over chains. `None`: the
-    /// samples are cut into [`EvalOptions::blocks`] contiguous blocks instead.
+    /// Chain label of every sample (length n), for the bootstrap over chains. `None`, or a
+    /// single distinct label: the samples are cut into [`EvalOptions::blocks`] contiguous
+    /// blocks instead.
     pub chains: Option<Vec<u64>>,
     /// Number of contiguous blocks standing in for chains when `chains` is `None`.
     pub blocks: usize,
@@ -203,11 +204,14 @@ pub fn evaluate(
         w1m.push(e.w1);
     }
     let bures = gaussian::bures_w2(&mean, &cov, &tmean, &tcov)?;
-    let (groups, g, from) = match &opts.chains {
-        Some(c) => {
-            let (gr, g) = bootstrap::dense_groups(c);
-            (gr, g, "chains")
-        }
+    // Chains when there are at least two, else contiguous blocks (a single chain is split).
+    let by_chain = opts
+        .chains
+        .as_ref()
+        .map(|c| bootstrap::dense_groups(c))
+        .filter(|&(_, g)| g >= 2);
+    let (groups, g, from) = match by_chain {
+        Some((gr, g)) => (gr, g, "chains"),
         None => {
             let (gr, g) = bootstrap::block_groups(n, opts.blocks);
             (gr, g, "blocks")
@@ -347,7 +351,11 @@ pub fn parse_csv(text: &str, source: &str) -> Result<SampleTable> {
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty())
         .peekable();
-    let split = |l: &str| -> Vec<String> { l.split(',').map(|f| f.trim().to_string()).collect() };
+    let split = |l: &str| -> Vec<String> {
+        l.split(',')
+            .map(|f| f.trim().trim_matches('"').trim().to_string())
+            .collect()
+    };
     let first = match lines.peek() {
         Some(&(_, l)) => split(l),
         None => {
@@ -525,6 +533,11 @@ mod tests {
         assert_eq!(t.columns, vec!["x0", "x1"]);
         assert_eq!(t.values, vec![1.0, 2.0, 3.0, 4.0]);
         assert_eq!(t.chains, Some(vec![0, 1]));
+        let t = parse_csv("\"chain\", \"x0\"\r\n3, 1.5\r\n", "f").unwrap();
+        assert_eq!(
+            (t.columns.clone(), t.chains.clone()),
+            (vec!["x0".to_string()], Some(vec![3]))
+        );
         let t = parse_csv("1.5\n-2\n", "f").unwrap();
         assert_eq!((t.columns.len(), t.values.len(), t.chains), (1, 2, None));
         assert!(parse_csv("", "f").is_err());
