@@ -71,9 +71,9 @@ enum Command {
         /// Freedman–Diaconis).
         #[arg(long)]
         delta: Option<f64>,
-        /// Bootstrap replicates over chains (0: no interval).
-        #[arg(long, default_value_t = 100)]
-        bootstrap: usize,
+        /// Bootstrap replicates over chains (0: no interval; default 100 for d = 1, 20 for d > 1).
+        #[arg(long)]
+        bootstrap: Option<usize>,
         /// Contiguous blocks standing in for chains when the file has no `chain` column.
         #[arg(long, default_value_t = 20)]
         blocks: usize,

@@ -33,12 +33,13 @@ pub struct EvalOptions {
     pub chains: Option<Vec<u64>>,
     /// Number of contiguous blocks standing in for chains when `chains` is `None`.
     pub blocks: usize,
-    /// Bootstrap replicates; 0 turns the interval off.
-    pub bootstrap: usize,
+    /// Bootstrap replicates; 0 turns the interval off. `None`: 100 for d = 1, 20 for d > 1
+    /// (a sliced replicate costs `slices` exact sweeps).
+    pub bootstrap: Option<usize>,
 }
 
 impl Default for EvalOptions {
-    /// Seed 0, 64 slices, automatic Δ, 20 blocks, 100 replicates.
+    /// Seed 0, 64 slices, automatic Δ, 20 blocks, automatic replicates.
     fn default() -> Self {
         EvalOptions {
             seed: 0,
@@ -46,7 +47,7 @@ impl Default for EvalOptions {
             delta: None,
             chains: None,
             blocks: 20,
-            bootstrap: 100,
+            bootstrap: None,
         }
     }
 }
@@ -149,7 +150,7 @@ pub fn compare_samples(x: &[f64], y: &[f64], d: usize) -> Result<ReferenceMetric
 /// use lpmc::target::Gaussian;
 /// let target = Gaussian::diagonal(vec![0.0], vec![1.0]).unwrap();
 /// let xs = [-1.0, 0.0, 1.0];
-/// let m = evaluate(&xs, 1, &target, &EvalOptions { bootstrap: 0, ..Default::default() }).unwrap();
+/// let m = evaluate(&xs, 1, &target, &EvalOptions { bootstrap: Some(0), ..Default::default() }).unwrap();
 /// assert_eq!(m.n, 3);
 /// assert!(m.w2.unwrap() > 0.0 && m.w1.unwrap() <= m.w2.unwrap());
 /// ```
@@ -217,7 +218,8 @@ pub fn evaluate(
             (gr, g, "blocks")
         }
     };
-    let want_interval = opts.bootstrap >= 2 && g >= 2;
+    let replicates = opts.bootstrap.unwrap_or(if d == 1 { 100 } else { 20 });
+    let want_interval = replicates >= 2 && g >= 2;
     let (sliced_w2, slices, l2, l2_delta, interval) = if d == 1 {
         let xs = column(0);
         let law = target.marginal(0);
@@ -228,13 +230,7 @@ pub fn evaluate(
         let l2 = density::l2_histogram(&xs, &law, delta)?;
         let interval = if want_interval {
             Some(bootstrap::w2_1d(
-                &xs,
-                &groups,
-                g,
-                &law,
-                opts.bootstrap,
-                opts.seed,
-                from,
+                &xs, &groups, g, &law, replicates, opts.seed, from,
             )?)
         } else {
             None
@@ -245,15 +241,7 @@ pub fn evaluate(
         let s = sliced::sliced_w2(samples, d, target, &dirs)?;
         let interval = if want_interval {
             Some(bootstrap::sliced_w2(
-                samples,
-                d,
-                &groups,
-                g,
-                target,
-                &dirs,
-                opts.bootstrap,
-                opts.seed,
-                from,
+                samples, d, &groups, g, target, &dirs, replicates, opts.seed, from,
             )?)
         } else {
             None

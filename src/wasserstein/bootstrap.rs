@@ -119,8 +119,15 @@ fn check(n: usize, groups: &[u32], g: usize, b: usize) -> Result<()> {
     if b < 2 {
         return Err(Error::param("bootstrap replicates", b, "need at least 2"));
     }
-    if groups.iter().any(|&k| k as usize >= g) {
-        return Err(Error::Config(format!("group labels must be below {g}")));
+    let mut seen = vec![false; g];
+    for &k in groups {
+        match seen.get_mut(k as usize) {
+            Some(s) => *s = true,
+            None => return Err(Error::Config(format!("group labels must be below {g}"))),
+        }
+    }
+    if let Some(k) = seen.iter().position(|s| !s) {
+        return Err(Error::Config(format!("group {k} of {g} has no samples")));
     }
     Ok(())
 }
