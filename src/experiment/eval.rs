@@ -557,6 +557,15 @@ mod tests {
             .collect();
         let m = evaluate(&xs, 1, &t, &EvalOptions::default()).unwrap();
         assert_eq!(m.l2_delta, Some(1.0 / 16.0));
+        // Gelbrich: W2 ≥ Bures of the moment fits. With the n − 1 divisor the fitted sd is
+        // larger by ≈ σ/(2n), which can raise bures_w2 by at most that much.
+        let slack = m.var[0].sqrt() / (2.0 * m.n as f64);
+        assert!(
+            m.bures_w2 <= m.w2.unwrap() + slack,
+            "{} vs {}",
+            m.bures_w2,
+            m.w2.unwrap()
+        );
         let sorted = exact1d::to_law(&xs, &t.marginal(0)).unwrap();
         assert_eq!(m.w2.unwrap().to_bits(), sorted.w2.to_bits());
         let iv = m.interval.clone().unwrap();
