@@ -4,12 +4,27 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn tmp(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lpmc-eval-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
+/// A scratch directory per test, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("lpmc-eval-cli-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn eval(samples: &PathBuf, target: &str, extra: &[&str]) -> (i32, String, String) {
@@ -41,6 +56,8 @@ fn assert_bad(samples: &PathBuf, target: &str, what: &str) {
 
 #[test]
 fn one_dimensional_with_chains() {
+    let dir = Scratch::new("chains");
+    let tmp = |n: &str, t: &str| dir.file(n, t);
     // lpmc's own samples.csv form: a chain column, then x0. Symmetric points around 0.
     let mut text = String::from("chain,x0\n");
     for c in 0..4 {
@@ -72,6 +89,8 @@ fn one_dimensional_with_chains() {
 
 #[test]
 fn two_dimensional_toml_target_and_headerless_csv() {
+    let dir = Scratch::new("toml");
+    let tmp = |n: &str, t: &str| dir.file(n, t);
     let text: String = (0..100)
         .map(|i| {
             format!(
@@ -103,6 +122,8 @@ fn two_dimensional_toml_target_and_headerless_csv() {
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
+    let dir = Scratch::new("bad");
+    let tmp = |n: &str, t: &str| dir.file(n, t);
     let good = tmp("good.csv", "x0\n0.1\n0.2\n");
     assert_bad(&tmp("empty.csv", ""), GAUSS1, "empty file");
     assert_bad(&tmp("header.csv", "x0\n"), GAUSS1, "header only");
@@ -146,6 +167,8 @@ fn bad_input_exits_2_with_one_line() {
 
 #[test]
 fn reference_sample() {
+    let dir = Scratch::new("reference");
+    let tmp = |n: &str, t: &str| dir.file(n, t);
     // scipy.stats.wasserstein_distance([0, 1, 3], [5, 6, 8]) = 5.0 (shift by 5).
     let s = tmp("s.csv", "x0\n0\n1\n3\n");
     let r = tmp("r.csv", "5\n6\n8\n");
