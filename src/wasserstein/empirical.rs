@@ -135,6 +135,29 @@ mod tests {
         assert!(wp(&u, &v, 1.0).unwrap() <= w2 + 1e-15);
     }
 
+    proptest::proptest! {
+        /// Symmetry (bit for bit), W_p ≥ |mean difference|, W1 ≤ W2, and shift invariance,
+        /// on random samples of unequal sizes.
+        #[test]
+        fn properties(
+            u in proptest::collection::vec(-100.0f64..100.0, 1..40),
+            v in proptest::collection::vec(-100.0f64..100.0, 1..40),
+            c in -50.0f64..50.0,
+        ) {
+            let w2 = wp(&u, &v, 2.0).unwrap();
+            proptest::prop_assert_eq!(w2.to_bits(), wp(&v, &u, 2.0).unwrap().to_bits());
+            let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+            let md = (mean(&u) - mean(&v)).abs();
+            let w1 = wp(&u, &v, 1.0).unwrap();
+            // Rounding of sums of ≤ 40·40 terms of size ≤ 200: allow 1e−12 absolute.
+            proptest::prop_assert!(w1 >= md - 1e-12 && w2 >= w1 - 1e-12);
+            let us: Vec<f64> = u.iter().map(|x| x + c).collect();
+            let vs: Vec<f64> = v.iter().map(|x| x + c).collect();
+            let shifted = wp(&us, &vs, 2.0).unwrap();
+            proptest::prop_assert!((shifted - w2).abs() <= 1e-10 * (1.0 + w2));
+        }
+    }
+
     #[test]
     fn bad_input() {
         assert!(wp(&[], &[1.0], 2.0).is_err());
