@@ -311,6 +311,9 @@ struct Carry {
     phi: Vec<f64>,
     /// `1/s_k`, so the hot loop multiplies instead of dividing.
     inv_s: Vec<f64>,
+    /// The last f(b0) and its reciprocal.
+    f: f64,
+    inv_f: f64,
     valid: bool,
     age: u32,
 }
@@ -322,6 +325,8 @@ impl Carry {
             z: vec![0.0; k],
             phi: vec![0.0; k],
             inv_s: law.parts().2.iter().map(|s| 1.0 / s).collect(),
+            f: 0.0,
+            inv_f: 0.0,
             valid: false,
             age: 0,
         }
@@ -347,7 +352,11 @@ fn fast_interval(
     carry: &mut Carry,
 ) -> Option<(f64, CenteredMoments, f64, f64)> {
     let (w, m, s) = law.parts();
-    let inv_fa = 1.0 / fa;
+    let inv_fa = if carry.valid && carry.f == fa {
+        carry.inv_f // 1/f(b0) of the previous interval: saves a division on the critical path
+    } else {
+        1.0 / fa
+    };
     let h1 = mass * inv_fa;
     let h0 = h1 * (1.0 - 0.5 * dfa * inv_fa * h1);
     let half = 0.5 * h0;
@@ -391,6 +400,8 @@ fn fast_interval(
     }
     let dm = mass - m0;
     let inv_fb = 1.0 / fb;
+    carry.f = fb;
+    carry.inv_f = inv_fb;
     let e = dm * inv_fb * (1.0 - 0.5 * dfb * dm * inv_fb * inv_fb);
     if e.is_nan() || e.abs() > 1e-3 * h0 {
         carry.valid = false;
