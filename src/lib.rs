@@ -23,6 +23,7 @@ pub mod source;
 pub mod target;
 pub mod theory;
 pub mod vc;
+pub mod wasserstein;
 
 pub use error::{Error, Result};
 pub use format::Format;

@@ -3,5 +3,6 @@
 
 pub mod chains;
 pub mod config;
+pub mod eval;
 pub mod round;
 pub mod run;
