@@ -16,6 +16,7 @@ pub mod error;
 pub mod experiment;
 pub mod format;
 pub mod output;
+pub mod plot;
 pub mod round;
 pub mod source;
 pub mod target;
