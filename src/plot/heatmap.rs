@@ -1,8 +1,8 @@
 //! Heatmaps over a grid (e.g. W2 over (WL, FL) of a sweep) with a colour bar.
 
 use super::{
-    de, fmt_num, footnotes, render, title_area, Figure, DESC_PX, FONT, LABEL_PX, X_LABEL_AREA,
-    Y_LABEL_AREA,
+    de, fmt_num, footnotes, render, title_area, Axis, Figure, DESC_PX, FONT, LABEL_PX,
+    X_LABEL_AREA, Y_LABEL_AREA,
 };
 use crate::error::{Error, Result};
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
@@ -37,7 +37,7 @@ pub struct Heatmap {
 /// Figure size, pixels.
 const SIZE: (u32, u32) = (1200, 800);
 /// Width of the colour-bar strip, pixels.
-const BAR_W: u32 = 210;
+const BAR_W: u32 = 230;
 /// Grids with at most this many cells print their values.
 const ANNOTATE_CELLS: usize = 144;
 /// Colour of missing cells.
@@ -274,20 +274,23 @@ impl Figure for Prepared<'_> {
             .margin_top(14)
             .margin_bottom(14 + X_LABEL_AREA)
             .margin_left(10)
-            .right_y_label_area_size(BAR_W - 60)
-            .build_cartesian_2d(0.0..1.0, self.vr.0..self.vr.1)
+            .margin_right(20)
+            .right_y_label_area_size(BAR_W - 80)
+            .build_cartesian_2d(
+                0.0..1.0,
+                Axis {
+                    lo: self.vr.0,
+                    hi: self.vr.1,
+                    log: h.log_color,
+                },
+            )
             .map_err(de)?;
         let log = h.log_color;
-        let n_labels = if log && self.vr.1 - self.vr.0 >= 2.0 {
-            ((self.vr.1 - self.vr.0).floor() as usize + 1).min(12)
-        } else {
-            8
-        };
         let vl = |v: &f64| self.label(*v, 3);
         cb.configure_mesh()
             .disable_mesh()
             .disable_x_axis()
-            .y_labels(n_labels)
+            .y_labels(10)
             .y_label_formatter(&vl)
             .y_desc(if log {
                 format!("{} (log colour scale)", h.value_label)

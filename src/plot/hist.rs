@@ -3,8 +3,8 @@
 //! get bins aligned to the grid so codes don't alias into uneven bins.
 
 use super::{
-    chart, color, de, draw_legend, fmt_num, footnotes, legend_height, legend_width, padded, render,
-    title_area, Figure, LegendEntry, Series, Swatch, DESC_PX,
+    chart, color, de, fmt_num, footnotes, padded, render, title_area, titled, with_legend, Figure,
+    LegendEntry, Series, Swatch, DESC_PX,
 };
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
@@ -358,11 +358,8 @@ impl Figure for Single<'_> {
         let p = &self.0;
         let area = title_area(root, &p.h.title)?;
         let area = footnotes(area, &p.notes)?;
-        let legend = p.legend();
-        let lw = legend_width(&area, &legend, SIZE.0 * 2 / 5);
-        let (plot, side) = area.split_horizontally(area.dim_in_pixel().0 - lw);
-        p.draw_chart(&plot, 1.0)?;
-        draw_legend(&side, &legend, (0, 14), lw.saturating_sub(14))
+        let plot = with_legend(area, &p.legend(), true)?;
+        p.draw_chart(&plot, 1.0)
     }
 }
 
@@ -393,16 +390,9 @@ impl Figure for Panels<'_> {
         let rows = self.panels.len().div_ceil(self.cols);
         let cells = area.split_evenly((rows, self.cols));
         for (p, cell) in self.panels.iter().zip(&cells) {
-            let cell = cell
-                .titled(&p.h.title, (super::FONT, DESC_PX).into_font().color(&BLACK))
-                .map_err(de)?;
-            let legend = p.legend();
-            let lh = legend_height(legend.len());
-            let (w, h) = cell.dim_in_pixel();
-            let (plot, below) = cell.split_vertically(h.saturating_sub(lh + 8));
+            let cell = titled(cell, &p.h.title, DESC_PX)?;
+            let plot = with_legend(cell, &p.legend(), false)?;
             p.draw_chart(&plot, 0.8)?;
-            let lw = legend_width(&below, &legend, w - 40);
-            draw_legend(&below, &legend, (((w - lw) / 2) as i32, 0), lw)?;
         }
         Ok(())
     }

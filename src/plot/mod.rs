@@ -23,7 +23,7 @@ pub use lines::{write_lines, Band, LinePlot, Series};
 
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
-use plotters::coord::types::RangedCoordf64;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -331,14 +331,57 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Draws the figure title centred at the top of `root` and returns the area below it.
+/// Reserves room for a legend of `entries` beside the plot (right, level with its top) when
+/// it is at most a third of the width and `side` is allowed, else centred below it; draws
+/// the legend there and returns the area left for the plot, so the legend never covers data.
+fn with_legend<DB: DrawingBackend>(
+    area: DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    side: bool,
+) -> Result<DrawingArea<DB, Shift>, String> {
+    if entries.is_empty() {
+        return Ok(area);
+    }
+    let (w, h) = area.dim_in_pixel();
+    let lw = legend_width(&area, entries, w.saturating_sub(40));
+    if side && lw <= w / 3 {
+        let (plot, strip) = area.split_horizontally(w - lw);
+        draw_legend(&strip, entries, (0, 14), lw.saturating_sub(14))?;
+        Ok(plot)
+    } else {
+        let lh = legend_height(entries.len());
+        let (plot, strip) = area.split_vertically(h.saturating_sub(lh + 6));
+        draw_legend(&strip, entries, (((w - lw) / 2) as i32, 0), lw)?;
+        Ok(plot)
+    }
+}
+
+/// Draws the figure title centred at the top of `root` (after filling it white) and returns
+/// the area below it.
 fn title_area<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
 ) -> Result<DrawingArea<DB, Shift>, String> {
     root.fill(&WHITE).map_err(de)?;
-    root.titled(title, (FONT, TITLE_PX).into_font().color(&BLACK))
-        .map_err(de)
+    titled(root, title, TITLE_PX)
+}
+
+/// Draws `text` centred in a strip of `1.9·px` pixels at the top of `area`; returns the rest.
+fn titled<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    px: f64,
+) -> Result<DrawingArea<DB, Shift>, String> {
+    let strip = (px * 1.9) as i32;
+    let (top, rest) = area.split_vertically(strip);
+    let w = top.dim_in_pixel().0 as i32;
+    let style = (FONT, px)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    top.draw(&Text::new(text.to_string(), (w / 2, strip / 2 + 2), style))
+        .map_err(de)?;
+    Ok(rest)
 }
 
 /// Splits off a footnote strip at the bottom of `area` holding `notes` (one per line) and
@@ -373,8 +416,106 @@ const X_LABEL_AREA: u32 = 64;
 /// Width of the y tick labels plus the rotated y description.
 const Y_LABEL_AREA: u32 = 96;
 
-/// A chart on `area` with f64 axes over `xr × yr` (log10 of the data on a log axis), a light
-/// grid, tick labels (values, not logs) and axis descriptions.
+/// A numeric axis over `lo..hi` in axis coordinates (log10 of the value on a log axis) whose
+/// ticks fall on round values: linear steps of 1, 2, 2.5 or 5 × 10^k; on a log axis whole
+/// decades when at least two are spanned, else 1-2-5 (or 1..9) multiples of powers of ten,
+/// with 2..9 multiples as light grid lines.
+#[derive(Clone, Copy, Debug)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl Axis {
+    /// Round linear tick positions in `lo..=hi`, at most `max` of them, with step `step`.
+    fn linear_ticks(&self, max: usize) -> (Vec<f64>, f64) {
+        let span = self.hi - self.lo;
+        let raw = span / max.max(1) as f64;
+        let p = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+            .iter()
+            .map(|m| m * p)
+            .find(|&s| s >= raw)
+            .unwrap_or(10.0 * p);
+        (self.ticks_with_step(step, max.max(1) + 1), step)
+    }
+
+    /// The multiples of `step` in `lo..=hi`, at most `max` of them.
+    fn ticks_with_step(&self, step: f64, max: usize) -> Vec<f64> {
+        let first = (self.lo / step).ceil() as i64;
+        let last = (self.hi / step).floor() as i64;
+        (first..=last).take(max).map(|k| k as f64 * step).collect()
+    }
+
+    /// Values `m·10^k` (log10 of them) in range for each multiplier `m` in `ms`.
+    fn log_ticks(&self, ms: &[f64], every: i64) -> Vec<f64> {
+        let (k0, k1) = (self.lo.floor() as i64, self.hi.ceil() as i64);
+        let mut v = Vec::new();
+        for k in k0..=k1 {
+            if k.rem_euclid(every) != 0 {
+                continue;
+            }
+            for m in ms {
+                let t = m.log10() + k as f64;
+                if t >= self.lo - 1e-9 && t <= self.hi + 1e-9 {
+                    v.push(t);
+                }
+            }
+        }
+        v
+    }
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let t = (v - self.lo) / (self.hi - self.lo);
+        limit.0 + (t * (limit.1 - limit.0) as f64).round() as i32
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        let light = hint.weight().allow_light_points();
+        let max = hint.max_num_points();
+        if !self.log {
+            let (bold, step) = self.linear_ticks(hint.bold_points());
+            if !light {
+                return bold;
+            }
+            // Light lines at fifths of the bold step.
+            let minor = self.ticks_with_step(step / 5.0, max + 1);
+            return if minor.len() <= max { minor } else { bold };
+        }
+        let decades = self.hi - self.lo;
+        let bold = if decades >= 3.0 {
+            let every = ((decades / hint.bold_points().max(1) as f64).ceil() as i64).max(1);
+            self.log_ticks(&[1.0], every)
+        } else if decades >= 0.7 {
+            self.log_ticks(&[1.0, 2.0, 5.0], 1)
+        } else {
+            self.log_ticks(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], 1)
+        };
+        if !light {
+            return bold;
+        }
+        let minor = self.log_ticks(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], 1);
+        if minor.len() <= max && decades < 8.0 {
+            minor
+        } else {
+            bold
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// A chart on `area` with [`Axis`] axes over `xr × yr` (log10 of the data on a log axis), a
+/// light grid, tick labels (values, not logs) and axis descriptions; `scale` shrinks the
+/// label areas and text for small panels.
 #[allow(clippy::too_many_arguments)]
 fn chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
@@ -385,30 +526,34 @@ fn chart<'a, DB: DrawingBackend>(
     log_x: bool,
     log_y: bool,
     scale: f64,
-) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+) -> Result<ChartContext<'a, DB, Cartesian2d<Axis, Axis>>, String> {
+    let x = Axis {
+        lo: xr.0,
+        hi: xr.1,
+        log: log_x,
+    };
+    let y = Axis {
+        lo: yr.0,
+        hi: yr.1,
+        log: log_y,
+    };
     let mut chart = ChartBuilder::on(area)
         .margin(14)
         .margin_right(24)
         .x_label_area_size((X_LABEL_AREA as f64 * scale) as u32)
         .y_label_area_size((Y_LABEL_AREA as f64 * scale) as u32)
-        .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+        .build_cartesian_2d(x, y)
         .map_err(de)?;
-    // On a log axis ask for one label per decade (at most 12) so they fall on powers of ten.
-    let n_labels = |r: (f64, f64), log: bool, lin: usize| {
-        if log && r.1 - r.0 >= 2.0 {
-            ((r.1 - r.0).floor() as usize + 1).min(12)
-        } else {
-            lin
-        }
-    };
     let xf = move |v: &f64| fmt_axis(*v, log_x);
     let yf = move |v: &f64| fmt_axis(*v, log_y);
+    let n = (10.0 * scale) as usize;
     chart
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .x_labels(n_labels(xr, log_x, (8.0 * scale) as usize))
-        .y_labels(n_labels(yr, log_y, (8.0 * scale) as usize))
+        .x_labels(n)
+        .y_labels(n)
+        .max_light_lines(10)
         .x_label_formatter(&xf)
         .y_label_formatter(&yf)
         .label_style((FONT, LABEL_PX * scale.sqrt()).into_font().color(&BLACK))
@@ -435,8 +580,8 @@ pub(crate) mod testutil {
     }
 
     /// Checks `stem.svg` and `stem.png`: SVG well-formed at the top level and containing every
-    /// string of `texts`; PNG decodes to `size`; no other file (no temporary) in the directory
-    /// besides `expected_files`. Returns the SVG text.
+    /// string of `texts` (raw or XML-escaped); PNG decodes to `size` and is not blank.
+    /// Returns the SVG text.
     pub fn check_files(stem: &Path, size: (u32, u32), texts: &[&str]) -> String {
         let svg = std::fs::read_to_string(super::with_ext(stem, "svg")).unwrap();
         assert!(svg.starts_with("<svg"), "svg starts with {:?}", &svg[..20]);
