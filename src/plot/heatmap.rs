@@ -1,7 +1,7 @@
 //! Heatmaps over a grid (e.g. W2 over (WL, FL) of a sweep) with a colour bar.
 
 use super::{
-    de, fmt_num, footnotes, render, title_area, Axis, Figure, DESC_PX, FONT, LABEL_PX,
+    de, fmt_num, footnotes, render, title_area, to_pixel, Axis, Figure, DESC_PX, FONT, LABEL_PX,
     X_LABEL_AREA, Y_LABEL_AREA,
 };
 use crate::error::{Error, Result};
@@ -52,8 +52,7 @@ impl Ranged for Cells {
     type ValueType = f64;
 
     fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
-        let t = (v + 0.5) / self.0 as f64;
-        limit.0 + (t * (limit.1 - limit.0) as f64).round() as i32
+        to_pixel((v + 0.5) / self.0 as f64, limit)
     }
 
     fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {

@@ -110,6 +110,13 @@ pub fn histogram_density(h: &Histogram) -> Result<Binned> {
         )));
     }
     let (a, b) = h.range.unwrap_or((lo, hi));
+    if !(b - a).is_finite() {
+        return Err(bad(
+            "range",
+            format!("[{a}, {b}]"),
+            "its width overflows f64 (too wide to bin)",
+        ));
+    }
     let (edges, codes_per_bin) = match h.lattice {
         Some(d) => {
             if !(d.is_finite() && d > 0.0) {
@@ -630,6 +637,7 @@ mod tests {
             assert!(e(&h), "lattice {bad}");
         }
         assert!(write_histogram_panels(&stem, "none", &[]).is_err());
+        assert!(e(&Histogram::new("huge", "x", &[f64::MAX, -f64::MAX])));
         assert_only(&dir, &["h.png", "h.svg"]);
         std::fs::remove_dir_all(dir).unwrap();
     }

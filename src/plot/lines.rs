@@ -195,13 +195,20 @@ impl<'a> Prepared<'a> {
                 padded(e.0, e.1, 0.04, 1.0)
             }
         };
+        let (xr, yr) = (pad(&xe, p.log_x), pad(&ye, p.log_y));
+        if !(xr.1 - xr.0).is_finite() || !(yr.1 - yr.0).is_finite() {
+            return Err(Error::Plot(format!(
+                "line plot {:?}: data spans x {} to {}, y {} to {}, too wide to draw (span overflows f64)",
+                p.title, xe.0, xe.1, ye.0, ye.1
+            )));
+        }
         Ok(Prepared {
             p,
             series,
             bands,
             points,
-            xr: pad(&xe, p.log_x),
-            yr: pad(&ye, p.log_y),
+            xr,
+            yr,
             notes,
         })
     }
@@ -365,6 +372,25 @@ mod tests {
     }
 
     #[test]
+    fn narrow_log_range_still_gets_ticks() {
+        let d = scratch("lines-narrow");
+        let stem = d.join("n");
+        let p = LinePlot {
+            title: "narrow".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            log_x: true,
+            log_y: true,
+            series: vec![Series::new("s", vec![(1.1, 1.1), (1.3, 1.25)])],
+            ..Default::default()
+        };
+        write_lines(&stem, &p).unwrap();
+        let svg = check_files(&stem, SIZE, &["narrow"]);
+        assert!(svg.lines().any(|l| l.trim() == "1.2"), "no 1.2 tick");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
     fn single_point_and_constant_series_draw() {
         let d = scratch("lines-const");
         let p = LinePlot {
@@ -411,6 +437,11 @@ mod tests {
         };
         assert!(write_lines(&stem, &no_series_points).is_err());
         assert!(write_lines(Path::new(""), &convergence()).is_err());
+        let huge = LinePlot {
+            series: vec![Series::new("s", vec![(-f64::MAX, 0.0), (f64::MAX, 1.0)])],
+            ..Default::default()
+        };
+        assert!(write_lines(&stem, &huge).is_err());
         assert_only(&d, &[]);
         std::fs::remove_dir_all(d).unwrap();
     }

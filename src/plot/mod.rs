@@ -472,8 +472,7 @@ impl Ranged for Axis {
     type ValueType = f64;
 
     fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
-        let t = (v - self.lo) / (self.hi - self.lo);
-        limit.0 + (t * (limit.1 - limit.0) as f64).round() as i32
+        to_pixel((v - self.lo) / (self.hi - self.lo), limit)
     }
 
     fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
@@ -497,6 +496,18 @@ impl Ranged for Axis {
         } else {
             self.log_ticks(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], 1)
         };
+        // Within a fraction of a decade (say 1.1 to 1.3): round values, placed on the log axis.
+        let bold = if bold.len() >= 2 {
+            bold
+        } else {
+            let values = Axis {
+                lo: 10f64.powf(self.lo),
+                hi: 10f64.powf(self.hi),
+                log: false,
+            };
+            let (t, _) = values.linear_ticks(hint.bold_points().min(6));
+            t.into_iter().filter(|&v| v > 0.0).map(f64::log10).collect()
+        };
         if !light {
             return bold;
         }
@@ -510,6 +521,17 @@ impl Ranged for Axis {
 
     fn range(&self) -> std::ops::Range<f64> {
         self.lo..self.hi
+    }
+}
+
+/// Pixel at fraction `t` of the way from `limit.0` to `limit.1`; far-off or non-finite
+/// positions are clamped to ±10⁶ pixels so that no integer arithmetic downstream overflows.
+fn to_pixel(t: f64, limit: (i32, i32)) -> i32 {
+    let px = limit.0 as f64 + t * (limit.1 as f64 - limit.0 as f64);
+    if px.is_nan() {
+        limit.0
+    } else {
+        px.clamp(-1e6, 1e6).round() as i32
     }
 }
 
@@ -647,5 +669,70 @@ mod tests {
             with_ext(Path::new("a/fig.v2"), "svg"),
             PathBuf::from("a/fig.v2.svg")
         );
+    }
+
+    /// Any f64 at all, the awkward ones often.
+    fn any_f64() -> impl proptest::strategy::Strategy<Value = f64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            -10.0..10.0f64,
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(0.0),
+            Just(-0.0),
+            Just(f64::MAX),
+            Just(f64::MIN_POSITIVE),
+            proptest::num::f64::ANY,
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Arbitrary data never panics: each call either writes both files or returns an error.
+        #[test]
+        fn arbitrary_data_never_panics(
+            xs in proptest::collection::vec(any_f64(), 0..40),
+            ys in proptest::collection::vec(any_f64(), 0..40),
+            bins in 0usize..300,
+            lattice in proptest::option::of(any_f64()),
+            range in proptest::option::of((any_f64(), any_f64())),
+            logs in (proptest::bool::ANY, proptest::bool::ANY),
+        ) {
+            let d = testutil::scratch("prop");
+            let pts: Vec<(f64, f64)> = xs.iter().copied().zip(ys.iter().copied()).collect();
+            let h = Histogram {
+                bins,
+                lattice,
+                range,
+                curves: vec![Series::new("c", pts.clone())],
+                ..Histogram::new("h", "x", &xs)
+            };
+            let _ = write_histogram(&d.join("h"), &h);
+            let l = LinePlot {
+                log_x: logs.0,
+                log_y: logs.1,
+                series: vec![Series::new("s", pts.clone())],
+                bands: vec![Band { label: "b".into(), points: pts.iter().map(|&(x, y)| (x, y, y + 1.0)).collect() }],
+                ..Default::default()
+            };
+            let _ = write_lines(&d.join("l"), &l);
+            let n = xs.len().min(ys.len()).max(1);
+            let hm = Heatmap {
+                xs: xs.iter().take(n).copied().collect(),
+                ys: vec![1.0],
+                values: vec![ys.iter().take(n).copied().collect()],
+                log_color: logs.0,
+                ..Default::default()
+            };
+            let _ = write_heatmap(&d.join("m"), &hm);
+            // Only whole figures: every stem has both files or neither, and no temporary.
+            for e in std::fs::read_dir(&d).unwrap() {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                proptest::prop_assert!(name.ends_with(".svg") || name.ends_with(".png"), "{}", name);
+                let other = if name.ends_with(".svg") { name.replace(".svg", ".png") } else { name.replace(".png", ".svg") };
+                proptest::prop_assert!(d.join(&other).exists());
+            }
+            std::fs::remove_dir_all(d).unwrap();
+        }
     }
 }
