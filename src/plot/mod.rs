@@ -12,6 +12,36 @@
 //! names the generic family `sans-serif`. Data that cannot be drawn (NaN, ±∞, values ≤ 0 on a
 //! log axis) is dropped and the figure says so in a footnote; a figure left with nothing to
 //! draw is an error. See `docs/plots.md` for the figure kinds.
+//!
+//! ```
+//! use lpmc::plot::{write_histogram, write_lines, Histogram, LinePlot, Series};
+//! let dir = std::env::temp_dir().join(format!("lpmc-plot-doc-{}", std::process::id()));
+//! // Samples on the Δ = 1/16 grid against the N(0, 1) density.
+//! let samples: Vec<f64> = (0..2000).map(|i| ((i % 41) as f64 - 20.0) / 16.0).collect();
+//! let pdf: Vec<(f64, f64)> = (0..=80)
+//!     .map(|i| -2.0 + 0.05 * i as f64)
+//!     .map(|x| (x, (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()))
+//!     .collect();
+//! let h = Histogram {
+//!     curves: vec![Series::new("target N(0, 1)", pdf)],
+//!     lattice: Some(1.0 / 16.0),
+//!     ..Histogram::new("SGLDLP-L samples", "x (parameter value)", &samples)
+//! };
+//! write_histogram(&dir.join("hist"), &h)?; // hist.svg and hist.png
+//! let conv = LinePlot {
+//!     title: "W2 vs iterations".into(),
+//!     x_label: "iterations".into(),
+//!     y_label: "W2 (x units)".into(),
+//!     log_x: true,
+//!     log_y: true,
+//!     series: vec![Series::new("SGHMCLP-L", vec![(1e2, 0.5), (1e4, 0.1), (1e6, 0.08)])],
+//!     ..Default::default()
+//! };
+//! write_lines(&dir.join("w2"), &conv)?;
+//! assert!(dir.join("w2.png").exists() && dir.join("hist.svg").exists());
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), lpmc::Error>(())
+//! ```
 
 mod heatmap;
 mod hist;
