@@ -40,6 +40,9 @@ pub enum Error {
     /// A configuration that does not parse or does not fit together.
     #[error("{0}")]
     Config(String),
+    /// A figure that cannot be drawn (no finite data, mismatched shapes, bad bins or range).
+    #[error("{0}")]
+    Plot(String),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -17,6 +17,7 @@ pub mod experiment;
 pub mod format;
 pub mod noise;
 pub mod output;
+pub mod plot;
 pub mod round;
 pub mod sampler;
 pub mod source;
