@@ -205,7 +205,20 @@ pub struct Built {
     pub x0: Vec<f64>,
 }
 
+/// The text of [`RunConfig::builtin`], the example config of issue #3.
+pub const BUILTIN_CONFIG: &str = r#"{"target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+ "sampler": {"sghmc": {"variant": "lp-l", "eta": 0.09, "u": 2.0, "gamma": 3.0}},
+ "format": {"wl": 8, "fl": 4}, "rounding": "sr", "datapath": "float",
+ "grad_noise": 0.0, "chains": 10000, "steps": 4000, "burn_in": 2000, "thin": 10, "seed": 1}"#;
+
 impl RunConfig {
+    /// The built-in run `lpmc run` performs when given no config: [S] §4.1, SGHMC `lp-l` on
+    /// N(0, 1) at η = 0.09, u = 2, γ = 3, 8-bit Q(8, 4), exact SR, 10000 chains × 4000 steps
+    /// (text: [`BUILTIN_CONFIG`]).
+    pub fn builtin() -> Self {
+        serde_json::from_str(BUILTIN_CONFIG).expect("the built-in config is valid (tested)")
+    }
+
     /// Reads a config: `.toml` files as TOML, everything else as JSON. Errors are one line.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
@@ -323,5 +336,18 @@ impl RunConfig {
             sampler,
             x0,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The built-in config is the issue's example, and it builds.
+    #[test]
+    fn builtin_config_is_valid() {
+        let c = RunConfig::builtin();
+        assert_eq!((c.chains, c.steps, c.seed), (10000, 4000, 1));
+        assert!(c.build().is_ok());
     }
 }

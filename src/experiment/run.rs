@@ -1,11 +1,15 @@
 //! `lpmc run CONFIG`: build the target and sampler of a config, run the chains, write
-//! `DIR/samples.csv` and then `DIR/result.json` (each atomically; `result.json` last, so its
+//! `DIR/samples.csv`, for 1-D targets `DIR/histogram.svg`/`.png`, and then `DIR/result.json` (each atomically; `result.json` last, so its
 //! presence means the run finished).
 
 use super::chains::{run_chains, ChainSpec, ChainsOutput, Progress};
 use super::config::RunConfig;
+use super::eval::{evaluate, EvalOptions};
 use crate::error::Result;
 use crate::output::{write_atomic, write_json};
+use crate::plot::{write_histogram, Histogram, Series};
+use crate::target::Target;
+use crate::wasserstein::density::lattice_step;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -153,14 +157,93 @@ pub fn run(config: &RunConfig, opts: &RunOptions) -> Result<RunResult> {
         },
         sample_rows: out.rows.len(),
     };
-    write_outputs(&opts.out, &result, &out, d)?;
+    let mut result = result;
+    let flat: Vec<f64> = out
+        .rows
+        .iter()
+        .flat_map(|(_, x)| x.iter().copied())
+        .collect();
+    score(
+        &mut result.metrics,
+        &flat,
+        &out,
+        built.target.as_ref(),
+        config.seed,
+    );
+    write_outputs(&opts.out, &result, &out, &flat, built.target.as_ref())?;
     Ok(result)
 }
 
-/// Writes the run's files. Further outputs (the histogram SVG against the target density,
-/// W2/W1 in `result.metrics.extra`) belong here, before `result.json`.
-fn write_outputs(dir: &Path, result: &RunResult, out: &ChainsOutput, d: usize) -> Result<()> {
+/// Adds the evaluator's distances of the returned kept samples (`samples.csv`'s rows) to the
+/// target to `metrics.extra`: `w2`, `w1` (d = 1), `sliced_w2` (d > 1), `bures_w2`,
+/// `l2_density` (d = 1), `w2_marginals` and the bootstrap `interval` over chains. A sample
+/// the evaluator cannot score (e.g. a diverged chain's non-finite values) is reported as
+/// `eval_error` instead of failing the run.
+fn score(metrics: &mut Metrics, flat: &[f64], out: &ChainsOutput, target: &dyn Target, seed: u64) {
+    if flat.is_empty() {
+        return;
+    }
+    let opts = EvalOptions {
+        seed,
+        chains: Some(out.rows.iter().map(|(c, _)| *c as u64).collect()),
+        ..Default::default()
+    };
+    match evaluate(flat, target.dim(), target, &opts) {
+        Ok(m) => {
+            let v = serde_json::to_value(&m).unwrap_or_default();
+            for key in [
+                "w2",
+                "w1",
+                "sliced_w2",
+                "bures_w2",
+                "l2_density",
+                "w2_marginals",
+                "interval",
+            ] {
+                metrics.extra.insert(key.to_string(), v[key].clone());
+            }
+        }
+        Err(e) => {
+            metrics
+                .extra
+                .insert("eval_error".to_string(), e.to_string().into());
+        }
+    }
+}
+
+/// Writes the run's files: `samples.csv`, for a 1-D target `histogram.svg`/`.png` of the
+/// kept samples against the target density, and last `result.json`.
+fn write_outputs(
+    dir: &Path,
+    result: &RunResult,
+    out: &ChainsOutput,
+    flat: &[f64],
+    target: &dyn Target,
+) -> Result<()> {
+    let d = target.dim();
     write_atomic(&dir.join("samples.csv"), samples_csv(out, d).as_bytes())?;
+    if d == 1 && !flat.is_empty() {
+        let law = target.marginal(0);
+        let (m, sd) = (law.mean(), law.var().sqrt());
+        let finite = flat.iter().copied().filter(|x| x.is_finite());
+        let lo = finite.clone().fold(m - 4.0 * sd, f64::min);
+        let hi = finite.fold(m + 4.0 * sd, f64::max);
+        let curve = (0..=400)
+            .map(|i| {
+                let x = lo + (hi - lo) * i as f64 / 400.0;
+                (x, law.pdf(x))
+            })
+            .collect();
+        let title = format!(
+            "{} samples of {} chains vs the target density",
+            flat.len(),
+            result.config.chains
+        );
+        let mut h = Histogram::new(title, "x (parameter value)", flat);
+        h.curves = vec![Series::new("target density", curve)];
+        h.lattice = lattice_step(flat);
+        write_histogram(&dir.join("histogram"), &h)?;
+    }
     write_json(&dir.join("result.json"), result)
 }
 
