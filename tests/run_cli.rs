@@ -167,3 +167,40 @@ fn bad_configs_exit_2_with_one_line_and_write_nothing() {
     assert_eq!(s.status.code(), Some(2));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Without a config, `lpmc run` performs the built-in [S] §4.1 run and writes every output,
+/// with the evaluator's distances in `metrics`.
+#[test]
+fn builtin_run_writes_metrics_and_histogram() {
+    let dir = tmp("builtin");
+    let out = lpmc()
+        .args(["run", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("run lpmc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = metrics(&dir);
+    // SGHMC lp-l at these settings has stationary Var x ≈ 1.038 (theory::sghmc_stationary_cov
+    // with quantization terms); with 2e6 kept samples of 1e4 chains the MC error is ~0.005.
+    // The wide band only checks the wiring; tests/samplers.rs checks the values.
+    let var = m["var"][0].as_f64().unwrap();
+    assert!((0.9..1.2).contains(&var), "{var}");
+    let w2 = m["w2"].as_f64().unwrap();
+    let w1 = m["w1"].as_f64().unwrap();
+    assert!(w1 > 0.0 && w1 <= w2 && w2 < 0.2, "w1 {w1} w2 {w2}");
+    assert!(m["bures_w2"].as_f64().unwrap() >= 0.0);
+    assert!(m["interval"]["lo"].as_f64().unwrap() <= m["interval"]["hi"].as_f64().unwrap());
+    for f in [
+        "samples.csv",
+        "histogram.svg",
+        "histogram.png",
+        "result.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
