@@ -267,19 +267,7 @@ impl SgldGaussian {
     }
 }
 
-/// The SGLD variants of PAPER.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SgldVariant {
-    /// Full precision.
-    Fp,
-    /// SGLDLP-F: x in full precision, the gradient taken at Q_W(x).
-    LpF,
-    /// SGLDLP-L: x on the grid, the whole update rounded by SR.
-    LpL,
-    /// VC SGLDLP-L: x ← Q^vc(x − η·g, 2η).
-    VcL,
-}
+pub use crate::sampler::sgld::SgldVariant;
 
 /// Stationary variance (value units) of SGLD on N(m, s²) with grid step `delta`, from the
 /// linear recursion `x' − m = a·(x − m) + ε`, a = 1 − η/s²: Var = E[Var ε]/(1 − a²) (every
@@ -598,21 +586,7 @@ impl SghmcGaussian {
     }
 }
 
-/// The SGHMC variants of PAPER.md and vc-joint ([`crate::vc::qvc_joint`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SghmcVariant {
-    /// Full precision.
-    Fp,
-    /// SGHMCLP-F: x, v in full precision, the gradient taken at Q_W(x).
-    LpF,
-    /// SGHMCLP-L: x, v on their grids, both updates (noise included) rounded by SR.
-    LpL,
-    /// The paper's VC: x' = Q^vc(mean_x, Var ξ^x), v' = Q^vc(mean_v, Var ξ^v), independently.
-    VcL,
-    /// vc-joint: (x', v') = Q^vc_joint(means, noise covariance), the x–v covariance kept.
-    VcJoint,
-}
+pub use crate::sampler::sghmc::SghmcVariant;
 
 /// The linear recursion `(x − m, v)' = A·(x − m, v) + ε`, Cov ε = Q, of an SGHMC variant.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
