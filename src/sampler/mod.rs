@@ -195,8 +195,18 @@ pub trait Sampler: Send + Sync + std::fmt::Debug {
     /// One step of the update rule; overflow events are added to `st.events`.
     fn step(&self, target: &dyn Target, st: &mut ChainState, ws: &mut Workspace, bits: &mut Bits);
 
-    /// The position's value (length d) — what a sample is.
-    fn position(&self, st: &ChainState, out: &mut [f64]);
+    /// The position's value (length d) — what a sample is: `x` itself when it is stored in
+    /// f64, else the value of each code of the position's format.
+    fn position(&self, st: &ChainState, out: &mut [f64]) {
+        match self.storage().0 {
+            None => out.copy_from_slice(&st.x),
+            Some(f) => {
+                for (o, &c) in out.iter_mut().zip(&st.xc) {
+                    *o = f.value(c);
+                }
+            }
+        }
+    }
 
     /// Storage of the position and of the momentum (`None` for SGLD's absent momentum is
     /// reported as `None` too).

@@ -260,17 +260,6 @@ impl Sampler for Sghmc {
         Ok(st)
     }
 
-    fn position(&self, st: &ChainState, out: &mut [f64]) {
-        match self.storage().0 {
-            None => out.copy_from_slice(&st.x),
-            Some(f) => {
-                for (o, &c) in out.iter_mut().zip(&st.xc) {
-                    *o = f.value(c);
-                }
-            }
-        }
-    }
-
     /// One step of the exact integrator, e = exp(−γη), g the (quantized) gradient:
     ///
     /// `v' = e·v − (u/γ)(1−e)·g + ξ^v`,

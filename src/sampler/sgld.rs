@@ -109,17 +109,6 @@ impl Sampler for Sgld {
         Ok(st)
     }
 
-    fn position(&self, st: &ChainState, out: &mut [f64]) {
-        match self.storage().0 {
-            None => out.copy_from_slice(&st.x),
-            Some(f) => {
-                for (o, &c) in out.iter_mut().zip(&st.xc) {
-                    *o = f.value(c);
-                }
-            }
-        }
-    }
-
     /// One step: `x' = x − η·g + √(2η)·ξ`, g the (quantized) gradient, then the variant's
     /// rounding (`lp-l`: Q_W of the whole update; `vc-l`: Q^vc(x − η·g, 2η); see [`Sgld`]).
     ///
