@@ -41,6 +41,7 @@ impl<S: WordSource + ?Sized> WordSource for &mut S {
     fn next_word(&mut self) -> u64 {
         (**self).next_word()
     }
+    #[inline]
     fn fill(&mut self, out: &mut [u64]) {
         (**self).fill(out)
     }
@@ -154,6 +155,7 @@ impl WordSource for XoshiroLanes {
         w
     }
 
+    #[inline]
     fn fill(&mut self, out: &mut [u64]) {
         let mut i = 0;
         while i < out.len() && self.next != 0 {

@@ -12,12 +12,39 @@ pub enum Platform {
     Chunked,
     /// The blockwise fast path compiled with AVX2 (x86-64 only).
     Avx2,
+    /// The blockwise fast path compiled with AVX-512 F/BW/VL/DQ (x86-64 only).
+    Avx512,
 }
 
 impl Platform {
     /// The fastest implementation this CPU supports.
     pub fn detect() -> Self {
-        Self::avx2().unwrap_or(Platform::Chunked)
+        Self::avx512()
+            .or_else(Self::avx2)
+            .unwrap_or(Platform::Chunked)
+    }
+
+    /// `Some(Avx512)` if the CPU supports AVX-512 F, BW, VL and DQ (and AVX2).
+    pub fn avx512() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if cfg!(all(
+                target_feature = "avx512f",
+                target_feature = "avx512bw",
+                target_feature = "avx512vl",
+                target_feature = "avx512dq"
+            )) || (std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("bmi1")
+                && std::arch::is_x86_feature_detected!("bmi2"))
+            {
+                return Some(Platform::Avx512);
+            }
+        }
+        None
     }
 
     /// `Some(Avx2)` if the CPU supports AVX2.
@@ -36,15 +63,17 @@ impl Platform {
     pub fn all() -> Vec<Self> {
         let mut v = vec![Platform::Portable, Platform::Chunked];
         v.extend(Self::avx2());
+        v.extend(Self::avx512());
         v
     }
 
-    /// Short lower-case name (`portable`, `chunked`, `avx2`).
+    /// Short lower-case name (`portable`, `chunked`, `avx2`, `avx512`).
     pub fn name(self) -> &'static str {
         match self {
             Platform::Portable => "portable",
             Platform::Chunked => "chunked",
             Platform::Avx2 => "avx2",
+            Platform::Avx512 => "avx512",
         }
     }
 
@@ -69,6 +98,13 @@ impl Platform {
             Platform::Avx2 => unsafe { crate::x86::avx2::requantize(spec, shift, src, dst, bits) },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx2 => unreachable!("Avx2 is only constructed on x86-64"),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe {
+                crate::x86::avx512::requantize(spec, shift, src, dst, bits)
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx512 => unreachable!("Avx512 is only constructed on x86-64"),
         }
     }
 
@@ -93,6 +129,13 @@ impl Platform {
             Platform::Avx2 => unsafe { crate::x86::avx2::quantize_f64(spec, fl, src, dst, bits) },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx2 => unreachable!("Avx2 is only constructed on x86-64"),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe {
+                crate::x86::avx512::quantize_f64(spec, fl, src, dst, bits)
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx512 => unreachable!("Avx512 is only constructed on x86-64"),
         }
     }
 }

@@ -1,2 +1,3 @@
 //! Per-ISA builds of the fast path.
 pub mod avx2;
+pub mod avx512;
