@@ -46,5 +46,24 @@ fn requantize(c: &mut Criterion) {
     bench_case::<i32, i16>(c, "i32->i16 sr", 16, spec(16, Rounding::StochasticExact));
 }
 
-criterion_group!(benches, requantize);
+/// Words per second of the xoshiro lanes alone: the random-bit ceiling of the SR kernels
+/// (`sr:8` takes one word per 8 elements).
+fn words(c: &mut Criterion) {
+    const WORDS: usize = 1 << 12;
+    let mut group = c.benchmark_group("xoshiro words");
+    group.throughput(Throughput::Elements(WORDS as u64));
+    let mut out = vec![0u64; WORDS];
+    for p in Platform::all() {
+        let mut bits = XoshiroLanes::new(7, 0);
+        group.bench_function(BenchmarkId::from_parameter(p.name()), |b| {
+            b.iter(|| {
+                p.fill_words(&mut bits, &mut out);
+                black_box(out[WORDS - 1])
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, words, requantize);
 criterion_main!(benches);

@@ -138,6 +138,23 @@ impl Platform {
             Platform::Avx512 => unreachable!("Avx512 is only constructed on x86-64"),
         }
     }
+
+    /// Fills `out` with the next `out.len()` words of `bits`, the same words on every
+    /// platform ([`WordSource::fill`]); the per-ISA builds step [`crate::XoshiroLanes`] with
+    /// SIMD. This is the random-bit rate the stochastic kernels draw at.
+    pub fn fill_words<W: WordSource + ?Sized>(self, bits: &mut W, out: &mut [u64]) {
+        match self {
+            Platform::Portable | Platform::Chunked => bits.fill(out),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
+            Platform::Avx2 => unsafe { crate::x86::avx2::fill_words(bits, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe { crate::x86::avx512::fill_words(bits, out) },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
+        }
+    }
 }
 
 #[cfg(test)]
