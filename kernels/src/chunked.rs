@@ -1,9 +1,14 @@
 //! The fast path: blockwise, branch-free, written for the auto-vectorizer.
 //!
-//! A block is `32` words' worth of elements; its random words are drawn with one
-//! [`WordSource::fill`] (so xoshiro lanes step in lockstep), the per-mode rounding is chosen
-//! once per call, and the inner loop is straight-line integer code. Results are bit-identical
-//! to [`crate::portable`] (tested for every mode, container pair and shift).
+//! A block's random words are drawn with one [`WordSource::fill`] (so xoshiro lanes step in
+//! lockstep, with SIMD on the x86 platforms), the per-mode rounding and the overflow rule are
+//! chosen once per call, and the inner loop is straight-line integer code. Requantization runs
+//! in the narrowest lanes in which every intermediate is exact: `i16` lanes for `i8`/`i16`
+//! codes with shift ≤ 15 and ≤ 15 random bits, `i32` lanes for codes up to `i32` with shift
+//! ≤ 31 and ≤ 31 random bits, `i64` otherwise. The random bits are first unpacked to one lane
+//! per element, with the power-of-two packings (`R` = 1, 2, 4, 8, 16) specialized. Results are
+//! bit-identical to [`crate::portable`] (tested for every mode, container pair, shift and
+//! packing).
 
 use crate::bits::WordSource;
 use crate::portable::{self, nan_code, round_f64};

@@ -214,7 +214,7 @@ fn element_bits<W: WordSource + ?Sized>(bits: &mut W, word: &mut u64, i: usize, 
         return 0;
     }
     let per = (64 / r) as usize;
-    if i % per == 0 {
+    if i.is_multiple_of(per) {
         *word = bits.next_word();
     }
     let w = *word >> ((i % per) as u32 * r);
