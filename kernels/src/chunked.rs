@@ -11,7 +11,8 @@
 //! packing).
 
 use crate::bits::WordSource;
-use crate::portable::{self, nan_code, round_f64};
+use crate::mode::F64_EXACT_BITS;
+use crate::portable::{self, nan_code, round_f64, scaled_floor, scaled_rne, TWO53};
 use crate::{Code, Overflow, Rounding, Spec};
 
 /// Words drawn per block.
@@ -371,6 +372,13 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
 ) -> u64 {
     assert_eq!(src.len(), dst.len(), "quantize_f64: length mismatch");
     let r = spec.rounding.bits_per_f64();
+    if r <= F64_EXACT_BITS && fl <= 1000 {
+        return if spec.overflow == Overflow::Wrap {
+            f64_by_mode::<O, W, true>(spec, fl, r, src, dst, bits)
+        } else {
+            f64_by_mode::<O, W, false>(spec, fl, r, src, dst, bits)
+        };
+    }
     let mut events = 0u64;
     let mut words = [0u64; BLOCK_WORDS];
     let Packing { per, block, umask } = Packing::new(r);
@@ -400,4 +408,152 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
         }
     }
     events
+}
+
+/// Elements per block of the `f64` path (rounded down to whole words).
+const F64_BLOCK: usize = 256;
+
+/// `2^62`: below it a rounded `f64` and its `+1` are exact `i64` codes.
+const TWO62: f64 = 4_611_686_018_427_387_904.0;
+
+/// Chooses the rounding of the `f64` path once. `up(y, f, ⌊y⌋, u)` is the reference's
+/// round-up decision ([`round_f64`]) in `f64`/`i64` lanes, for `|y| < 2^62`.
+#[inline(always)]
+fn f64_by_mode<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
+    spec: Spec,
+    fl: u32,
+    r: u32,
+    src: &[f64],
+    dst: &mut [O],
+    bits: &mut W,
+) -> u64 {
+    match spec.rounding {
+        Rounding::Floor => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, _, _, _| false),
+        Rounding::TowardZero => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, f, _, _| {
+            (y < 0.0) & (f != 0.0)
+        }),
+        Rounding::NearestEven => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, k, _| {
+                (f > 0.5) | ((f == 0.5) & (k & 1 == 1))
+            })
+        }
+        Rounding::NearestAway => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, f, _, _| {
+                (f > 0.5) | ((f == 0.5) & (y >= 0.0))
+            })
+        }
+        Rounding::Stochastic { bits: rr } => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, _, u| {
+                (scaled_floor(f, rr) + u) >> rr != 0
+            })
+        }
+        Rounding::StochasticExact => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, _, u| {
+                (u as f64) < f * TWO53
+            })
+        }
+        Rounding::StochasticCorrected { bits: rr } => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, _, u| {
+                (scaled_rne(f, rr) + u) >> rr != 0
+            })
+        }
+    }
+}
+
+/// The `f64` block loop: every element through branch-free `f64`/`i64` lane code, with
+/// NaN, ±∞ and `|y| ≥ 2^62` replaced by `y = 0` (which rounds to code 0 without an event in
+/// every mode, since `u < 2^R`); a block that had any of those then redoes just them with the
+/// reference rule.
+#[inline(always)]
+fn f64_run<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
+    spec: Spec,
+    fl: u32,
+    r: u32,
+    src: &[f64],
+    dst: &mut [O],
+    bits: &mut W,
+    up: impl Fn(f64, f64, i64, u64) -> bool,
+) -> u64 {
+    let wl = spec.wl;
+    let max = ((1u64 << (wl - 1)) - 1) as i64;
+    let min = -max - 1;
+    let sh = 64 - wl;
+    let scale = f64::from_bits(((1023 + fl) as u64) << 52);
+    let per = match 64u32.checked_div(r) {
+        Some(p) => p as usize,
+        None => F64_BLOCK,
+    };
+    let block = per * (F64_BLOCK / per);
+    let mut words = [0u64; F64_BLOCK];
+    let mut us = [0u64; F64_BLOCK];
+    let mut events = 0u64;
+    for (sb, db) in src.chunks(block).zip(dst.chunks_mut(block)) {
+        let n = sb.len();
+        if r > 0 {
+            let nw = n.div_ceil(per);
+            bits.fill(&mut words[..nw]);
+            unpack_u64(r, &words[..nw], &mut us[..nw * per]);
+        }
+        let mut special = false;
+        for ((&x, d), &u) in sb.iter().zip(db.iter_mut()).zip(&us[..n]) {
+            let y = x * scale;
+            let ok = y.abs() < TWO62;
+            special |= !ok;
+            let y = if ok { y } else { 0.0 };
+            let floor = y.floor();
+            let f = y - floor;
+            let k = floor as i64;
+            let q = k + up(y, f, k, u) as i64;
+            let c = if WRAP {
+                (q << sh) >> sh
+            } else {
+                q.max(min).min(max)
+            };
+            events += (c != q) as u64;
+            *d = O::from_i64(c);
+        }
+        if special {
+            for ((&x, d), &u) in sb.iter().zip(db.iter_mut()).zip(&us[..n]) {
+                if (x * scale).abs() < TWO62 {
+                    continue;
+                }
+                let (c, ev) = if x.is_nan() {
+                    nan_code()
+                } else {
+                    let rule = if x.is_infinite() {
+                        Overflow::Saturate
+                    } else {
+                        spec.overflow
+                    };
+                    rule.apply(round_f64(x, fl, spec.rounding, u), spec.wl)
+                };
+                events += ev as u64;
+                *d = O::from_i64(c);
+            }
+        }
+    }
+    events
+}
+
+/// `out[j·p + i]` = bits `[i·r, i·r + r)` of `words[j]`, `p = ⌊64/r⌋`, `1 ≤ r ≤ 64` (the
+/// packing rule of [`crate::bits`]); `out.len() = words.len()·p`.
+#[inline(always)]
+fn unpack_u64(r: u32, words: &[u64], out: &mut [u64]) {
+    if r == 8 {
+        for (w, c) in words.iter().zip(out.chunks_exact_mut(8)) {
+            for (o, b) in c.iter_mut().zip(w.to_le_bytes()) {
+                *o = b as u64;
+            }
+        }
+        return;
+    }
+    let per = (64 / r) as usize;
+    let m = u64::MAX >> (64 - r);
+    for (w, c) in words.iter().zip(out.chunks_exact_mut(per)) {
+        let mut w = *w;
+        for o in c {
+            *o = w & m;
+            w = w.checked_shr(r).unwrap_or(0);
+        }
+    }
 }

@@ -124,7 +124,7 @@ pub fn round_f64(x: f64, fl: u32, rounding: Rounding, u: u64) -> i128 {
     floor_i + up as i128
 }
 
-const TWO53: f64 = 9_007_199_254_740_992.0;
+pub(crate) const TWO53: f64 = 9_007_199_254_740_992.0;
 
 /// `⌊f·2^R⌋` for a fraction `f ∈ [0, 1)`, exact.
 #[inline(always)]
