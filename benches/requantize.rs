@@ -46,5 +46,62 @@ fn requantize(c: &mut Criterion) {
     bench_case::<i32, i16>(c, "i32->i16 sr", 16, spec(16, Rounding::StochasticExact));
 }
 
-criterion_group!(benches, requantize);
+/// Words per second of the xoshiro lanes alone: the random-bit ceiling of the SR kernels
+/// (`sr:8` takes one word per 8 elements).
+fn words(c: &mut Criterion) {
+    const WORDS: usize = 1 << 12;
+    let mut group = c.benchmark_group("xoshiro words");
+    group.throughput(Throughput::Elements(WORDS as u64));
+    let mut out = vec![0u64; WORDS];
+    for p in Platform::all() {
+        let mut bits = XoshiroLanes::new(7, 0);
+        group.bench_function(BenchmarkId::from_parameter(p.name()), |b| {
+            b.iter(|| {
+                p.fill_words(&mut bits, &mut out);
+                black_box(out[WORDS - 1])
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_f64<O: Code>(c: &mut Criterion, name: &str, fl: u32, spec: Spec) {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(N as u64));
+    let mut g = XoshiroLanes::new(2, 2);
+    // Values of magnitude below 8: the common case of a state or a gradient.
+    let src: Vec<f64> = (0..N)
+        .map(|_| ((g.next_word() >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 16.0)
+        .collect();
+    let mut dst = vec![O::default(); N];
+    for p in Platform::all() {
+        let mut bits = XoshiroLanes::new(7, 0);
+        group.bench_function(BenchmarkId::from_parameter(p.name()), |b| {
+            b.iter(|| black_box(p.quantize_f64(spec, fl, black_box(&src), &mut dst, &mut bits)))
+        });
+    }
+    group.finish();
+}
+
+fn quantize(c: &mut Criterion) {
+    let spec = |wl, rounding| Spec {
+        wl,
+        rounding,
+        overflow: Overflow::Saturate,
+    };
+    bench_f64::<i8>(
+        c,
+        "f64->i8 sr:8",
+        4,
+        spec(8, Rounding::Stochastic { bits: 8 }),
+    );
+    bench_f64::<i16>(
+        c,
+        "f64->i16 nearest-even",
+        12,
+        spec(16, Rounding::NearestEven),
+    );
+}
+
+criterion_group!(benches, words, requantize, quantize);
 criterion_main!(benches);

@@ -35,14 +35,27 @@ pub trait WordSource {
             *w = self.next_word();
         }
     }
+
+    /// [`fill`](Self::fill) on behalf of a kernel running on `platform`: the same words, drawn
+    /// with that platform's SIMD where the source has a SIMD step ([`XoshiroLanes`] does).
+    #[inline]
+    fn fill_on(&mut self, platform: crate::Platform, out: &mut [u64]) {
+        let _ = platform;
+        self.fill(out)
+    }
 }
 
 impl<S: WordSource + ?Sized> WordSource for &mut S {
     fn next_word(&mut self) -> u64 {
         (**self).next_word()
     }
+    #[inline]
     fn fill(&mut self, out: &mut [u64]) {
         (**self).fill(out)
+    }
+    #[inline]
+    fn fill_on(&mut self, platform: crate::Platform, out: &mut [u64]) {
+        (**self).fill_on(platform, out)
     }
 }
 
@@ -154,17 +167,42 @@ impl WordSource for XoshiroLanes {
         w
     }
 
+    #[inline]
     fn fill(&mut self, out: &mut [u64]) {
+        self.fill_on(crate::Platform::Portable, out)
+    }
+
+    /// Words up to the next lane-0 boundary one at a time, then whole rounds of all eight
+    /// lanes with `platform`'s SIMD step (AVX2: two 4×64-bit vectors per state word;
+    /// AVX-512: one 8×64-bit vector), then the tail one at a time. Same words on every
+    /// platform: the round order is the documented word order.
+    #[inline]
+    fn fill_on(&mut self, platform: crate::Platform, out: &mut [u64]) {
         let mut i = 0;
         while i < out.len() && self.next != 0 {
             out[i] = self.next_word();
             i += 1;
         }
-        let mut blocks = out[i..].chunks_exact_mut(LANES);
-        for b in &mut blocks {
-            self.step_all(b.try_into().expect("chunk of LANES words"));
+        let whole = (out.len() - i) / LANES * LANES;
+        let (body, tail) = out[i..].split_at_mut(whole);
+        match platform {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value is only handed out by `Platform::avx2()`, which checked
+            // support.
+            crate::Platform::Avx2 => unsafe { crate::x86::avx2::xoshiro_rounds(&mut self.s, body) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `Platform::avx512()`, which
+            // checked support.
+            crate::Platform::Avx512 => unsafe {
+                crate::x86::avx512::xoshiro_rounds(&mut self.s, body)
+            },
+            _ => {
+                for b in body.chunks_exact_mut(LANES) {
+                    self.step_all(b.try_into().expect("chunk of LANES words"));
+                }
+            }
         }
-        for w in blocks.into_remainder() {
+        for w in tail {
             *w = self.next_word();
         }
     }
@@ -417,9 +455,9 @@ mod tests {
         let mut f = vec![];
         let mut d = 2;
         while d * d <= n {
-            if n % d == 0 {
+            if n.is_multiple_of(d) {
                 f.push(d);
-                while n % d == 0 {
+                while n.is_multiple_of(d) {
                     n /= d;
                 }
             }

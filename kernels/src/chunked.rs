@@ -1,12 +1,18 @@
 //! The fast path: blockwise, branch-free, written for the auto-vectorizer.
 //!
-//! A block is `32` words' worth of elements; its random words are drawn with one
-//! [`WordSource::fill`] (so xoshiro lanes step in lockstep), the per-mode rounding is chosen
-//! once per call, and the inner loop is straight-line integer code. Results are bit-identical
-//! to [`crate::portable`] (tested for every mode, container pair and shift).
+//! A block's random words are drawn with one [`WordSource::fill`] (so xoshiro lanes step in
+//! lockstep, with SIMD on the x86 platforms), the per-mode rounding and the overflow rule are
+//! chosen once per call, and the inner loop is straight-line integer code. Requantization runs
+//! in the narrowest lanes in which every intermediate is exact: `i16` lanes for `i8`/`i16`
+//! codes with shift ≤ 15 and ≤ 15 random bits, `i32` lanes for codes up to `i32` with shift
+//! ≤ 31 and ≤ 31 random bits, `i64` otherwise. The random bits are first unpacked to one lane
+//! per element, with the power-of-two packings (`R` = 1, 2, 4, 8, 16) specialized. Results are
+//! bit-identical to [`crate::portable`] (tested for every mode, container pair, shift and
+//! packing).
 
 use crate::bits::WordSource;
-use crate::portable::{self, nan_code, round_f64};
+use crate::mode::F64_EXACT_BITS;
+use crate::portable::{self, nan_code, round_f64, scaled_floor, scaled_rne, TWO53};
 use crate::{Code, Overflow, Rounding, Spec};
 
 /// Words drawn per block.
@@ -60,6 +66,13 @@ pub fn requantize<I: Code, O: Code, W: WordSource + ?Sized>(
         // the reference does these exactly and they are never hot.
         return portable::requantize(spec, shift, src, dst, bits);
     }
+    // The narrowest lanes in which every intermediate is exact (see `lanes16`/`lanes32`).
+    if I::BITS <= 16 && O::BITS <= 16 && shift <= 15 && r <= 15 {
+        return lanes16::requantize(spec, shift as u32, r, src, dst, bits);
+    }
+    if I::BITS <= 32 && O::BITS <= 32 && shift <= 31 && r <= 31 {
+        return lanes32::requantize(spec, shift as u32, r, src, dst, bits);
+    }
     let s = shift as u32;
     let mask = (1u64 << s) - 1;
     let half = 1u64 << (s - 1);
@@ -109,6 +122,195 @@ pub fn requantize<I: Code, O: Code, W: WordSource + ?Sized>(
         }
     }
 }
+
+/// Elements per block of the narrow-lane paths (rounded down to whole words).
+const NARROW_BLOCK: usize = 512;
+
+/// Generates a requantize path computing in `$s`/`$u` lanes instead of `i64`.
+///
+/// Exactness, for codes `k` of at most `B` bits (`B` = lane width), `1 ≤ s ≤ B − 1` and
+/// `R ≤ B − 1` random bits: `⌊k/2^s⌋ + 1 ≤ 2^(B−2) + 1` fits; the discarded bits `d < 2^s`;
+/// the carry sums `top_R(d) + u`, `rne_R(d) + u` (`< 2^(R+1)`) and `d + u` (`≤ 2^(s+1) − 2`)
+/// fit in `B` unsigned bits; the rounded code and both overflow rules with `wl ≤ B` stay in
+/// range. So every result equals the `i64` one bit for bit.
+macro_rules! narrow_lanes {
+    ($(#[$doc:meta])* $m:ident, $s:ty, $u:ty) => {
+        $(#[$doc])*
+        mod $m {
+            use super::*;
+
+            /// Requantize with `1 ≤ s < lane bits`, `r < lane bits`, containers no wider
+            /// than the lanes.
+            #[inline(always)]
+            pub(super) fn requantize<I: Code, O: Code, W: WordSource + ?Sized>(
+                spec: Spec,
+                s: u32,
+                r: u32,
+                src: &[I],
+                dst: &mut [O],
+                bits: &mut W,
+            ) -> u64 {
+                if spec.overflow == Overflow::Wrap {
+                    by_mode::<I, O, W, true>(spec, s, r, src, dst, bits)
+                } else {
+                    by_mode::<I, O, W, false>(spec, s, r, src, dst, bits)
+                }
+            }
+
+            /// Chooses the rounding once; the closures are the `i64` ones in lane types.
+            #[inline(always)]
+            fn by_mode<I: Code, O: Code, W: WordSource + ?Sized, const WRAP: bool>(
+                spec: Spec,
+                s: u32,
+                r: u32,
+                src: &[I],
+                dst: &mut [O],
+                bits: &mut W,
+            ) -> u64 {
+                let mask = ((1u64 << s) - 1) as $u;
+                let half: $u = 1 << (s - 1);
+                let wl = spec.wl;
+                match spec.rounding {
+                    Rounding::Floor => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, _| k >> s),
+                    Rounding::TowardZero => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, _| {
+                        let d = k as $u & mask;
+                        (k >> s) + ((k < 0) & (d != 0)) as $s
+                    }),
+                    Rounding::NearestEven => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, _| {
+                        let d = k as $u & mask;
+                        let fl = k >> s;
+                        fl + ((d > half) | ((d == half) & (fl & 1 == 1))) as $s
+                    }),
+                    Rounding::NearestAway => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, _| {
+                        let d = k as $u & mask;
+                        (k >> s) + ((d > half) | ((d == half) & (k >= 0))) as $s
+                    }),
+                    Rounding::Stochastic { bits: rr } => {
+                        let (a, b) = (s.saturating_sub(rr), rr.saturating_sub(s));
+                        run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, u| {
+                            let t = ((k as $u & mask) >> a) << b;
+                            (k >> s) + ((t + u) >> rr) as $s
+                        })
+                    }
+                    Rounding::StochasticExact => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, u| {
+                        (k >> s) + (((k as $u & mask) + u) >> s) as $s
+                    }),
+                    Rounding::StochasticCorrected { bits: rr } => {
+                        if rr >= s {
+                            let b = rr - s;
+                            run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, u| {
+                                (k >> s) + ((((k as $u & mask) << b) + u) >> rr) as $s
+                            })
+                        } else {
+                            let sh = s - rr;
+                            let rmask: $u = (1 << sh) - 1;
+                            let rhalf: $u = 1 << (sh - 1);
+                            run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, u| {
+                                let d = k as $u & mask;
+                                let q = d >> sh;
+                                let rem = d & rmask;
+                                let t = q + ((rem > rhalf) | ((rem == rhalf) & (q & 1 == 1))) as $u;
+                                (k >> s) + ((t + u) >> rr) as $s
+                            })
+                        }
+                    }
+                }
+            }
+
+            /// The block loop: draw the block's words, unpack them to one `$u` per element,
+            /// then round and apply the overflow rule in straight-line lane code.
+            #[inline(always)]
+            fn run<I: Code, O: Code, W: WordSource + ?Sized, const WRAP: bool>(
+                wl: u32,
+                r: u32,
+                src: &[I],
+                dst: &mut [O],
+                bits: &mut W,
+                round: impl Fn($s, $u) -> $s,
+            ) -> u64 {
+                let max = ((1i64 << (wl - 1)) - 1) as $s;
+                let min = (-(1i64 << (wl - 1))) as $s;
+                let sh = <$s>::BITS - wl;
+                let per = match 64u32.checked_div(r) {
+                    Some(p) => p as usize,
+                    None => NARROW_BLOCK,
+                };
+                let block = per * (NARROW_BLOCK / per);
+                let mut words = [0u64; NARROW_BLOCK / 2];
+                let mut us: [$u; NARROW_BLOCK] = [0; NARROW_BLOCK];
+                let mut events = 0u64;
+                for (sb, db) in src.chunks(block).zip(dst.chunks_mut(block)) {
+                    let n = sb.len();
+                    if r > 0 {
+                        let nw = n.div_ceil(per);
+                        bits.fill(&mut words[..nw]);
+                        unpack(r, &words[..nw], &mut us[..nw * per]);
+                    }
+                    // At most NARROW_BLOCK events per block: fits the lane type.
+                    let mut ev: $u = 0;
+                    for ((x, d), &u) in sb.iter().zip(db.iter_mut()).zip(&us[..n]) {
+                        let q = round(x.to_i64() as $s, u);
+                        let c = if WRAP { (q << sh) >> sh } else { q.max(min).min(max) };
+                        ev += (c != q) as $u;
+                        *d = O::from_i64(c as i64);
+                    }
+                    events += ev as u64;
+                }
+                events
+            }
+
+            /// `out[j·p + i]` = bits `[i·r, i·r + r)` of `words[j]` with `p = ⌊64/r⌋`
+            /// (the packing rule of [`crate::bits`]); `out.len() = words.len()·p`,
+            /// `1 ≤ r < lane bits`. The power-of-two packings are specialized.
+            #[inline(always)]
+            fn unpack(r: u32, words: &[u64], out: &mut [$u]) {
+                match r {
+                    1 => unpack_const::<1>(words, out),
+                    2 => unpack_const::<2>(words, out),
+                    4 => unpack_const::<4>(words, out),
+                    8 => {
+                        for (w, c) in words.iter().zip(out.chunks_exact_mut(8)) {
+                            for (o, b) in c.iter_mut().zip(w.to_le_bytes()) {
+                                *o = b as $u;
+                            }
+                        }
+                    }
+                    16 => unpack_const::<16>(words, out),
+                    _ => {
+                        let per = (64 / r) as usize;
+                        let m = (1u64 << r) - 1;
+                        for (w, c) in words.iter().zip(out.chunks_exact_mut(per)) {
+                            let mut w = *w;
+                            for o in c {
+                                *o = (w & m) as $u;
+                                w >>= r;
+                            }
+                        }
+                    }
+                }
+            }
+
+            /// [`unpack`] for a compile-time `R` dividing 64: constant shifts, unrolled.
+            #[inline(always)]
+            fn unpack_const<const R: u32>(words: &[u64], out: &mut [$u]) {
+                for (w, c) in words.iter().zip(out.chunks_exact_mut((64 / R) as usize)) {
+                    for (j, o) in c.iter_mut().enumerate() {
+                        *o = ((w >> (j as u32 * R)) & ((1u64 << R) - 1)) as $u;
+                    }
+                }
+            }
+        }
+    };
+}
+
+narrow_lanes!(
+    /// `i16` lanes: `i8`/`i16` codes, shift ≤ 15, at most 15 random bits.
+    lanes16, i16, u16
+);
+narrow_lanes!(
+    /// `i32` lanes: codes up to `i32`, shift ≤ 31, at most 31 random bits.
+    lanes32, i32, u32
+);
 
 /// The block loop: `round(k, u)` gives the rounded code in `i64` (no overflow possible for
 /// `1 ≤ shift ≤ 62`), then the overflow rule, branch-free.
@@ -170,6 +372,13 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
 ) -> u64 {
     assert_eq!(src.len(), dst.len(), "quantize_f64: length mismatch");
     let r = spec.rounding.bits_per_f64();
+    if r <= F64_EXACT_BITS && fl <= 1000 {
+        return if spec.overflow == Overflow::Wrap {
+            f64_by_mode::<O, W, true>(spec, fl, r, src, dst, bits)
+        } else {
+            f64_by_mode::<O, W, false>(spec, fl, r, src, dst, bits)
+        };
+    }
     let mut events = 0u64;
     let mut words = [0u64; BLOCK_WORDS];
     let Packing { per, block, umask } = Packing::new(r);
@@ -199,4 +408,152 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
         }
     }
     events
+}
+
+/// Elements per block of the `f64` path (rounded down to whole words).
+const F64_BLOCK: usize = 256;
+
+/// `2^62`: below it a rounded `f64` and its `+1` are exact `i64` codes.
+const TWO62: f64 = 4_611_686_018_427_387_904.0;
+
+/// Chooses the rounding of the `f64` path once. `up(y, f, ⌊y⌋, u)` is the reference's
+/// round-up decision ([`round_f64`]) in `f64`/`i64` lanes, for `|y| < 2^62`.
+#[inline(always)]
+fn f64_by_mode<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
+    spec: Spec,
+    fl: u32,
+    r: u32,
+    src: &[f64],
+    dst: &mut [O],
+    bits: &mut W,
+) -> u64 {
+    match spec.rounding {
+        Rounding::Floor => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, _, _, _| false),
+        Rounding::TowardZero => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, f, _, _| {
+            (y < 0.0) & (f != 0.0)
+        }),
+        Rounding::NearestEven => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, k, _| {
+                (f > 0.5) | ((f == 0.5) & (k & 1 == 1))
+            })
+        }
+        Rounding::NearestAway => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, f, _, _| {
+                (f > 0.5) | ((f == 0.5) & (y >= 0.0))
+            })
+        }
+        Rounding::Stochastic { bits: rr } => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, _, u| {
+                (scaled_floor(f, rr) + u) >> rr != 0
+            })
+        }
+        Rounding::StochasticExact => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, _, u| {
+                (u as f64) < f * TWO53
+            })
+        }
+        Rounding::StochasticCorrected { bits: rr } => {
+            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, _, u| {
+                (scaled_rne(f, rr) + u) >> rr != 0
+            })
+        }
+    }
+}
+
+/// The `f64` block loop: every element through branch-free `f64`/`i64` lane code, with
+/// NaN, ±∞ and `|y| ≥ 2^62` replaced by `y = 0` (which rounds to code 0 without an event in
+/// every mode, since `u < 2^R`); a block that had any of those then redoes just them with the
+/// reference rule.
+#[inline(always)]
+fn f64_run<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
+    spec: Spec,
+    fl: u32,
+    r: u32,
+    src: &[f64],
+    dst: &mut [O],
+    bits: &mut W,
+    up: impl Fn(f64, f64, i64, u64) -> bool,
+) -> u64 {
+    let wl = spec.wl;
+    let max = ((1u64 << (wl - 1)) - 1) as i64;
+    let min = -max - 1;
+    let sh = 64 - wl;
+    let scale = f64::from_bits(((1023 + fl) as u64) << 52);
+    let per = match 64u32.checked_div(r) {
+        Some(p) => p as usize,
+        None => F64_BLOCK,
+    };
+    let block = per * (F64_BLOCK / per);
+    let mut words = [0u64; F64_BLOCK];
+    let mut us = [0u64; F64_BLOCK];
+    let mut events = 0u64;
+    for (sb, db) in src.chunks(block).zip(dst.chunks_mut(block)) {
+        let n = sb.len();
+        if r > 0 {
+            let nw = n.div_ceil(per);
+            bits.fill(&mut words[..nw]);
+            unpack_u64(r, &words[..nw], &mut us[..nw * per]);
+        }
+        let mut special = false;
+        for ((&x, d), &u) in sb.iter().zip(db.iter_mut()).zip(&us[..n]) {
+            let y = x * scale;
+            let ok = y.abs() < TWO62;
+            special |= !ok;
+            let y = if ok { y } else { 0.0 };
+            let floor = y.floor();
+            let f = y - floor;
+            let k = floor as i64;
+            let q = k + up(y, f, k, u) as i64;
+            let c = if WRAP {
+                (q << sh) >> sh
+            } else {
+                q.max(min).min(max)
+            };
+            events += (c != q) as u64;
+            *d = O::from_i64(c);
+        }
+        if special {
+            for ((&x, d), &u) in sb.iter().zip(db.iter_mut()).zip(&us[..n]) {
+                if (x * scale).abs() < TWO62 {
+                    continue;
+                }
+                let (c, ev) = if x.is_nan() {
+                    nan_code()
+                } else {
+                    let rule = if x.is_infinite() {
+                        Overflow::Saturate
+                    } else {
+                        spec.overflow
+                    };
+                    rule.apply(round_f64(x, fl, spec.rounding, u), spec.wl)
+                };
+                events += ev as u64;
+                *d = O::from_i64(c);
+            }
+        }
+    }
+    events
+}
+
+/// `out[j·p + i]` = bits `[i·r, i·r + r)` of `words[j]`, `p = ⌊64/r⌋`, `1 ≤ r ≤ 64` (the
+/// packing rule of [`crate::bits`]); `out.len() = words.len()·p`.
+#[inline(always)]
+fn unpack_u64(r: u32, words: &[u64], out: &mut [u64]) {
+    if r == 8 {
+        for (w, c) in words.iter().zip(out.chunks_exact_mut(8)) {
+            for (o, b) in c.iter_mut().zip(w.to_le_bytes()) {
+                *o = b as u64;
+            }
+        }
+        return;
+    }
+    let per = (64 / r) as usize;
+    let m = u64::MAX >> (64 - r);
+    for (w, c) in words.iter().zip(out.chunks_exact_mut(per)) {
+        let mut w = *w;
+        for o in c {
+            *o = w & m;
+            w = w.checked_shr(r).unwrap_or(0);
+        }
+    }
 }

@@ -12,12 +12,39 @@ pub enum Platform {
     Chunked,
     /// The blockwise fast path compiled with AVX2 (x86-64 only).
     Avx2,
+    /// The blockwise fast path compiled with AVX-512 F/BW/VL/DQ (x86-64 only).
+    Avx512,
 }
 
 impl Platform {
     /// The fastest implementation this CPU supports.
     pub fn detect() -> Self {
-        Self::avx2().unwrap_or(Platform::Chunked)
+        Self::avx512()
+            .or_else(Self::avx2)
+            .unwrap_or(Platform::Chunked)
+    }
+
+    /// `Some(Avx512)` if the CPU supports AVX-512 F, BW, VL and DQ (and AVX2).
+    pub fn avx512() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if cfg!(all(
+                target_feature = "avx512f",
+                target_feature = "avx512bw",
+                target_feature = "avx512vl",
+                target_feature = "avx512dq"
+            )) || (std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("bmi1")
+                && std::arch::is_x86_feature_detected!("bmi2"))
+            {
+                return Some(Platform::Avx512);
+            }
+        }
+        None
     }
 
     /// `Some(Avx2)` if the CPU supports AVX2.
@@ -36,15 +63,17 @@ impl Platform {
     pub fn all() -> Vec<Self> {
         let mut v = vec![Platform::Portable, Platform::Chunked];
         v.extend(Self::avx2());
+        v.extend(Self::avx512());
         v
     }
 
-    /// Short lower-case name (`portable`, `chunked`, `avx2`).
+    /// Short lower-case name (`portable`, `chunked`, `avx2`, `avx512`).
     pub fn name(self) -> &'static str {
         match self {
             Platform::Portable => "portable",
             Platform::Chunked => "chunked",
             Platform::Avx2 => "avx2",
+            Platform::Avx512 => "avx512",
         }
     }
 
@@ -69,6 +98,13 @@ impl Platform {
             Platform::Avx2 => unsafe { crate::x86::avx2::requantize(spec, shift, src, dst, bits) },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx2 => unreachable!("Avx2 is only constructed on x86-64"),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe {
+                crate::x86::avx512::requantize(spec, shift, src, dst, bits)
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx512 => unreachable!("Avx512 is only constructed on x86-64"),
         }
     }
 
@@ -93,6 +129,30 @@ impl Platform {
             Platform::Avx2 => unsafe { crate::x86::avx2::quantize_f64(spec, fl, src, dst, bits) },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx2 => unreachable!("Avx2 is only constructed on x86-64"),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe {
+                crate::x86::avx512::quantize_f64(spec, fl, src, dst, bits)
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx512 => unreachable!("Avx512 is only constructed on x86-64"),
+        }
+    }
+
+    /// Fills `out` with the next `out.len()` words of `bits`, the same words on every
+    /// platform ([`WordSource::fill`]); the per-ISA builds step [`crate::XoshiroLanes`] with
+    /// SIMD. This is the random-bit rate the stochastic kernels draw at.
+    pub fn fill_words<W: WordSource + ?Sized>(self, bits: &mut W, out: &mut [u64]) {
+        match self {
+            Platform::Portable | Platform::Chunked => bits.fill(out),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
+            Platform::Avx2 => unsafe { crate::x86::avx2::fill_words(bits, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe { crate::x86::avx512::fill_words(bits, out) },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
         }
     }
 }
@@ -175,6 +235,100 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Every path against the reference for one pair of containers and the given modes,
+    /// shifts and lengths (overflow: both rules; word lengths: 2, the container, one less).
+    fn check_modes<I: Code, O: Code>(roundings: &[Rounding], shifts: &[i32], lens: &[usize]) {
+        let mut seed = 1000;
+        for &rounding in roundings {
+            for overflow in [Overflow::Saturate, Overflow::Wrap] {
+                for wl in [2, O::BITS - 1, O::BITS] {
+                    for &shift in shifts {
+                        let spec = Spec {
+                            wl,
+                            rounding,
+                            overflow,
+                        };
+                        for &n in lens {
+                            seed += 1;
+                            let src = inputs::<I>(n, seed);
+                            let mut want = vec![O::default(); n];
+                            let mut bits = XoshiroLanes::new(seed, 0);
+                            let ev = Platform::Portable
+                                .requantize(spec, shift, &src, &mut want, &mut bits);
+                            let tail = bits.next_word();
+                            for p in Platform::all() {
+                                let mut got = vec![O::default(); n];
+                                let mut bits = XoshiroLanes::new(seed, 0);
+                                let ev2 = p.requantize(spec, shift, &src, &mut got, &mut bits);
+                                let ctx = format!(
+                                    "{} i{}->i{} {rounding} {overflow} wl={wl} shift={shift} n={n}",
+                                    p.name(),
+                                    I::BITS,
+                                    O::BITS
+                                );
+                                assert!(
+                                    want.iter().zip(&got).all(|(a, b)| a.to_i64() == b.to_i64()),
+                                    "{ctx}"
+                                );
+                                assert_eq!(ev, ev2, "{ctx}");
+                                assert_eq!(tail, bits.next_word(), "{ctx}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every packing `R = 0..=32` (the specialized 1, 2, 4, 8, 16 and the generic unpacking,
+    /// the lane bounds `R = 15`/`16` and `31`/`32`) with shifts on both sides of each lane
+    /// bound (15/16 for `i16` lanes, 31/32 for `i32` lanes), containers narrower, equal and
+    /// wider, and lengths that end mid-word and span several blocks.
+    #[test]
+    fn requantize_every_packing_and_lane_bound() {
+        let mut roundings = vec![Rounding::StochasticExact];
+        for r in 0..=32 {
+            roundings.push(Rounding::Stochastic { bits: r });
+            roundings.push(Rounding::StochasticCorrected { bits: r });
+        }
+        let lens = [13usize, 1500];
+        let shifts = [1, 8, 15, 16, 31, 32];
+        check_modes::<i16, i8>(&roundings, &shifts, &lens);
+        check_modes::<i8, i16>(&roundings, &shifts, &lens);
+        check_modes::<i16, i32>(&roundings, &shifts, &lens);
+        check_modes::<i32, i32>(&roundings, &shifts, &lens);
+        check_modes::<i64, i16>(&roundings, &shifts, &lens);
+        // Deterministic modes in every lane width, including the exact ties.
+        let det = [
+            Rounding::NearestEven,
+            Rounding::NearestAway,
+            Rounding::Floor,
+            Rounding::TowardZero,
+        ];
+        let shifts = [1, 2, 4, 7, 15, 16, 31, 32, 33, 47];
+        check_modes::<i8, i8>(&det, &shifts, &lens);
+        check_modes::<i16, i16>(&det, &shifts, &lens);
+        check_modes::<i32, i8>(&det, &shifts, &lens);
+        check_modes::<i64, i64>(&det, &shifts, &lens);
+    }
+
+    /// `fill_words` gives the reference words on every platform, whatever the lane phase at
+    /// the start and the length (SIMD rounds plus scalar head and tail).
+    #[test]
+    fn fill_words_bit_identical() {
+        for p in Platform::all() {
+            let mut a = XoshiroLanes::new(3, 9);
+            let mut b = XoshiroLanes::new(3, 9);
+            for n in [0usize, 1, 3, 8, 9, 16, 100, 4096, 5, 7] {
+                let mut got = vec![0u64; n];
+                p.fill_words(&mut a, &mut got);
+                let want: Vec<u64> = (0..n).map(|_| b.next_word()).collect();
+                assert_eq!(got, want, "{} n={n}", p.name());
+            }
+            assert_eq!(a, b, "{}", p.name());
         }
     }
 

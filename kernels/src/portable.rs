@@ -124,7 +124,7 @@ pub fn round_f64(x: f64, fl: u32, rounding: Rounding, u: u64) -> i128 {
     floor_i + up as i128
 }
 
-const TWO53: f64 = 9_007_199_254_740_992.0;
+pub(crate) const TWO53: f64 = 9_007_199_254_740_992.0;
 
 /// `⌊f·2^R⌋` for a fraction `f ∈ [0, 1)`, exact.
 #[inline(always)]
@@ -214,7 +214,7 @@ fn element_bits<W: WordSource + ?Sized>(bits: &mut W, word: &mut u64, i: usize, 
         return 0;
     }
     let per = (64 / r) as usize;
-    if i % per == 0 {
+    if i.is_multiple_of(per) {
         *word = bits.next_word();
     }
     let w = *word >> ((i % per) as u32 * r);
