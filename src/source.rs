@@ -140,4 +140,10 @@ impl WordSource for Bits {
             Bits::Lfsr(l) => l.fill(out),
         }
     }
+    fn fill_on(&mut self, platform: lpmc_kernels::Platform, out: &mut [u64]) {
+        match self {
+            Bits::Xoshiro(x) => x.fill_on(platform, out),
+            Bits::Lfsr(l) => l.fill_on(platform, out),
+        }
+    }
 }

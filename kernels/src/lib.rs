@@ -10,7 +10,8 @@
 //! - [`noise`]: Gaussian noise generators (`f64` Box–Muller, fixed-point CLT and table);
 //! - [`portable`]: the scalar reference of every kernel — obviously correct, element by element;
 //! - [`chunked`]: the fast path, blockwise and branch-free, written for the auto-vectorizer;
-//! - `x86::avx2`: the fast path compiled for AVX2;
+//! - `x86::avx2`, `x86::avx512`: the fast path compiled for AVX2 / AVX-512, with explicit
+//!   SIMD xoshiro steps;
 //! - [`platform`]: the one place that chooses a path ([`Platform::detect`]).
 //!
 //! Every fast path is tested bit-identical to [`portable`] on random inputs and odd lengths.
