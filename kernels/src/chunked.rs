@@ -12,7 +12,7 @@
 
 use crate::bits::WordSource;
 use crate::mode::F64_EXACT_BITS;
-use crate::portable::{self, nan_code, round_f64, scaled_floor, scaled_rne, TWO53};
+use crate::portable::{self, quantize_f64_one, scaled_floor, scaled_rne, TWO53};
 use crate::{Code, Overflow, Rounding, Spec};
 
 /// Words drawn per block.
@@ -393,16 +393,7 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
             } else {
                 (words[i / per] >> ((i % per) as u32 * r)) & umask
             };
-            let (c, ev) = if x.is_nan() {
-                nan_code()
-            } else {
-                let rule = if x.is_infinite() {
-                    Overflow::Saturate
-                } else {
-                    spec.overflow
-                };
-                rule.apply(round_f64(x, fl, spec.rounding, u), spec.wl)
-            };
+            let (c, ev) = quantize_f64_one(x, fl, spec, u);
             events += ev as u64;
             *d = O::from_i64(c);
         }
@@ -417,7 +408,7 @@ const F64_BLOCK: usize = 256;
 const TWO62: f64 = 4_611_686_018_427_387_904.0;
 
 /// Chooses the rounding of the `f64` path once. `up(y, f, ⌊y⌋, u)` is the reference's
-/// round-up decision ([`round_f64`]) in `f64`/`i64` lanes, for `|y| < 2^62`.
+/// round-up decision ([`portable::round_f64`]) in `f64`/`i64` lanes, for `|y| < 2^62`.
 #[inline(always)]
 fn f64_by_mode<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
     spec: Spec,
@@ -517,16 +508,7 @@ fn f64_run<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
                 if (x * scale).abs() < TWO62 {
                     continue;
                 }
-                let (c, ev) = if x.is_nan() {
-                    nan_code()
-                } else {
-                    let rule = if x.is_infinite() {
-                        Overflow::Saturate
-                    } else {
-                        spec.overflow
-                    };
-                    rule.apply(round_f64(x, fl, spec.rounding, u), spec.wl)
-                };
+                let (c, ev) = quantize_f64_one(x, fl, spec, u);
                 events += ev as u64;
                 *d = O::from_i64(c);
             }

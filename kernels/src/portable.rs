@@ -138,10 +138,20 @@ pub(crate) fn scaled_rne(f: f64, r: u32) -> u64 {
     (f * (1u64 << r) as f64).round_ties_even() as u64
 }
 
-/// The code and event of a NaN input: code 0, one event.
+/// One element of [`quantize_f64`], overflow rule included: NaN becomes code 0 and ±∞ the
+/// extreme codes (saturation, whatever the overflow rule), each an event; finite values are
+/// rounded by [`round_f64`], then `spec.overflow` applies. Returns `(code, event)`.
 #[inline(always)]
-pub(crate) fn nan_code() -> (i64, bool) {
-    (0, true)
+pub(crate) fn quantize_f64_one(x: f64, fl: u32, spec: Spec, u: u64) -> (i64, bool) {
+    if x.is_nan() {
+        return (0, true);
+    }
+    let rule = if x.is_infinite() {
+        crate::Overflow::Saturate
+    } else {
+        spec.overflow
+    };
+    rule.apply(round_f64(x, fl, spec.rounding, u), spec.wl)
 }
 
 /// Requantizes `src` (codes with `shift` more fraction bits than the target) into `dst`, the
@@ -192,14 +202,7 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
     let mut events = 0;
     for (i, (&x, d)) in src.iter().zip(dst.iter_mut()).enumerate() {
         let u = element_bits(bits, &mut word, i, r);
-        let (c, ev) = if x.is_nan() {
-            nan_code()
-        } else if x.is_infinite() {
-            crate::Overflow::Saturate.apply(round_f64(x, fl, spec.rounding, u), spec.wl)
-        } else {
-            spec.overflow
-                .apply(round_f64(x, fl, spec.rounding, u), spec.wl)
-        };
+        let (c, ev) = quantize_f64_one(x, fl, spec, u);
         *d = O::from_i64(c);
         events += ev as u64;
     }
