@@ -257,7 +257,7 @@ fn run_one(
     let mut pending = 0;
     for t in 1..=spec.steps {
         sampler.step(target, &mut st, &mut ws, &mut bits);
-        if t > spec.burn_in && (t - spec.burn_in) % spec.thin == 0 {
+        if t > spec.burn_in && (t - spec.burn_in).is_multiple_of(spec.thin) {
             sampler.position(&st, &mut x);
             n += 1;
             for i in 0..d {

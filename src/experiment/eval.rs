@@ -113,7 +113,7 @@ pub struct ReferenceMetrics {
 /// Exact sample–sample distances between `x` (n×d) and `y` (m×d), both row-major.
 /// Errors for d > 1 unless n = m ≤ 5000 (optimal assignment is O(n³)).
 pub fn compare_samples(x: &[f64], y: &[f64], d: usize) -> Result<ReferenceMetrics> {
-    if d == 0 || y.len() % d != 0 {
+    if d == 0 || !y.len().is_multiple_of(d) {
         return Err(Error::Config(format!(
             "the reference has {} numbers, not rows of {d} columns",
             y.len()
@@ -166,7 +166,7 @@ pub fn evaluate(
             target.dim()
         )));
     }
-    if samples.len() % d != 0 {
+    if !samples.len().is_multiple_of(d) {
         return Err(Error::Config(format!(
             "{} numbers do not form rows of {d} columns",
             samples.len()
@@ -281,7 +281,7 @@ pub fn primary_distance(
     seed: u64,
     slices: usize,
 ) -> Result<f64> {
-    if d == 0 || target.dim() != d || samples.len() % d != 0 || samples.is_empty() {
+    if d == 0 || target.dim() != d || !samples.len().is_multiple_of(d) || samples.is_empty() {
         return Err(Error::Config(format!(
             "{} numbers do not form rows of the target's dimension {} (got d = {d})",
             samples.len(),

@@ -94,7 +94,7 @@ pub fn solve(n: usize, cost: impl Fn(usize, usize) -> f64) -> (Vec<usize>, f64) 
 /// assert!((w - 1.0).abs() < 1e-15);
 /// ```
 pub fn w2_samples(x: &[f64], y: &[f64], d: usize) -> Result<f64> {
-    if d == 0 || x.len() % d != 0 || y.len() % d != 0 {
+    if d == 0 || !x.len().is_multiple_of(d) || !y.len().is_multiple_of(d) {
         return Err(Error::Config(format!(
             "samples of {} and {} numbers do not form rows of dimension {d}",
             x.len(),

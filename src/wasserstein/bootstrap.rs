@@ -178,7 +178,7 @@ pub fn sliced_w2(
     seed: u64,
     from: &str,
 ) -> Result<Interval> {
-    if d == 0 || samples.len() % d != 0 || target.dim() != d {
+    if d == 0 || !samples.len().is_multiple_of(d) || target.dim() != d {
         return Err(Error::Config(format!(
             "bootstrap: samples of dimension {d} for a target of dimension {}",
             target.dim()

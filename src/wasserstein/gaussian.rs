@@ -127,7 +127,7 @@ pub fn bures_w2(m1: &[f64], c1: &[f64], m2: &[f64], c2: &[f64]) -> Result<f64> {
 /// Sample mean and covariance of `n = samples.len()/d` row-major points. The covariance uses
 /// the unbiased divisor n − 1 (n = 1 gives a zero covariance).
 pub fn mean_cov(samples: &[f64], d: usize) -> Result<(Vec<f64>, Vec<f64>)> {
-    if d == 0 || samples.len() % d != 0 {
+    if d == 0 || !samples.len().is_multiple_of(d) {
         return Err(Error::Config(format!(
             "{} numbers do not form rows of dimension {d}",
             samples.len()

@@ -78,7 +78,11 @@ pub fn per_direction_w2sq(
     target: &dyn Target,
     dirs: &[f64],
 ) -> Result<Vec<f64>> {
-    if d == 0 || target.dim() != d || samples.len() % d != 0 || dirs.len() % d != 0 {
+    if d == 0
+        || target.dim() != d
+        || !samples.len().is_multiple_of(d)
+        || !dirs.len().is_multiple_of(d)
+    {
         return Err(Error::Config(format!(
             "sliced W2: samples of dimension {d}, target of dimension {}, {} directions entries",
             target.dim(),
