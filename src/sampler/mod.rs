@@ -292,14 +292,30 @@ impl Core {
             .requantize(f.spec(self.setup.rounding), shift, src, dst, bits)
     }
 
-    /// Nearest-even rounding of an initial value to `f` (no random bits).
-    pub fn init_code(&self, f: Format, x: f64) -> Result<i64> {
-        if !x.is_finite() {
-            return Err(Error::param("x0", x, "must be finite"));
+    /// A chain state at position `x0` (scale 1, no momentum): `x0` itself when the position
+    /// is stored in f64 (`storage` `None`), else its nearest-even codes in that format (no
+    /// random bits; a non-finite `x0` is then an error).
+    pub fn init_position(&self, storage: Storage, x0: &[f64]) -> Result<ChainState> {
+        let mut st = ChainState {
+            scale: 1.0,
+            ..Default::default()
+        };
+        match storage {
+            None => st.x = x0.to_vec(),
+            Some(f) => {
+                if let Some(x) = x0.iter().find(|x| !x.is_finite()) {
+                    return Err(Error::param("x0", x, "must be finite"));
+                }
+                st.xc = x0
+                    .iter()
+                    .map(|&x| {
+                        let q = round_f64(x, f.fl(), Rounding::NearestEven, 0);
+                        f.overflow().apply(q, f.wl()).0
+                    })
+                    .collect()
+            }
         }
-        Ok(f.overflow()
-            .apply(round_f64(x, f.fl(), Rounding::NearestEven, 0), f.wl())
-            .0)
+        Ok(st)
     }
 
     /// Quantizes a coefficient once to the `coef` format (nearest-even); an error if it does

@@ -239,20 +239,8 @@ impl Sampler for Sghmc {
     }
 
     fn init(&self, x0: &[f64]) -> Result<ChainState> {
-        let mut st = ChainState {
-            scale: 1.0,
-            ..Default::default()
-        };
         let (sx, sv) = self.storage();
-        match sx {
-            None => st.x = x0.to_vec(),
-            Some(f) => {
-                st.xc = x0
-                    .iter()
-                    .map(|&x| self.core.init_code(f, x))
-                    .collect::<Result<_>>()?
-            }
-        }
+        let mut st = self.core.init_position(sx, x0)?;
         match sv {
             None => st.v = vec![0.0; self.dim],
             Some(_) => st.vc = vec![0; self.dim],

@@ -93,20 +93,7 @@ impl Sampler for Sgld {
     }
 
     fn init(&self, x0: &[f64]) -> Result<ChainState> {
-        let mut st = ChainState {
-            scale: 1.0,
-            ..Default::default()
-        };
-        match self.storage().0 {
-            None => st.x = x0.to_vec(),
-            Some(f) => {
-                st.xc = x0
-                    .iter()
-                    .map(|&x| self.core.init_code(f, x))
-                    .collect::<Result<_>>()?
-            }
-        }
-        Ok(st)
+        self.core.init_position(self.storage().0, x0)
     }
 
     /// One step: `x' = x − η·g + √(2η)·ξ`, g the (quantized) gradient, then the variant's
