@@ -21,6 +21,7 @@ pub mod plot;
 pub mod round;
 pub mod sampler;
 pub mod source;
+pub mod sweep;
 pub mod target;
 pub mod theory;
 pub mod vc;

@@ -99,6 +99,36 @@ enum Command {
         #[arg(long)]
         reference: Option<std::path::PathBuf>,
     },
+    /// Run every point of a grid (docs/sweep.md): DIR/points.csv, points.jsonl, pareto.csv,
+    /// figures; one durable file per finished point under DIR/points/.
+    Sweep {
+        /// The grid file (JSON, or TOML by extension): {"base": CONFIG, "vary": {...}, "seed": S}.
+        grid: std::path::PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "results")]
+        out: std::path::PathBuf,
+        /// Run only shard K of N (1-based K; point i belongs to shard i mod N + 1).
+        #[arg(long)]
+        shard: Option<String>,
+        /// Continue the sweep in DIR (same grid), skipping finished points.
+        #[arg(long)]
+        resume: bool,
+        /// Worker threads (default: one per core); results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Seed overriding the grid's.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Merge the output directories of the shards of one grid into DIR.
+    Merge {
+        /// Shard output directories.
+        #[arg(required = true)]
+        dirs: Vec<std::path::PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -181,6 +211,51 @@ fn run(cli: Cli) -> Result<(), Error> {
             println!(
                 "{}",
                 serde_json::to_string_pretty(&metrics).expect("metrics serialize")
+            );
+            Ok(())
+        }
+        Command::Sweep {
+            grid,
+            out,
+            shard,
+            resume,
+            threads,
+            seed,
+        } => {
+            let shard = match shard {
+                Some(s) => s.parse()?,
+                None => lpmc::sweep::grid::Shard::ALL,
+            };
+            let opts = lpmc::sweep::SweepOptions {
+                out,
+                shard,
+                resume,
+                threads,
+                seed,
+                progress: true,
+            };
+            let s = lpmc::sweep::sweep(&grid, &opts)?;
+            println!(
+                "{} of {} points in this shard ({} run, {} already done) in {:.1} s; {} rows, {} on the Pareto front -> {}",
+                s.shard_points,
+                s.grid_points,
+                s.ran,
+                s.skipped,
+                s.wall_s,
+                s.rows,
+                s.pareto,
+                opts.out.join("points.csv").display()
+            );
+            Ok(())
+        }
+        Command::Merge { dirs, out } => {
+            let s = lpmc::sweep::merge::merge(&dirs, &out)?;
+            println!(
+                "{} of {} points, {} on the Pareto front -> {}",
+                s.rows,
+                s.grid_points,
+                s.pareto,
+                out.join("points.csv").display()
             );
             Ok(())
         }

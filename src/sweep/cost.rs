@@ -1,0 +1,343 @@
+//! The hardware cost model of a sweep point: what one dimension of one chain's datapath
+//! stores, draws and computes per step, and a weighted total. The derivation from the update
+//! rules is in `docs/cost-model.md`.
+//!
+//! Counts are per dimension and per step (one "dim-step"), for the datapath of DESIGN.md §4:
+//!
+//! - **state bits**: the stored chain state — x (and v for SGHMC) in `param`/`momentum`
+//!   (`-L`, VC; VC momentum `WL + 2` with `vc_wide_momentum`), in `accum` (`-F` on the integer
+//!   datapath), or 64-bit floats (`fp`, and `-F` on the float datapath).
+//! - **random bits**: the bits the step's stochastic operations use (not the words the
+//!   simulator happens to draw): each f64 rounding `Rounding::bits_per_f64` (53 for `sr`, R for
+//!   `sr:R`/`src:R`, 0 deterministic), each integer requantization `Rounding::bits_per_code` of
+//!   its shift, each Langevin normal 53 (Box–Muller, f64) or the generator's (`clt:K:B` K·B,
+//!   `table:T` T), each Q^vc 106 (two 53-bit uniforms), each joint Q^vc 212. The gradient
+//!   noise and minibatch draws model the stochastic gradient, not the datapath: not counted.
+//! - **multipliers and adders** of the update (the gradient unit itself is the target's and
+//!   not counted): integer datapath, each product `coef.wl × operand.wl` (operands: state in
+//!   its storage format, gradient `grad`, noise `noise`), each adder `accum.wl` wide; float
+//!   datapath (and `fp`), 53 × 53 significand multipliers and 64-bit adders (a lower bound of
+//!   an f64 unit: alignment and normalization are not counted).
+//! - **RNG state bits**: the random source's register (256 for xoshiro256++, W for `lfsr:W`);
+//!   shared by many lanes in hardware, so its default weight is 0.
+//!
+//! Total cost (unit: full-adder equivalents, FAE, under the default weights):
+//! `cost = w_state·state_bits + w_rand·random_bits + w_mult·Σ a_i·b_i + w_add·Σ adder widths
+//! + w_rng·rng_state_bits`, an array multiplier `a × b` costing `a·b` cells.
+
+use crate::error::{Error, Result};
+use crate::experiment::config::{RunConfig, SamplerConfig};
+use crate::noise::NoiseGen;
+use crate::sampler::sghmc::SghmcVariant;
+use crate::sampler::sgld::SgldVariant;
+use crate::sampler::Datapath;
+use crate::source::Source;
+use serde::{Deserialize, Serialize};
+
+/// Bits of an f64 significand (with the hidden bit): the float datapath's multiplier width.
+pub const F64_MANTISSA: u32 = 53;
+/// Bits of an f64: float state words and the float datapath's adder width.
+pub const F64_BITS: u32 = 64;
+/// Bits one Box–Muller normal uses (two 53-bit uniforms per pair of normals).
+pub const BOX_MULLER_BITS: u32 = 53;
+/// Bits one Q^vc call uses (two 53-bit uniforms).
+pub const QVC_BITS: u32 = 106;
+/// Bits one joint Q^vc call (x and v together) uses (four 53-bit uniforms).
+pub const QVC_JOINT_BITS: u32 = 212;
+
+/// Weights of the total cost, each finite and ≥ 0 (the grid's `cost` field; every field
+/// optional). Defaults: one FAE per state bit (a flip-flop), 2 per random bit (a flip-flop and
+/// an XOR of a parallel LFSR), 1 per multiplier cell (an AND and a full adder), 1 per adder
+/// bit (a full adder), 0 per RNG state bit (shared across lanes).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostWeights {
+    /// Per stored state bit.
+    pub state_bit: f64,
+    /// Per random bit used per dim-step.
+    pub random_bit: f64,
+    /// Per multiplier cell (an `a × b` multiplier has `a·b`).
+    pub mult_cell: f64,
+    /// Per adder bit.
+    pub adder_bit: f64,
+    /// Per bit of the random source's state.
+    pub rng_state_bit: f64,
+}
+
+impl Default for CostWeights {
+    fn default() -> Self {
+        CostWeights {
+            state_bit: 1.0,
+            random_bit: 2.0,
+            mult_cell: 1.0,
+            adder_bit: 1.0,
+            rng_state_bit: 0.0,
+        }
+    }
+}
+
+impl CostWeights {
+    /// Checks every weight is finite and ≥ 0.
+    pub fn check(&self) -> Result<()> {
+        for (name, w) in [
+            ("state_bit", self.state_bit),
+            ("random_bit", self.random_bit),
+            ("mult_cell", self.mult_cell),
+            ("adder_bit", self.adder_bit),
+            ("rng_state_bit", self.rng_state_bit),
+        ] {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::param(
+                    format!("cost.{name}"),
+                    w,
+                    "must be a finite number ≥ 0",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The cost of one point, per dimension and step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Stored state bits per dimension.
+    pub state_bits: u32,
+    /// Random bits used per dim-step.
+    pub random_bits: u32,
+    /// `state_bits + random_bits`: the bits a dim-step keeps and draws.
+    pub total_bits: u32,
+    /// Bits of the random source's state (per source, not per dimension).
+    pub rng_state_bits: u32,
+    /// Number of multipliers.
+    pub mults: u32,
+    /// Their widths `a×b`, `;`-separated (e.g. `12x8;12x8`).
+    pub mult_widths: String,
+    /// Σ a·b over the multipliers.
+    pub mult_cells: u64,
+    /// Number of adders.
+    pub adders: u32,
+    /// Width of each adder in bits (the `accum` WL, or 64 on the float datapath; 0 if none).
+    pub adder_width: u32,
+    /// Σ adder widths.
+    pub adder_bits: u32,
+    /// The weighted total (FAE under the default weights).
+    pub total: f64,
+}
+
+/// The cost model of `config` under `weights` (see the module docs for every term).
+pub fn cost(config: &RunConfig, weights: &CostWeights) -> Cost {
+    let f = config.formats();
+    let integer = config.datapath == Datapath::Integer;
+    let r = config.rounding;
+    let rf = r.bits_per_f64();
+    let req = |from_fl: u32, to_fl: u32| r.bits_per_code(from_fl as i32 - to_fl as i32);
+    let normal_bits = |vc: bool| -> u32 {
+        if !integer || vc {
+            return BOX_MULLER_BITS;
+        }
+        match config.noise_gen {
+            NoiseGen::BoxMuller => BOX_MULLER_BITS,
+            NoiseGen::Clt { k, bits } => k * bits,
+            NoiseGen::Table { bits } => bits,
+        }
+    };
+    // (state bits, random bits, multiplier operand widths other than coef, adders, f64 path)
+    let (state, rand, operands, adders, float_units): (u32, u32, Vec<u32>, u32, bool) =
+        match &config.sampler {
+            SamplerConfig::Sgld(s) => match s.variant {
+                SgldVariant::Fp => (F64_BITS, BOX_MULLER_BITS, vec![0, 0], 2, true),
+                SgldVariant::LpF => {
+                    let qw = if integer {
+                        req(f.accum.fl(), f.param.fl())
+                    } else {
+                        rf
+                    };
+                    let st = if integer { f.accum.wl() } else { F64_BITS };
+                    (
+                        st,
+                        qw + rf + normal_bits(false),
+                        vec![f.grad.wl(), f.noise.wl()],
+                        2,
+                        !integer,
+                    )
+                }
+                SgldVariant::LpL => {
+                    let qx = if integer {
+                        req(f.accum.fl(), f.param.fl())
+                    } else {
+                        rf
+                    };
+                    (
+                        f.param.wl(),
+                        rf + normal_bits(false) + qx,
+                        vec![f.grad.wl(), f.noise.wl()],
+                        2,
+                        !integer,
+                    )
+                }
+                SgldVariant::VcL => (
+                    f.param.wl(),
+                    rf + normal_bits(true) + QVC_BITS,
+                    vec![f.grad.wl()],
+                    1,
+                    !integer,
+                ),
+            },
+            SamplerConfig::Sghmc(s) => {
+                let vc = matches!(s.variant, SghmcVariant::VcL | SghmcVariant::VcJoint);
+                let fv = if vc && s.vc_wide_momentum {
+                    f.momentum.wl() + 2
+                } else {
+                    f.momentum.wl()
+                };
+                match s.variant {
+                    SghmcVariant::Fp => (2 * F64_BITS, 2 * BOX_MULLER_BITS, vec![0; 7], 6, true),
+                    SghmcVariant::LpF => {
+                        let qw = if integer {
+                            req(f.accum.fl(), f.param.fl())
+                        } else {
+                            rf
+                        };
+                        let (st, v) = if integer {
+                            (2 * f.accum.wl(), f.accum.wl())
+                        } else {
+                            (2 * F64_BITS, 0)
+                        };
+                        let (g, n) = (f.grad.wl(), f.noise.wl());
+                        (
+                            st,
+                            qw + rf + 2 * normal_bits(false),
+                            vec![v, g, n, v, g, n, n],
+                            6,
+                            !integer,
+                        )
+                    }
+                    SghmcVariant::LpL => {
+                        let q = if integer {
+                            req(f.accum.fl(), f.param.fl()) + req(f.accum.fl(), f.momentum.fl())
+                        } else {
+                            2 * rf
+                        };
+                        let (g, n) = (f.grad.wl(), f.noise.wl());
+                        (
+                            f.param.wl() + fv,
+                            rf + 2 * normal_bits(false) + q,
+                            vec![fv, g, n, fv, g, n, n],
+                            6,
+                            !integer,
+                        )
+                    }
+                    SghmcVariant::VcL | SghmcVariant::VcJoint => {
+                        let q = if s.variant == SghmcVariant::VcL {
+                            2 * QVC_BITS
+                        } else {
+                            QVC_JOINT_BITS
+                        };
+                        let g = f.grad.wl();
+                        (
+                            f.param.wl() + fv,
+                            rf + 2 * normal_bits(true) + q,
+                            vec![fv, g, fv, g],
+                            3,
+                            !integer,
+                        )
+                    }
+                }
+            }
+        };
+    let (widths, adder_width): (Vec<(u32, u32)>, u32) = if float_units {
+        (
+            operands
+                .iter()
+                .map(|_| (F64_MANTISSA, F64_MANTISSA))
+                .collect(),
+            F64_BITS,
+        )
+    } else {
+        (
+            operands.iter().map(|&b| (f.coef.wl(), b)).collect(),
+            f.accum.wl(),
+        )
+    };
+    let mult_cells: u64 = widths.iter().map(|&(a, b)| a as u64 * b as u64).sum();
+    let adder_bits = adders * adder_width;
+    let rng_state_bits = match config.source {
+        Source::Xoshiro => 256,
+        Source::Lfsr { width, .. } => width,
+    };
+    let w = weights;
+    let total = w.state_bit * state as f64
+        + w.random_bit * rand as f64
+        + w.mult_cell * mult_cells as f64
+        + w.adder_bit * adder_bits as f64
+        + w.rng_state_bit * rng_state_bits as f64;
+    Cost {
+        state_bits: state,
+        random_bits: rand,
+        total_bits: state + rand,
+        rng_state_bits,
+        mults: widths.len() as u32,
+        mult_widths: widths
+            .iter()
+            .map(|(a, b)| format!("{a}x{b}"))
+            .collect::<Vec<_>>()
+            .join(";"),
+        mult_cells,
+        adders,
+        adder_width: if adders > 0 { adder_width } else { 0 },
+        adder_bits,
+        total,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(v: serde_json::Value) -> RunConfig {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// SGHMC lp-l on the integer datapath, computed by hand (docs/cost-model.md, "Worked
+    /// example"): x, v in Q(8,4) → 16 state bits; random bits: Q_G 4 (sr:4) + 2 table:8 noise
+    /// codes 16 + two requantizations 4 + 4 → 28; 7 multipliers 12×8 = 672 cells; 6 adders of
+    /// 24 bits = 144; total 16·1 + 28·2 + 672·1 + 144·1 = 888.
+    #[test]
+    fn sghmc_integer_by_hand() {
+        let c = config(serde_json::json!({
+            "target": "paper-mixture", "sampler": {"sghmc": {"variant": "lp-l"}},
+            "format": {"wl": 8, "fl": 4}, "rounding": "sr:4", "datapath": "integer",
+            "noise_gen": "table:8",
+            "formats": {"accum": {"wl": 24, "fl": 16}, "coef": {"wl": 12, "fl": 10},
+                        "noise": {"wl": 8, "fl": 5}}}));
+        let k = cost(&c, &CostWeights::default());
+        assert_eq!((k.state_bits, k.random_bits, k.total_bits), (16, 28, 44));
+        assert_eq!((k.mults, k.mult_cells), (7, 672));
+        assert_eq!(k.mult_widths, "12x8;12x8;12x8;12x8;12x8;12x8;12x8");
+        assert_eq!((k.adders, k.adder_width, k.adder_bits), (6, 24, 144));
+        assert_eq!(k.rng_state_bits, 256);
+        assert_eq!(k.total, 888.0);
+        // Weights scale their terms: the RNG's 256 bits at 0.5 add 128.
+        let w = CostWeights {
+            rng_state_bit: 0.5,
+            ..Default::default()
+        };
+        assert_eq!(cost(&c, &w).total, 888.0 + 128.0);
+    }
+
+    /// SGLD lp-l on the float datapath with exact SR: 8 state bits, 53 (Q_G) + 53 (normal) +
+    /// 53 (Q_W) random bits, two 53×53 multipliers, two 64-bit adders.
+    #[test]
+    fn sgld_float() {
+        let c = config(serde_json::json!({
+            "target": "paper-mixture", "sampler": {"sgld": {}}, "source": "lfsr:16"}));
+        let k = cost(&c, &CostWeights::default());
+        assert_eq!((k.state_bits, k.random_bits), (8, 159));
+        assert_eq!(
+            (k.mult_cells, k.adder_bits, k.rng_state_bits),
+            (2 * 53 * 53, 128, 16)
+        );
+        assert_eq!(k.total, 8.0 + 2.0 * 159.0 + 5618.0 + 128.0);
+    }
+}

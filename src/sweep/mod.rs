@@ -1,0 +1,312 @@
+//! `lpmc sweep GRID` and `lpmc merge`: design-space exploration over run configs.
+//!
+//! A grid ([`grid`]) expands to points; each point runs its chains
+//! ([`crate::experiment::chains::run_chains`]), is scored by the evaluator
+//! ([`crate::experiment::eval::evaluate`]) and priced by the hardware cost model ([`cost`]),
+//! and is written to its own file as soon as it finishes ([`store`]). At the end the
+//! directory's outputs are regenerated from the point files ([`report`]): `points.csv`,
+//! `points.jsonl`, `pareto.csv` ([`pareto`]) and the figures. [`merge`] joins the
+//! directories of the shards of one grid.
+//!
+//! # Determinism
+//! A point's result depends only on the grid and its key (its seed is derived from the sweep
+//! seed and the key, see [`grid`]): every column but the timings is the same for any order,
+//! shard, thread count, interruption and resume.
+
+pub mod cost;
+pub mod grid;
+pub mod merge;
+pub mod pareto;
+pub mod report;
+pub mod store;
+
+use crate::error::{Error, Result};
+use crate::experiment::chains::{run_chains, ChainSpec, NoProgress};
+use crate::experiment::config::SamplerConfig;
+use crate::experiment::eval::{evaluate, EvalOptions};
+use grid::{Grid, Point, Shard};
+use rayon::prelude::*;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use store::{GridRecord, PointMetrics, PointRecord, PointSetup, PointTiming};
+
+/// Options of `lpmc sweep`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepOptions {
+    /// Output directory.
+    pub out: PathBuf,
+    /// The shard of the grid to run.
+    pub shard: Shard,
+    /// Continue a sweep in `out` (same grid): finished points are skipped.
+    pub resume: bool,
+    /// Worker threads (default one per core); results do not depend on it.
+    pub threads: Option<usize>,
+    /// Seed overriding the grid's `seed` (part of the grid hash).
+    pub seed: Option<u64>,
+    /// Show a progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+}
+
+impl SweepOptions {
+    /// The whole grid into `out`, default threads, no resume, no progress bar.
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        SweepOptions {
+            out: out.into(),
+            shard: Shard::ALL,
+            resume: false,
+            threads: None,
+            seed: None,
+            progress: false,
+        }
+    }
+}
+
+/// What a sweep did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepSummary {
+    /// Points of the whole grid.
+    pub grid_points: usize,
+    /// Points of this shard.
+    pub shard_points: usize,
+    /// Points run now.
+    pub ran: usize,
+    /// Points found finished and skipped (`--resume`).
+    pub skipped: usize,
+    /// Rows of `points.csv`.
+    pub rows: usize,
+    /// Rows of `pareto.csv`.
+    pub pareto: usize,
+    /// The grid hash.
+    pub grid_hash: String,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+}
+
+/// Loads the grid file and runs [`sweep_grid`].
+pub fn sweep(grid_path: &Path, opts: &SweepOptions) -> Result<SweepSummary> {
+    let grid = Grid::load(grid_path)?;
+    sweep_grid(grid, opts)
+}
+
+/// Runs the points of `opts.shard` of `grid` not yet finished in `opts.out`, writing each
+/// point's file as it finishes, then regenerates the directory's outputs.
+///
+/// Everything is checked before anything is written or run: every point of the whole grid is
+/// built (so a bad value anywhere fails every shard alike), the thread count, and, when
+/// `out/grid.json` exists, that `resume` is set and the grid hashes agree.
+pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
+    let t0 = Instant::now();
+    if let Some(s) = opts.seed {
+        grid.seed = s;
+    }
+    if opts.threads == Some(0) {
+        return Err(Error::param("--threads", 0, "must be at least 1"));
+    }
+    let points = grid.points()?;
+    let hash = grid.hash();
+    let dir = &opts.out;
+    let mut done = std::collections::BTreeSet::new();
+    match store::read_grid_record(dir)? {
+        None => {}
+        Some(_) if !opts.resume => {
+            return Err(Error::Config(format!(
+                "{} already holds a sweep (grid.json): pass --resume to continue it, or choose another --out",
+                dir.display()
+            )))
+        }
+        Some(rec) if rec.grid_hash != hash => {
+            return Err(Error::Config(format!(
+                "cannot resume: {} holds grid {}, but this grid is {hash} (a different base, vary, seed or cost)",
+                dir.display(),
+                rec.grid_hash
+            )))
+        }
+        Some(_) => {
+            for r in store::read_points(dir, &hash)? {
+                if points.get(r.index).is_some_and(|p| p.key == r.key) {
+                    done.insert(r.index);
+                }
+            }
+        }
+    }
+    let mine: Vec<&Point> = points.iter().filter(|p| opts.shard.has(p.index)).collect();
+    let todo: Vec<&Point> = mine
+        .iter()
+        .copied()
+        .filter(|p| !done.contains(&p.index))
+        .collect();
+    store::write_grid_record(
+        dir,
+        &GridRecord {
+            lpmc_version: env!("CARGO_PKG_VERSION").to_string(),
+            grid_hash: hash.clone(),
+            points: points.len(),
+            grid: grid.canonical(),
+        },
+    )?;
+
+    let bar = progress_bar(todo.len() as u64, opts.progress);
+    let work = || -> Result<()> {
+        // Chains of a point on one thread when there are enough points to fill the pool
+        // (clean per-point throughput); otherwise the chains share the pool too. Results
+        // are identical either way.
+        let chain_threads = (todo.len() >= rayon::current_num_threads()).then_some(1);
+        todo.par_iter().try_for_each(|p| {
+            let rec = run_point(p, &hash, chain_threads, &grid.cost)?;
+            store::write_point(dir, &rec)?;
+            bar.inc(1);
+            Ok(())
+        })
+    };
+    match opts.threads {
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start {t} threads: {e}")))?
+            .install(work)?,
+        None => work()?,
+    }
+    bar.finish_and_clear();
+
+    let records = store::read_points(dir, &hash)?;
+    let pareto = report::write_reports(dir, &records)?;
+    Ok(SweepSummary {
+        grid_points: points.len(),
+        shard_points: mine.len(),
+        ran: todo.len(),
+        skipped: mine.len() - todo.len(),
+        rows: records.len(),
+        pareto,
+        grid_hash: hash,
+        wall_s: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// A progress bar over points with an ETA, drawn on stderr only when it is a terminal.
+fn progress_bar(total: u64, enabled: bool) -> indicatif::ProgressBar {
+    let target = if enabled && std::io::stderr().is_terminal() {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), target);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} points, eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Runs one point: its chains (with `chain_threads`, `None` = the current pool), the
+/// evaluator on the kept samples (seeded with the point's seed), the cost model under
+/// `weights`.
+pub fn run_point(
+    p: &Point,
+    grid_hash: &str,
+    chain_threads: Option<usize>,
+    weights: &cost::CostWeights,
+) -> Result<PointRecord> {
+    let c = &p.config;
+    let built = c.build()?;
+    let spec = ChainSpec {
+        chains: c.chains,
+        steps: c.steps,
+        burn_in: c.burn_in,
+        thin: c.thin,
+        seed: p.seed,
+        source: c.source,
+        x0: built.x0.clone(),
+        max_rows: c.max_sample_rows,
+        threads: chain_threads,
+    };
+    let target = built.target.as_ref();
+    let out = run_chains(built.sampler.as_ref(), target, &spec, &NoProgress)?;
+    let d = target.dim();
+    let fin = |x: f64| x.is_finite().then_some(x);
+    let tmean = target.mean();
+    let tcov = target.cov();
+    let mean_err = (0..d)
+        .map(|i| (out.mean[i] - tmean[i]).abs())
+        .fold(0.0, f64::max);
+    let var_err = (0..d)
+        .map(|i| (out.var[i] / tcov[i * d + i] - 1.0).abs())
+        .fold(0.0, f64::max);
+    let mut metrics = PointMetrics {
+        error_metric: if d == 1 { "w2" } else { "sliced_w2" }.into(),
+        error: None,
+        error_lo: None,
+        error_hi: None,
+        error_se: None,
+        w2: None,
+        w1: None,
+        mean_err: fin(mean_err),
+        var_err: fin(var_err),
+        saturations: out.saturations,
+        saturation_rate: out.saturations as f64 / (c.chains as f64 * c.steps as f64 * d as f64),
+        kept_samples: out.kept,
+        eval_error: None,
+    };
+    let flat: Vec<f64> = out
+        .rows
+        .iter()
+        .flat_map(|(_, x)| x.iter().copied())
+        .collect();
+    if flat.is_empty() {
+        metrics.eval_error = Some("no samples returned (max_sample_rows = 0)".into());
+    } else {
+        let eo = EvalOptions {
+            seed: p.seed,
+            chains: Some(out.rows.iter().map(|(c, _)| *c as u64).collect()),
+            ..Default::default()
+        };
+        match evaluate(&flat, d, target, &eo) {
+            Ok(m) => {
+                metrics.error = if d == 1 { m.w2 } else { m.sliced_w2 };
+                metrics.w2 = m.w2;
+                metrics.w1 = m.w1;
+                if let Some(iv) = &m.interval {
+                    metrics.error_lo = fin(iv.lo);
+                    metrics.error_hi = fin(iv.hi);
+                    metrics.error_se = fin(iv.se);
+                }
+            }
+            Err(e) => metrics.eval_error = Some(grid::one_line(&e.to_string())),
+        }
+    }
+    let text = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let (sampler, variant) = match &c.sampler {
+        SamplerConfig::Sgld(s) => ("sgld", text(serde_json::json!(s.variant))),
+        SamplerConfig::Sghmc(s) => ("sghmc", text(serde_json::json!(s.variant))),
+    };
+    let datapath = text(serde_json::json!(c.datapath));
+    let f = c.formats();
+    let setup = PointSetup {
+        label: format!("{sampler} {variant} {datapath}"),
+        sampler: sampler.into(),
+        variant,
+        datapath,
+        rounding: c.rounding.to_string(),
+        source: c.source.to_string(),
+        noise_gen: c.noise_gen.to_string(),
+        formats: [f.param, f.momentum, f.grad, f.accum, f.coef, f.noise].map(|q| [q.wl(), q.fl()]),
+        dim: d,
+        chains: c.chains,
+        steps: c.steps,
+    };
+    Ok(PointRecord {
+        grid_hash: grid_hash.to_string(),
+        index: p.index,
+        key: p.key.clone(),
+        seed: p.seed,
+        values: p.values.clone(),
+        setup,
+        metrics,
+        cost: cost::cost(c, weights),
+        timing: PointTiming {
+            wall_s: out.wall_s,
+            steps_per_s: out.steps_per_s,
+        },
+    })
+}
