@@ -25,9 +25,10 @@ use crate::experiment::chains::{run_chains, ChainSpec, NoProgress};
 use crate::experiment::config::SamplerConfig;
 use crate::experiment::eval::{evaluate, EvalOptions};
 use grid::{Grid, Point, Shard};
-use rayon::prelude::*;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 use store::{GridRecord, PointMetrics, PointRecord, PointSetup, PointTiming};
 
@@ -147,25 +148,14 @@ pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
     )?;
 
     let bar = progress_bar(todo.len() as u64, opts.progress);
-    let work = || -> Result<()> {
-        // Chains of a point on one thread when there are enough points to fill the pool
-        // (clean per-point throughput); otherwise the chains share the pool too. Results
-        // are identical either way.
-        let chain_threads = (todo.len() >= rayon::current_num_threads()).then_some(1);
-        todo.par_iter().try_for_each(|p| {
-            let rec = run_point(p, &hash, chain_threads, &grid.cost)?;
-            store::write_point(dir, &rec)?;
-            bar.inc(1);
-            Ok(())
-        })
-    };
+    let run_all = || run_points(&todo, dir, &hash, &grid.cost, &bar);
     match opts.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build()
             .map_err(|e| Error::Config(format!("cannot start {t} threads: {e}")))?
-            .install(work)?,
-        None => work()?,
+            .install(run_all)?,
+        None => run_all()?,
     }
     bar.finish_and_clear();
 
@@ -181,6 +171,51 @@ pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
         grid_hash: hash,
         wall_s: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// Runs `todo` on the current rayon pool, writing each point's file as it finishes.
+///
+/// With at least as many points as threads, every thread of the pool (`rayon::broadcast`)
+/// takes the next unstarted point in canonical order and runs its chains on one thread, so a
+/// point's timing is that of one core and only a few points are in memory at once; with
+/// fewer points, the points run one after another with their chains spread over the pool.
+/// The results are the same either way. The first error stops the workers from starting
+/// new points and is returned.
+fn run_points(
+    todo: &[&Point],
+    dir: &Path,
+    hash: &str,
+    weights: &cost::CostWeights,
+    bar: &indicatif::ProgressBar,
+) -> Result<()> {
+    let one = |p: &Point, chain_threads: Option<usize>| -> Result<()> {
+        let rec = run_point(p, hash, chain_threads, weights)?;
+        store::write_point(dir, &rec)?;
+        bar.inc(1);
+        Ok(())
+    };
+    if todo.len() < rayon::current_num_threads() {
+        return todo.iter().try_for_each(|p| one(p, None));
+    }
+    let next = AtomicUsize::new(0);
+    let failed: Mutex<Option<Error>> = Mutex::new(None);
+    rayon::broadcast(|_| loop {
+        if failed.lock().map_or(true, |f| f.is_some()) {
+            return;
+        }
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(p) = todo.get(i) else { return };
+        if let Err(e) = one(p, Some(1)) {
+            if let Ok(mut f) = failed.lock() {
+                f.get_or_insert(e);
+            }
+            return;
+        }
+    });
+    match failed.into_inner() {
+        Ok(Some(e)) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// A progress bar over points with an ETA, drawn on stderr only when it is a terminal.
