@@ -193,7 +193,7 @@ fn shards_merge_to_the_unsharded_run() {
     assert_eq!(rows_a.lines().count(), 1 + 3);
     assert!(rows_a.lines().skip(1).all(|l| {
         let i: usize = l.split(',').next().unwrap().parse().unwrap();
-        i % 2 == 0
+        i.is_multiple_of(2)
     }));
     let o = lpmc(&["merge", s(&a), s(&b), "--out", s(&m)]);
     assert_ok(&o);

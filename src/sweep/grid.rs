@@ -150,7 +150,7 @@ impl Grid {
     }
 
     /// Number of points (the product of the list lengths); an error above [`MAX_POINTS`].
-    pub fn len(&self) -> Result<usize> {
+    pub fn num_points(&self) -> Result<usize> {
         let mut n: usize = 1;
         for (_, v) in &self.vary {
             n = n.saturating_mul(v.len());
@@ -192,7 +192,7 @@ impl Grid {
     /// Every point, in canonical order, each deserialized and built (validated). The first
     /// bad point is an error naming its index and key.
     pub fn points(&self) -> Result<Vec<Point>> {
-        let n = self.len()?;
+        let n = self.num_points()?;
         let mut out = Vec::with_capacity(n);
         for index in 0..n {
             let p = self.point(index)?;
@@ -415,7 +415,7 @@ mod tests {
     fn expansion_order_keys_and_seeds() {
         let g = grid(json!({"base": base(), "seed": 7,
             "vary": {"rounding": ["sr:2", "sr"], "format.fl": [2, 3, 4]}}));
-        assert_eq!(g.len().unwrap(), 6);
+        assert_eq!(g.num_points().unwrap(), 6);
         let pts = g.points().unwrap();
         // Paths sorted: format.fl before rounding; the last path changes fastest.
         let keys: Vec<&str> = pts.iter().map(|p| p.key.as_str()).collect();
