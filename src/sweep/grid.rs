@@ -493,6 +493,20 @@ mod tests {
         );
     }
 
+    /// The example grids of `examples/` parse (JSON and TOML) and every point builds.
+    #[test]
+    fn example_grids_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        for (name, n) in [
+            ("sweep_sr_bits.json", 64),
+            ("sweep_wl_fl.toml", 13 * 5 * 2),
+            ("sweep_coef_bits.json", 20),
+        ] {
+            let g = Grid::load(&dir.join(name)).unwrap();
+            assert_eq!(g.points().unwrap().len(), n, "{name}");
+        }
+    }
+
     #[test]
     fn shards_partition_the_points() {
         let s: Shard = "2/3".parse().unwrap();
