@@ -225,3 +225,37 @@ pub fn read_points(dir: &Path, hash: &str) -> Result<Vec<PointRecord>> {
     out.dedup_by_key(|r| r.index);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::grid::Grid;
+
+    /// A written point reads back equal; a truncated point file (as a non-atomic copy could
+    /// leave) and temporary files are skipped, so the point simply runs again; a point file of
+    /// another grid is an error.
+    #[test]
+    fn point_files_round_trip_and_bad_files_are_skipped() {
+        let dir = std::env::temp_dir().join(format!("lpmc-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let g = Grid::from_value(serde_json::json!({
+            "base": {"target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+                     "sampler": {"sgld": {"eta": 0.05}}, "chains": 3, "steps": 200, "burn_in": 50},
+            "vary": {"format.fl": [3, 4]}}))
+        .unwrap();
+        let pts = g.points().unwrap();
+        let hash = g.hash();
+        let rec = crate::sweep::run_point(&pts[1], &hash, Some(1), &Default::default()).unwrap();
+        write_point(&dir, &rec).unwrap();
+        let text = serde_json::to_string(&rec).unwrap();
+        std::fs::write(point_file(&dir, &pts[0].key), &text[..text.len() / 2]).unwrap();
+        std::fs::write(points_dir(&dir).join(".pt-x.json.1.tmp"), "{").unwrap();
+        assert_eq!(read_points(&dir, &hash).unwrap(), vec![rec.clone()]);
+        assert!(read_points(&dir, "0000000000000000").is_err());
+        // The same point run again (another thread count) is identical but for the timings.
+        let mut again = crate::sweep::run_point(&pts[1], &hash, None, &Default::default()).unwrap();
+        again.timing = rec.timing.clone();
+        assert_eq!(again, rec);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
