@@ -135,7 +135,7 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
             &ctx.path(stem),
             &LinePlot {
                 title: format!(
-                    "[S] Fig. 3: {what} of the samples up to t vs iterations t (mixture, 8-bit FL = 4, {chains} chains)"
+                    "[S] Fig. 3: {what} vs iterations (mixture, Q(8, 4), {chains} chains)"
                 ),
                 x_label: "iterations t (steps per chain)".into(),
                 y_label: ylabel.into(),
