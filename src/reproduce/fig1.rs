@@ -95,11 +95,11 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     rep.csv.push("fig1-histograms.csv".into());
 
     // Variance vs η.
-    let chains = ctx.size.pick(16, 128, 1000);
+    let chains = ctx.size.pick(16, 64, 1000);
     rep.set(
         "variance sweep",
         format!(
-            "η ∈ {{{}}}, {chains} chains × max(500, 7/η) steps, burn-in 3/η, every kept step",
+            "η ∈ {{{}}}, {chains} chains × max(500, 6/η) steps, burn-in 3/η, every kept step",
             ETAS.map(|e| e.to_string()).join(", ")
         ),
     );
@@ -107,7 +107,7 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     let mut measured: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 3];
     for &eta in &ETAS {
         let burn = (3.0 / eta).ceil() as u64;
-        let steps = ((7.0 / eta).ceil() as u64).max(500).max(burn + 100);
+        let steps = ((6.0 / eta).ceil() as u64).max(500).max(burn + 100);
         let bud = Budget::new(chains, steps, burn, 400);
         for (k, (v, name)) in VARIANTS.iter().enumerate() {
             let cfg = config(

@@ -67,7 +67,7 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     let b = ctx.size.pick(
         Budget::new(40, 300, 100, 50),
         Budget::new(250, 1000, 250, 150),
-        Budget::new(1000, 10000, 1000, 1000),
+        Budget::new(1000, 5000, 1000, 1000),
     );
     rep.set(
         "sampler",

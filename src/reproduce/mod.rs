@@ -382,15 +382,7 @@ pub fn sample(ctx: &Ctx, cfg: &RunConfig) -> Result<Run> {
         max_rows: cfg.chains * ((cfg.steps - cfg.burn_in) / cfg.thin) as usize,
         threads: ctx.threads,
     };
-    let t0 = Instant::now();
     let out = run_chains(built.sampler.as_ref(), built.target.as_ref(), &spec, ctx)?;
-    if std::env::var_os("LPMC_REPRO_TIMING").is_some() {
-        eprintln!(
-            "sample {:.3} s {:.2e} steps/s",
-            t0.elapsed().as_secs_f64(),
-            out.steps_per_s
-        );
-    }
     let mut xs = Vec::with_capacity(out.rows.len());
     let mut chains = Vec::with_capacity(out.rows.len());
     for (c, x) in &out.rows {
@@ -421,16 +413,7 @@ pub fn score(ctx: &Ctx, cfg: &RunConfig, run: &Run, boot: usize) -> Result<Metri
         bootstrap: Some(boot),
         ..Default::default()
     };
-    let t0 = Instant::now();
-    let m = evaluate(&run.xs, 1, target.as_ref(), &opts);
-    if std::env::var_os("LPMC_REPRO_TIMING").is_some() {
-        eprintln!(
-            "score {:.3} s n {}",
-            t0.elapsed().as_secs_f64(),
-            run.xs.len()
-        );
-    }
-    m
+    evaluate(&run.xs, 1, target.as_ref(), &opts)
 }
 
 /// The W2 of `m` with its bootstrap standard error (NaN when there is no interval).
