@@ -464,7 +464,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<Vec<FigureReport>> {
         if show {
             let bar = indicatif::ProgressBar::new_spinner();
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{spinner} {prefix} {msg} {human_pos} chain-steps, {elapsed}",
+                "{spinner} {prefix}: {human_pos} chain-steps, {elapsed}",
             ) {
                 bar.set_style(style);
             }
@@ -479,7 +479,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<Vec<FigureReport>> {
         if let Some(b) = &ctx.bar {
             let counts = report::verdict_counts(&r.checks);
             b.set_style(
-                indicatif::ProgressStyle::with_template("{prefix} {msg}")
+                indicatif::ProgressStyle::with_template("{prefix}: {msg}")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
             );
             b.finish_with_message(format!(
