@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     // The variance relaxes as (1 − η)^{2t} ≈ e^{−2ηt}: 3000 steps at η = 2e-3 leave e^{−12}.
     let b = ctx.size.pick(
         Budget::new(100, 2000, 1000, 100),
-        Budget::new(1000, 6000, 3000, 300),
+        Budget::new(1000, 6000, 3000, 150),
         Budget::new(1000, 20000, 3000, 2000),
     );
     rep.set(

@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     // start at the saddle x = 0, so they split evenly between the modes from the start.
     let b = ctx.size.pick(
         Budget::new(100, 600, 200, 100),
-        Budget::new(1000, 1500, 300, 300),
+        Budget::new(1000, 1500, 300, 150),
         Budget::new(1000, 20000, 1000, 2000),
     );
     rep.set(

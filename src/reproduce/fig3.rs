@@ -152,10 +152,9 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     );
     for (name, paper_l2, w2, l2) in &finals {
         rep.measured.push(format!(
-            "{name} at t = {}: W2 = {w2}, L2 density = {} (paper L2 {})",
+            "{name} at t = {}: W2 = {w2}, L2 density = {} (paper L2 {paper_l2})",
             ts.last().copied().unwrap_or(0),
             num(*l2),
-            num(*paper_l2)
         ));
     }
     let by = |n: &str| finals.iter().find(|f| f.0 == n).map(|f| f.2);
@@ -177,16 +176,26 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     order.sort_by(|a, b| a.1.total_cmp(&b.1));
     let mut paper_order: Vec<(&str, f64)> = finals.iter().map(|f| (f.0, f.1)).collect();
     paper_order.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let fmt = |o: &[(&str, f64)]| {
+    let fmt = |o: &[(&str, f64)], paper: bool| {
         o.iter()
-            .map(|(n, v)| format!("{n} {}", num(*v)))
+            .map(|(n, v)| {
+                if paper {
+                    format!("{n} {v}")
+                } else {
+                    format!("{n} {}", num(*v))
+                }
+            })
             .collect::<Vec<_>>()
             .join(" < ")
     };
     rep.checks.push(info(
         "order.l2.final",
         "ordering of the final L2 density distances vs the paper's",
-        format!("lpmc: {}; paper: {}", fmt(&order), fmt(&paper_order)),
+        format!(
+            "lpmc: {}; paper: {}",
+            fmt(&order, false),
+            fmt(&paper_order, true)
+        ),
         &finals.iter().map(|f| (f.0, f.3)).collect::<Vec<_>>(),
     ));
     Ok(rep)
