@@ -567,3 +567,47 @@ pub const PANEL_HEADER: [&str; 6] = [
     "density",
     "target_density",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Thinning keeps at most `max_kept` per chain: 5000 post-burn-in steps with ≤ 300 kept
+    /// need thin ⌈5000/300⌉ = 17 (294 kept).
+    #[test]
+    fn budget_thins_to_the_cap() {
+        let b = Budget::new(10, 6000, 1000, 300);
+        assert_eq!(b.thin, 17);
+        assert_eq!((b.steps - b.burn_in) / b.thin, 294);
+        assert_eq!(Budget::new(10, 100, 0, 1000).thin, 1);
+    }
+
+    /// Four chains of two samples, two groups: group means 1 and 3 → sd √2, se = √2/√2 = 1.
+    #[test]
+    fn group_se_of_known_groups() {
+        let xs = [1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0];
+        let chains = [0, 0, 1, 1, 2, 2, 3, 3];
+        let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+        assert!((group_se(&xs, &chains, 2, mean) - 1.0).abs() < 1e-12);
+        assert!(group_se(&xs, &chains, 1, mean).is_nan());
+    }
+
+    /// An unknown figure name is an error naming the allowed names, before anything is
+    /// written.
+    #[test]
+    fn unknown_figure_is_rejected() {
+        let out = std::env::temp_dir().join(format!("lpmc-repro-unit-{}", std::process::id()));
+        let e = reproduce(&ReproduceOptions {
+            name: Some("fig7".into()),
+            out: out.clone(),
+            size: Size::Tiny,
+            threads: None,
+            seed: 0,
+            progress: false,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("fig7") && e.contains("fig6"), "{e}");
+        assert!(!out.exists());
+    }
+}
