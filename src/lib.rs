@@ -18,6 +18,7 @@ pub mod format;
 pub mod noise;
 pub mod output;
 pub mod plot;
+pub mod reproduce;
 pub mod round;
 pub mod sampler;
 pub mod source;

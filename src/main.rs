@@ -99,6 +99,31 @@ enum Command {
         #[arg(long)]
         reference: Option<std::path::PathBuf>,
     },
+    /// Reproduce the papers' synthetic figures and the theory plots, with a computed report.
+    ///
+    /// Writes per figure an SVG, a PNG and the CSV behind it, then DIR/REPORT.md (one section
+    /// per figure with a verdict computed from the numbers) and DIR/summary.json. Exit code 0
+    /// when the figures were produced, whatever the verdicts; 2 on bad input or a failed run.
+    #[command(after_help = lpmc::reproduce::figure_list())]
+    Reproduce {
+        /// Figure to run: fig1 … fig6, or all (default: all, at the quick size).
+        name: Option<String>,
+        /// Output directory.
+        #[arg(long, default_value = "results/reproduce")]
+        out: std::path::PathBuf,
+        /// The papers' iteration counts instead of the quick set (minutes instead of < 1 min).
+        #[arg(long)]
+        full: bool,
+        /// Tiny runs for smoke tests (verdicts mostly inconclusive).
+        #[arg(long, hide = true, conflicts_with = "full")]
+        tiny: bool,
+        /// Worker threads (default: one per core); results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Base seed of every run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Run every point of a grid (docs/sweep.md): DIR/points.csv, points.jsonl, pareto.csv,
     /// figures; one durable file per finished point under DIR/points/.
     Sweep {
@@ -212,6 +237,42 @@ fn run(cli: Cli) -> Result<(), Error> {
                 "{}",
                 serde_json::to_string_pretty(&metrics).expect("metrics serialize")
             );
+            Ok(())
+        }
+        Command::Reproduce {
+            name,
+            out,
+            full,
+            tiny,
+            threads,
+            seed,
+        } => {
+            use lpmc::reproduce::{report::verdict_counts, reproduce, ReproduceOptions, Size};
+            let size = if tiny {
+                Size::Tiny
+            } else if full {
+                Size::Full
+            } else {
+                Size::Quick
+            };
+            let opts = ReproduceOptions {
+                name,
+                out,
+                size,
+                threads,
+                seed,
+                progress: true,
+            };
+            let figs = reproduce(&opts)?;
+            for f in &figs {
+                println!(
+                    "{}: {} ({:.1} s)",
+                    f.name,
+                    verdict_counts(&f.checks),
+                    f.wall_s
+                );
+            }
+            println!("-> {}", opts.out.join("REPORT.md").display());
             Ok(())
         }
         Command::Sweep {
