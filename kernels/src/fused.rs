@@ -691,8 +691,21 @@ pub mod fast {
         src: Unpack<'w>,
         rq: Rq,
         ov: Ov,
+    }
+
+    /// Working buffers of [`NoiseBlock::fill`], made once per call (not per step).
+    struct NoiseBuf {
         uni: [u32; UB],
         idx: [u64; B],
+    }
+
+    impl NoiseBuf {
+        fn new() -> Self {
+            NoiseBuf {
+                uni: [0; UB],
+                idx: [0; B],
+            }
+        }
     }
 
     impl<'w> NoiseBlock<'w> {
@@ -706,20 +719,18 @@ pub mod fast {
                 src: Unpack::new(words, r, first),
                 rq: Rq::new(shift, Rounding::NearestEven),
                 ov: Ov::new(f),
-                uni: [0; UB],
-                idx: [0; B],
             }
         }
 
         #[inline(always)]
-        fn fill(&mut self, out: &mut [i64]) {
+        fn fill(&mut self, buf: &mut NoiseBuf, out: &mut [i64]) {
             match self.gen {
                 NoiseGen::Clt { k, bits, .. } => {
                     let k = k as usize;
                     let off = k as i64 * ((1i64 << bits) - 1);
                     let per = UB / k;
                     for o in out.chunks_mut(per) {
-                        let u = &mut self.uni[..o.len() * k];
+                        let u = &mut buf.uni[..o.len() * k];
                         self.src.take(u, |w| w as u32);
                         for (c, us) in o.iter_mut().zip(u.chunks_exact(k)) {
                             let s: i64 = us.iter().map(|&x| x as i64).sum();
@@ -729,7 +740,7 @@ pub mod fast {
                     }
                 }
                 NoiseGen::Table { table, .. } => {
-                    let idx = &mut self.idx[..out.len()];
+                    let idx = &mut buf.idx[..out.len()];
                     self.src.take(idx, |w| w);
                     for (c, &i) in out.iter_mut().zip(idx.iter()) {
                         *c = table[i as usize];
@@ -827,6 +838,7 @@ pub mod fast {
         let mut ug = [0u64; B];
         let mut ux = [0u64; B];
         let mut nz = [0i64; B];
+        let mut nbuf = NoiseBuf::new();
         let mut events = 0u64;
         let mut left = steps;
         while left > 0 {
@@ -843,7 +855,7 @@ pub mod fast {
                     let n = xb.len();
                     consts.block(&p.target, bi * B, n);
                     ugs.take(&mut ug[..n], |w| w);
-                    noise.fill(&mut nz[..n]);
+                    noise.fill(&mut nbuf, &mut nz[..n]);
                     uxs.take(&mut ux[..n], |w| w);
                     let mut ev = 0u64;
                     for j in 0..n {
@@ -924,6 +936,7 @@ pub mod fast {
         let mut ux = [0u64; B];
         let mut n1 = [0i64; B];
         let mut n2 = [0i64; B];
+        let mut nbuf = NoiseBuf::new();
         let mut events = 0u64;
         let mut left = steps;
         while left > 0 {
@@ -943,8 +956,8 @@ pub mod fast {
                     let n = xb.len();
                     consts.block(&p.target, bi * B, n);
                     ugs.take(&mut ug[..n], |w| w);
-                    noise1.fill(&mut n1[..n]);
-                    noise2.fill(&mut n2[..n]);
+                    noise1.fill(&mut nbuf, &mut n1[..n]);
+                    noise2.fill(&mut nbuf, &mut n2[..n]);
                     uvs.take(&mut uv[..n], |w| w);
                     uxs.take(&mut ux[..n], |w| w);
                     let mut ev = 0u64;
