@@ -624,6 +624,9 @@ pub mod fast {
 
         #[inline(always)]
         fn one(&mut self) -> u64 {
+            if self.r == 0 {
+                return 0;
+            }
             let v = (self.words[self.pos] >> (self.k as u32 * self.r)) & self.mask;
             self.k += 1;
             if self.k == self.per {
@@ -685,63 +688,84 @@ pub mod fast {
         }
     }
 
-    /// Noise codes for the next `out.len()` codes of a region.
-    struct NoiseBlock<'w> {
+    /// Brings raw generator output to noise codes; made once per call.
+    struct NoiseConv<'w> {
         gen: NoiseGen<'w>,
-        src: Unpack<'w>,
         rq: Rq,
         ov: Ov,
-    }
-
-    /// Working buffers of [`NoiseBlock::fill`], made once per call (not per step).
-    struct NoiseBuf {
         uni: [u32; UB],
         idx: [u64; B],
     }
 
-    impl NoiseBuf {
-        fn new() -> Self {
-            NoiseBuf {
+    impl<'w> NoiseConv<'w> {
+        fn new(gen: NoiseGen<'w>, f: Fmt) -> Self {
+            let shift = match gen {
+                NoiseGen::Clt { shift, .. } => shift,
+                NoiseGen::Table { .. } => 1,
+            };
+            NoiseConv {
+                gen,
+                rq: Rq::new(shift, Rounding::NearestEven),
+                ov: Ov::new(f),
                 uni: [0; UB],
                 idx: [0; B],
             }
         }
-    }
 
-    impl<'w> NoiseBlock<'w> {
-        fn new(gen: NoiseGen<'w>, f: Fmt, words: &'w [u64], start: usize) -> Self {
-            let (r, first, shift) = match gen {
-                NoiseGen::Clt { k, bits, shift } => (bits, start * k as usize, shift),
-                NoiseGen::Table { bits, .. } => (bits, start, 1),
-            };
-            NoiseBlock {
-                gen,
-                src: Unpack::new(words, r, first),
-                rq: Rq::new(shift, Rounding::NearestEven),
-                ov: Ov::new(f),
+        /// The unpacker of the noise region `words` from code `start` on.
+        fn src<'a>(&self, words: &'a [u64], start: usize) -> Unpack<'a> {
+            match self.gen {
+                NoiseGen::Clt { k, bits, .. } => Unpack::new(words, bits, start * k as usize),
+                NoiseGen::Table { bits, .. } => Unpack::new(words, bits, start),
             }
         }
 
+        /// One noise code (the small-dimension path).
         #[inline(always)]
-        fn fill(&mut self, buf: &mut NoiseBuf, out: &mut [i64]) {
+        fn one(&self, src: &mut Unpack) -> i64 {
             match self.gen {
                 NoiseGen::Clt { k, bits, .. } => {
-                    let k = k as usize;
+                    let mut s = 0i64;
+                    for _ in 0..k {
+                        s += src.one() as i64;
+                    }
+                    let t = 2 * s - k as i64 * ((1i64 << bits) - 1);
+                    self.ov.apply(self.rq.round::<2>(t, 0)).0
+                }
+                NoiseGen::Table { table, .. } => table[src.one() as usize],
+            }
+        }
+
+        /// The next `out.len()` noise codes.
+        #[inline(always)]
+        fn fill(&mut self, src: &mut Unpack, out: &mut [i64]) {
+            match self.gen {
+                NoiseGen::Clt { k, bits, .. } => {
                     let off = k as i64 * ((1i64 << bits) - 1);
-                    let per = UB / k;
-                    for o in out.chunks_mut(per) {
-                        let u = &mut buf.uni[..o.len() * k];
-                        self.src.take(u, |w| w as u32);
-                        for (c, us) in o.iter_mut().zip(u.chunks_exact(k)) {
-                            let s: i64 = us.iter().map(|&x| x as i64).sum();
-                            let t = 2 * s - off;
-                            *c = self.ov.apply(self.rq.round::<2>(t, 0)).0;
+                    let (rq, ov) = (self.rq, self.ov);
+                    let k = k as usize;
+                    for o in out.chunks_mut(UB / k) {
+                        let u = &mut self.uni[..o.len() * k];
+                        src.take(u, |w| w as u32);
+                        match k {
+                            1 => clt_sums::<1>(u, o, off, &rq, &ov),
+                            2 => clt_sums::<2>(u, o, off, &rq, &ov),
+                            3 => clt_sums::<3>(u, o, off, &rq, &ov),
+                            4 => clt_sums::<4>(u, o, off, &rq, &ov),
+                            8 => clt_sums::<8>(u, o, off, &rq, &ov),
+                            12 => clt_sums::<12>(u, o, off, &rq, &ov),
+                            _ => {
+                                for (c, us) in o.iter_mut().zip(u.chunks_exact(k)) {
+                                    let s: i64 = us.iter().map(|&x| x as i64).sum();
+                                    *c = ov.apply(rq.round::<2>(2 * s - off, 0)).0;
+                                }
+                            }
                         }
                     }
                 }
                 NoiseGen::Table { table, .. } => {
-                    let idx = &mut buf.idx[..out.len()];
-                    self.src.take(idx, |w| w);
+                    let idx = &mut self.idx[..out.len()];
+                    src.take(idx, |w| w);
                     for (c, &i) in out.iter_mut().zip(idx.iter()) {
                         *c = table[i as usize];
                     }
@@ -749,6 +773,21 @@ pub mod fast {
             }
         }
     }
+
+    /// CLT sums of `K` uniforms per code, brought to noise codes.
+    #[inline(always)]
+    fn clt_sums<const K: usize>(u: &[u32], out: &mut [i64], off: i64, rq: &Rq, ov: &Ov) {
+        for (c, us) in out.iter_mut().zip(u.chunks_exact(K)) {
+            let mut s = 0i64;
+            for &x in us {
+                s += x as i64;
+            }
+            *c = ov.apply(rq.round::<2>(2 * s - off, 0)).0;
+        }
+    }
+
+    /// Dimensions up to this run element by element (no block buffers).
+    const SMALL_D: usize = 8;
 
     /// Per-block copies of the per-coordinate constants (or their broadcast).
     struct Consts {
@@ -834,11 +873,18 @@ pub mod fast {
         let sg = shifts(fc + p.grad.fl, fa);
         let sn = shifts(fc + p.noise_fmt.fl, fa);
         let (eta, nc) = (p.eta, p.noise_coef);
+        let elem = |xi: i64, pr: i64, mu: i64, ug: u64, nz: i64, ux: u64| {
+            let (g, e1) = ovg.apply(rqg.round::<M>(pr * (xi - mu), ug));
+            let sum = al(xi, sx) - al(eta * g, sg) + al(nc * nz, sn);
+            let (acc, e2) = ova.apply(sum);
+            let (c, e3) = ovx.apply(rqx.round::<M>(acc, ux));
+            (c, e1 as u64 + e2 as u64 + e3 as u64)
+        };
         let mut consts = Consts::new(&p.target);
         let mut ug = [0u64; B];
         let mut ux = [0u64; B];
         let mut nz = [0i64; B];
-        let mut nbuf = NoiseBuf::new();
+        let mut conv = NoiseConv::new(p.noise, p.noise_fmt);
         let mut events = 0u64;
         let mut left = steps;
         while left > 0 {
@@ -850,23 +896,31 @@ pub mod fast {
                 let (wn, wx) = rest.split_at(nn);
                 let mut ugs = Unpack::new(wg, rg, 0);
                 let mut uxs = Unpack::new(wx, rx, 0);
-                let mut noise = NoiseBlock::new(p.noise, p.noise_fmt, wn, 0);
+                let mut nzs = conv.src(wn, 0);
+                if d <= SMALL_D {
+                    for (i, xv) in x.iter_mut().enumerate() {
+                        let (pr, mu) = p.target.at(i);
+                        let u = ugs.one();
+                        let n = conv.one(&mut nzs);
+                        let (c, e) = elem(xv.to_i64(), pr, mu, u, n, uxs.one());
+                        *xv = C::from_i64(c);
+                        events += e;
+                    }
+                    continue;
+                }
                 for (bi, xb) in x.chunks_mut(B).enumerate() {
                     let n = xb.len();
                     consts.block(&p.target, bi * B, n);
                     ugs.take(&mut ug[..n], |w| w);
-                    noise.fill(&mut nbuf, &mut nz[..n]);
+                    conv.fill(&mut nzs, &mut nz[..n]);
                     uxs.take(&mut ux[..n], |w| w);
+                    let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
+                    let (ugb, nzb, uxb) = (&ug[..n], &nz[..n], &ux[..n]);
                     let mut ev = 0u64;
                     for j in 0..n {
-                        let xi = xb[j].to_i64();
-                        let prod = consts.prec[j] * (xi - consts.mean[j]);
-                        let (g, e1) = ovg.apply(rqg.round::<M>(prod, ug[j]));
-                        let sum = al(xi, sx) - al(eta * g, sg) + al(nc * nz[j], sn);
-                        let (acc, e2) = ova.apply(sum);
-                        let (c, e3) = ovx.apply(rqx.round::<M>(acc, ux[j]));
+                        let (c, e) = elem(xb[j].to_i64(), pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
                         xb[j] = C::from_i64(c);
-                        ev += e1 as u64 + e2 as u64 + e3 as u64;
+                        ev += e;
                     }
                     events += ev;
                 }
@@ -930,13 +984,32 @@ pub mod fast {
         let sg = shifts(fc + p.grad.fl, fa);
         let sn = shifts(fc + p.noise_fmt.fl, fa);
         let [e, cvg, cxv, cxg, kv, kxv, kx] = p.coefs;
+        let elem = |xi: i64, vi: i64, pr: i64, mu: i64, u: [u64; 3], n1: i64, n2: i64| {
+            let [ug, uv, ux] = u;
+            let (g, e1) = ovg.apply(rqg.round::<M>(pr * (xi - mu), ug));
+            let svs = al(e * vi, sv) + al(cvg * g, sg) + al(kv * n1, sn);
+            let sxs = al(xi, sx)
+                + al(cxv * vi, sv)
+                + al(cxg * g, sg)
+                + al(kxv * n1, sn)
+                + al(kx * n2, sn);
+            let (av, e2) = ova.apply(svs);
+            let (ax, e3) = ova.apply(sxs);
+            let (cv, e4) = ovv.apply(rqv.round::<M>(av, uv));
+            let (cx, e5) = ovx.apply(rqx.round::<M>(ax, ux));
+            (
+                cx,
+                cv,
+                e1 as u64 + e2 as u64 + e3 as u64 + e4 as u64 + e5 as u64,
+            )
+        };
         let mut consts = Consts::new(&p.target);
         let mut ug = [0u64; B];
         let mut uv = [0u64; B];
         let mut ux = [0u64; B];
         let mut n1 = [0i64; B];
         let mut n2 = [0i64; B];
-        let mut nbuf = NoiseBuf::new();
+        let mut conv = NoiseConv::new(p.noise, p.noise_fmt);
         let mut events = 0u64;
         let mut left = steps;
         while left > 0 {
@@ -950,34 +1023,49 @@ pub mod fast {
                 let mut ugs = Unpack::new(wg, rg, 0);
                 let mut uvs = Unpack::new(wv, rv, 0);
                 let mut uxs = Unpack::new(wx, rx, 0);
-                let mut noise1 = NoiseBlock::new(p.noise, p.noise_fmt, wn, 0);
-                let mut noise2 = NoiseBlock::new(p.noise, p.noise_fmt, wn, d);
+                let mut n1s = conv.src(wn, 0);
+                let mut n2s = conv.src(wn, d);
+                if d <= SMALL_D {
+                    for (i, (xv, vv)) in x.iter_mut().zip(v.iter_mut()).enumerate() {
+                        let (pr, mu) = p.target.at(i);
+                        let u0 = ugs.one();
+                        let a = conv.one(&mut n1s);
+                        let b = conv.one(&mut n2s);
+                        let u = [u0, uvs.one(), uxs.one()];
+                        let (cx, cv, ev) = elem(xv.to_i64(), vv.to_i64(), pr, mu, u, a, b);
+                        *xv = C::from_i64(cx);
+                        *vv = C::from_i64(cv);
+                        events += ev;
+                    }
+                    continue;
+                }
                 for (bi, (xb, vb)) in x.chunks_mut(B).zip(v.chunks_mut(B)).enumerate() {
                     let n = xb.len();
+                    let vb = &mut vb[..n];
                     consts.block(&p.target, bi * B, n);
                     ugs.take(&mut ug[..n], |w| w);
-                    noise1.fill(&mut nbuf, &mut n1[..n]);
-                    noise2.fill(&mut nbuf, &mut n2[..n]);
+                    conv.fill(&mut n1s, &mut n1[..n]);
+                    conv.fill(&mut n2s, &mut n2[..n]);
                     uvs.take(&mut uv[..n], |w| w);
                     uxs.take(&mut ux[..n], |w| w);
+                    let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
+                    let (ugb, uvb, uxb) = (&ug[..n], &uv[..n], &ux[..n]);
+                    let (n1b, n2b) = (&n1[..n], &n2[..n]);
                     let mut ev = 0u64;
                     for j in 0..n {
-                        let (xi, vi) = (xb[j].to_i64(), vb[j].to_i64());
-                        let prod = consts.prec[j] * (xi - consts.mean[j]);
-                        let (g, e1) = ovg.apply(rqg.round::<M>(prod, ug[j]));
-                        let svs = al(e * vi, sv) + al(cvg * g, sg) + al(kv * n1[j], sn);
-                        let sxs = al(xi, sx)
-                            + al(cxv * vi, sv)
-                            + al(cxg * g, sg)
-                            + al(kxv * n1[j], sn)
-                            + al(kx * n2[j], sn);
-                        let (av, e2) = ova.apply(svs);
-                        let (ax, e3) = ova.apply(sxs);
-                        let (cv, e4) = ovv.apply(rqv.round::<M>(av, uv[j]));
-                        let (cx, e5) = ovx.apply(rqx.round::<M>(ax, ux[j]));
-                        vb[j] = C::from_i64(cv);
+                        let u = [ugb[j], uvb[j], uxb[j]];
+                        let (cx, cv, e) = elem(
+                            xb[j].to_i64(),
+                            vb[j].to_i64(),
+                            pr[j],
+                            mu[j],
+                            u,
+                            n1b[j],
+                            n2b[j],
+                        );
                         xb[j] = C::from_i64(cx);
-                        ev += e1 as u64 + e2 as u64 + e3 as u64 + e4 as u64 + e5 as u64;
+                        vb[j] = C::from_i64(cv);
+                        ev += e;
                     }
                     events += ev;
                 }

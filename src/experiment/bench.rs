@@ -117,7 +117,8 @@ fn median_rate(reps: usize, mut work: impl FnMut() -> f64) -> f64 {
 fn parallel_rate(threads: usize, reps: usize, work: impl Fn(usize) -> f64 + Sync) -> f64 {
     median_rate(reps, || {
         std::thread::scope(|s| {
-            let hs: Vec<_> = (0..threads).map(|t| s.spawn(|| work(t))).collect();
+            let work = &work;
+            let hs: Vec<_> = (0..threads).map(|t| s.spawn(move || work(t))).collect();
             hs.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
         })
     })
