@@ -296,13 +296,13 @@ fn common_fits(t: &GaussGrad, x: Fmt, g: Fmt, accum: Fmt, noise: &NoiseGen, term
     }
     // prec·(x − μ) < 2^31·2^32 = 2^63 fits; Q_G of it: a left shift must stay below 2^62.
     let sg = grad_shift(t, x, g);
-    if !(1..=62).contains(&sg) && !(sg <= 0 && 31 + x.wl + (-sg) as u32 <= 61) {
+    if !((1..=62).contains(&sg) || sg <= 0 && 31 + x.wl + (-sg) as u32 <= 61) {
         return false;
     }
     if let NoiseGen::Clt { k, bits, shift } = *noise {
         // |T| ≤ k·2^bits ≤ 2^(bits + 7).
         let e = bits + 7;
-        if !(shift >= 1 && shift <= 62 || shift <= 0 && e + (-shift) as u32 <= 61) || k > 64 {
+        if !((1..=62).contains(&shift) || shift <= 0 && e + (-shift) as u32 <= 61) || k > 64 {
             return false;
         }
     }
@@ -490,6 +490,7 @@ pub mod reference {
         g.overflow.apply(q, g.wl)
     }
 
+    #[allow(clippy::needless_range_loop)] // element i indexes x and the three bit regions
     /// `steps` SGLD `lp-l` steps of `x` (see [`SgldLpL`]); `words` is scratch of at least
     /// [`SgldLpL::words_per_step`] words. Returns the overflow events (Q_G, accumulator, Q_W).
     ///
@@ -529,6 +530,7 @@ pub mod reference {
         events
     }
 
+    #[allow(clippy::needless_range_loop)] // element i indexes x, v and four bit regions
     /// `steps` SGHMC `lp-l` steps of `(x, v)` (see [`SghmcLpL`]); `words` is scratch of at
     /// least [`SghmcLpL::words_per_step`] words. Returns the overflow events.
     ///
@@ -605,23 +607,54 @@ pub mod fast {
         mask: u64,
     }
 
-    impl<'w> Unpack<'w> {
-        fn new(words: &'w [u64], r: u32, start: usize) -> Self {
-            let per = if r == 0 {
-                usize::MAX
-            } else {
-                (64 / r) as usize
-            };
-            Unpack {
-                words,
-                r,
-                per,
-                pos: if r == 0 { 0 } else { start / per },
-                k: if r == 0 { 0 } else { start % per },
-                mask: if r == 0 { 0 } else { u64::MAX >> (64 - r) },
+    /// The packing geometry of a region of `r`-bit elements, computed once per call.
+    #[derive(Clone, Copy, Debug)]
+    struct Geo {
+        r: u32,
+        per: usize,
+        mask: u64,
+    }
+
+    impl Geo {
+        fn new(r: u32) -> Self {
+            match 64u32.checked_div(r) {
+                None => Geo {
+                    r: 0,
+                    per: usize::MAX,
+                    mask: 0,
+                },
+                Some(per) => Geo {
+                    r,
+                    per: per as usize,
+                    mask: u64::MAX >> (64 - r),
+                },
             }
         }
 
+        /// `(word, element within the word)` of element `i`.
+        fn place(&self, i: usize) -> (usize, usize) {
+            if self.r == 0 {
+                (0, 0)
+            } else {
+                (i / self.per, i % self.per)
+            }
+        }
+
+        /// The unpacker of `words` from the element at `place`.
+        #[inline(always)]
+        fn at<'w>(&self, words: &'w [u64], (pos, k): (usize, usize)) -> Unpack<'w> {
+            Unpack {
+                words,
+                r: self.r,
+                per: self.per,
+                pos,
+                k,
+                mask: self.mask,
+            }
+        }
+    }
+
+    impl<'w> Unpack<'w> {
         #[inline(always)]
         fn one(&mut self) -> u64 {
             if self.r == 0 {
@@ -691,6 +724,7 @@ pub mod fast {
     /// Brings raw generator output to noise codes; made once per call.
     struct NoiseConv<'w> {
         gen: NoiseGen<'w>,
+        geo: Geo,
         rq: Rq,
         ov: Ov,
         uni: [u32; UB],
@@ -703,8 +737,12 @@ pub mod fast {
                 NoiseGen::Clt { shift, .. } => shift,
                 NoiseGen::Table { .. } => 1,
             };
+            let r = match gen {
+                NoiseGen::Clt { bits, .. } | NoiseGen::Table { bits, .. } => bits,
+            };
             NoiseConv {
                 gen,
+                geo: Geo::new(r),
                 rq: Rq::new(shift, Rounding::NearestEven),
                 ov: Ov::new(f),
                 uni: [0; UB],
@@ -712,12 +750,18 @@ pub mod fast {
             }
         }
 
-        /// The unpacker of the noise region `words` from code `start` on.
-        fn src<'a>(&self, words: &'a [u64], start: usize) -> Unpack<'a> {
+        /// Where code `start` begins in the noise region.
+        fn place(&self, start: usize) -> (usize, usize) {
             match self.gen {
-                NoiseGen::Clt { k, bits, .. } => Unpack::new(words, bits, start * k as usize),
-                NoiseGen::Table { bits, .. } => Unpack::new(words, bits, start),
+                NoiseGen::Clt { k, .. } => self.geo.place(start * k as usize),
+                NoiseGen::Table { .. } => self.geo.place(start),
             }
+        }
+
+        /// The unpacker of the noise region `words` from `place` on.
+        #[inline(always)]
+        fn src<'a>(&self, words: &'a [u64], place: (usize, usize)) -> Unpack<'a> {
+            self.geo.at(words, place)
         }
 
         /// One noise code (the small-dimension path).
@@ -783,6 +827,91 @@ pub mod fast {
                 s += x as i64;
             }
             *c = ov.apply(rq.round::<2>(2 * s - off, 0)).0;
+        }
+    }
+
+    /// The per-element constants of the SGLD step.
+    struct SgldElem {
+        rqg: Rq,
+        rqx: Rq,
+        ovg: Ov,
+        ova: Ov,
+        ovx: Ov,
+        sx: (u32, u32),
+        sg: (u32, u32),
+        sn: (u32, u32),
+        eta: i64,
+        nc: i64,
+    }
+
+    impl SgldElem {
+        /// One coordinate: `(x', events)`.
+        #[inline(always)]
+        fn step<const M: u8>(
+            &self,
+            xi: i64,
+            pr: i64,
+            mu: i64,
+            ug: u64,
+            nz: i64,
+            ux: u64,
+        ) -> (i64, u64) {
+            let (g, e1) = self.ovg.apply(self.rqg.round::<M>(pr * (xi - mu), ug));
+            let sum = al(xi, self.sx) - al(self.eta * g, self.sg) + al(self.nc * nz, self.sn);
+            let (acc, e2) = self.ova.apply(sum);
+            let (c, e3) = self.ovx.apply(self.rqx.round::<M>(acc, ux));
+            (c, e1 as u64 + e2 as u64 + e3 as u64)
+        }
+    }
+
+    /// The per-element constants of the SGHMC step.
+    struct HmcElem {
+        rqg: Rq,
+        rqv: Rq,
+        rqx: Rq,
+        ovg: Ov,
+        ova: Ov,
+        ovv: Ov,
+        ovx: Ov,
+        sx: (u32, u32),
+        sv: (u32, u32),
+        sg: (u32, u32),
+        sn: (u32, u32),
+        c: [i64; 7],
+    }
+
+    impl HmcElem {
+        /// One coordinate: `(x', v', events)`; `u` = the bits of Q_G, Q_V, Q_W.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        fn step<const M: u8>(
+            &self,
+            xi: i64,
+            vi: i64,
+            pr: i64,
+            mu: i64,
+            u: [u64; 3],
+            n1: i64,
+            n2: i64,
+        ) -> (i64, i64, u64) {
+            let [e, cvg, cxv, cxg, kv, kxv, kx] = self.c;
+            let [ug, uv, ux] = u;
+            let (g, e1) = self.ovg.apply(self.rqg.round::<M>(pr * (xi - mu), ug));
+            let svs = al(e * vi, self.sv) + al(cvg * g, self.sg) + al(kv * n1, self.sn);
+            let sxs = al(xi, self.sx)
+                + al(cxv * vi, self.sv)
+                + al(cxg * g, self.sg)
+                + al(kxv * n1, self.sn)
+                + al(kx * n2, self.sn);
+            let (av, e2) = self.ova.apply(svs);
+            let (ax, e3) = self.ova.apply(sxs);
+            let (cv, e4) = self.ovv.apply(self.rqv.round::<M>(av, uv));
+            let (cx, e5) = self.ovx.apply(self.rqx.round::<M>(ax, ux));
+            (
+                cx,
+                cv,
+                e1 as u64 + e2 as u64 + e3 as u64 + e4 as u64 + e5 as u64,
+            )
         }
     }
 
@@ -866,20 +995,20 @@ pub mod fast {
         let per_step = ng + nn + nx;
         let k = batch(words.len(), per_step);
         let (fa, fc) = (p.accum.fl, p.coef_fl);
-        let rqg = Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding);
-        let rqx = Rq::new(fa as i32 - p.x.fl as i32, p.rounding);
-        let (ovg, ova, ovx) = (Ov::new(p.grad), Ov::new(p.accum), Ov::new(p.x));
-        let sx = shifts(p.x.fl, fa);
-        let sg = shifts(fc + p.grad.fl, fa);
-        let sn = shifts(fc + p.noise_fmt.fl, fa);
-        let (eta, nc) = (p.eta, p.noise_coef);
-        let elem = |xi: i64, pr: i64, mu: i64, ug: u64, nz: i64, ux: u64| {
-            let (g, e1) = ovg.apply(rqg.round::<M>(pr * (xi - mu), ug));
-            let sum = al(xi, sx) - al(eta * g, sg) + al(nc * nz, sn);
-            let (acc, e2) = ova.apply(sum);
-            let (c, e3) = ovx.apply(rqx.round::<M>(acc, ux));
-            (c, e1 as u64 + e2 as u64 + e3 as u64)
+        let el = SgldElem {
+            rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
+            rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
+            ovg: Ov::new(p.grad),
+            ova: Ov::new(p.accum),
+            ovx: Ov::new(p.x),
+            sx: shifts(p.x.fl, fa),
+            sg: shifts(fc + p.grad.fl, fa),
+            sn: shifts(fc + p.noise_fmt.fl, fa),
+            eta: p.eta,
+            nc: p.noise_coef,
         };
+        let elem = |xi, pr, mu, ug, nz, ux| el.step::<M>(xi, pr, mu, ug, nz, ux);
+        let (gg, gx) = (Geo::new(rg), Geo::new(rx));
         let mut consts = Consts::new(&p.target);
         let mut ug = [0u64; B];
         let mut ux = [0u64; B];
@@ -894,9 +1023,9 @@ pub mod fast {
                 let w = &words[s * per_step..(s + 1) * per_step];
                 let (wg, rest) = w.split_at(ng);
                 let (wn, wx) = rest.split_at(nn);
-                let mut ugs = Unpack::new(wg, rg, 0);
-                let mut uxs = Unpack::new(wx, rx, 0);
-                let mut nzs = conv.src(wn, 0);
+                let mut ugs = gg.at(wg, (0, 0));
+                let mut uxs = gx.at(wx, (0, 0));
+                let mut nzs = conv.src(wn, (0, 0));
                 if d <= SMALL_D {
                     for (i, xv) in x.iter_mut().enumerate() {
                         let (pr, mu) = p.target.at(i);
@@ -974,35 +1103,22 @@ pub mod fast {
         let per_step = ng + nn + nv + nx;
         let k = batch(words.len(), per_step);
         let (fa, fc) = (p.accum.fl, p.coef_fl);
-        let rqg = Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding);
-        let rqv = Rq::new(fa as i32 - p.v.fl as i32, p.rounding);
-        let rqx = Rq::new(fa as i32 - p.x.fl as i32, p.rounding);
-        let (ovg, ova) = (Ov::new(p.grad), Ov::new(p.accum));
-        let (ovv, ovx) = (Ov::new(p.v), Ov::new(p.x));
-        let sx = shifts(p.x.fl, fa);
-        let sv = shifts(fc + p.v.fl, fa);
-        let sg = shifts(fc + p.grad.fl, fa);
-        let sn = shifts(fc + p.noise_fmt.fl, fa);
-        let [e, cvg, cxv, cxg, kv, kxv, kx] = p.coefs;
-        let elem = |xi: i64, vi: i64, pr: i64, mu: i64, u: [u64; 3], n1: i64, n2: i64| {
-            let [ug, uv, ux] = u;
-            let (g, e1) = ovg.apply(rqg.round::<M>(pr * (xi - mu), ug));
-            let svs = al(e * vi, sv) + al(cvg * g, sg) + al(kv * n1, sn);
-            let sxs = al(xi, sx)
-                + al(cxv * vi, sv)
-                + al(cxg * g, sg)
-                + al(kxv * n1, sn)
-                + al(kx * n2, sn);
-            let (av, e2) = ova.apply(svs);
-            let (ax, e3) = ova.apply(sxs);
-            let (cv, e4) = ovv.apply(rqv.round::<M>(av, uv));
-            let (cx, e5) = ovx.apply(rqx.round::<M>(ax, ux));
-            (
-                cx,
-                cv,
-                e1 as u64 + e2 as u64 + e3 as u64 + e4 as u64 + e5 as u64,
-            )
+        let el = HmcElem {
+            rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
+            rqv: Rq::new(fa as i32 - p.v.fl as i32, p.rounding),
+            rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
+            ovg: Ov::new(p.grad),
+            ova: Ov::new(p.accum),
+            ovv: Ov::new(p.v),
+            ovx: Ov::new(p.x),
+            sx: shifts(p.x.fl, fa),
+            sv: shifts(fc + p.v.fl, fa),
+            sg: shifts(fc + p.grad.fl, fa),
+            sn: shifts(fc + p.noise_fmt.fl, fa),
+            c: p.coefs,
         };
+        let elem = |xi, vi, pr, mu, u, n1, n2| el.step::<M>(xi, vi, pr, mu, u, n1, n2);
+        let (gg, gv, gx) = (Geo::new(rg), Geo::new(rv), Geo::new(rx));
         let mut consts = Consts::new(&p.target);
         let mut ug = [0u64; B];
         let mut uv = [0u64; B];
@@ -1010,6 +1126,7 @@ pub mod fast {
         let mut n1 = [0i64; B];
         let mut n2 = [0i64; B];
         let mut conv = NoiseConv::new(p.noise, p.noise_fmt);
+        let n2_at = conv.place(d);
         let mut events = 0u64;
         let mut left = steps;
         while left > 0 {
@@ -1020,11 +1137,11 @@ pub mod fast {
                 let (wg, rest) = w.split_at(ng);
                 let (wn, rest) = rest.split_at(nn);
                 let (wv, wx) = rest.split_at(nv);
-                let mut ugs = Unpack::new(wg, rg, 0);
-                let mut uvs = Unpack::new(wv, rv, 0);
-                let mut uxs = Unpack::new(wx, rx, 0);
-                let mut n1s = conv.src(wn, 0);
-                let mut n2s = conv.src(wn, d);
+                let mut ugs = gg.at(wg, (0, 0));
+                let mut uvs = gv.at(wv, (0, 0));
+                let mut uxs = gx.at(wx, (0, 0));
+                let mut n1s = conv.src(wn, (0, 0));
+                let mut n2s = conv.src(wn, n2_at);
                 if d <= SMALL_D {
                     for (i, (xv, vv)) in x.iter_mut().zip(v.iter_mut()).enumerate() {
                         let (pr, mu) = p.target.at(i);
@@ -1171,7 +1288,7 @@ mod tests {
                 for &rounding in &ROUNDINGS {
                     for d in [1usize, 7, 300] {
                         case += 1;
-                        let per_dim = case % 2 == 0;
+                        let per_dim = case.is_multiple_of(2);
                         let m = if per_dim { d } else { 1 };
                         let prec = codes(&mut g, m, 6);
                         let mean = codes(&mut g, m, fx.wl.min(6));
@@ -1220,7 +1337,6 @@ mod tests {
                         );
                         // Reference, one step's scratch.
                         let mut wx = x0.clone();
-                        let mut wv = v0.clone();
                         let mut bits = XoshiroLanes::new(case, 0);
                         let mut words = vec![0; sgld.words_per_step(d)];
                         let ev = Platform::Portable
@@ -1232,7 +1348,6 @@ mod tests {
                         let evh = Platform::Portable
                             .sghmc_lp_l(&hmc, hx, hv, steps, &mut bits, &mut words);
                         let tailh = bits.next_word();
-                        let _ = &mut wv;
                         for p in Platform::all() {
                             for extra in [0usize, 1000] {
                                 let mut x = x0.clone();
