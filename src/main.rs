@@ -154,6 +154,19 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Measure integer throughput: requantize, the fused SGLD/SGHMC kernels, whole runs,
+    /// each against an f32 array-code simulation of the same chain (docs/performance.md).
+    Bench {
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Small sizes (a few seconds); the end-to-end rows are scaled down.
+        #[arg(long)]
+        quick: bool,
+        /// Threads of the multi-chain columns (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -318,6 +331,23 @@ fn run(cli: Cli) -> Result<(), Error> {
                 s.pareto,
                 out.join("points.csv").display()
             );
+            Ok(())
+        }
+        Command::Bench {
+            json,
+            quick,
+            threads,
+        } => {
+            let opts = lpmc::experiment::bench::BenchOptions { quick, threads };
+            let report = lpmc::experiment::bench::bench(&opts)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report serializes")
+                );
+            } else {
+                print!("{}", lpmc::experiment::bench::table(&report));
+            }
             Ok(())
         }
     }

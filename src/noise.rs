@@ -183,6 +183,24 @@ impl IntNormal {
         self.format
     }
 
+    /// The generator as the fused kernels take it ([`lpmc_kernels::fused::NoiseGen`]; same
+    /// codes and bits as [`IntNormal::fill`]), or `None` for `box-muller`, whose `f64`
+    /// normals the fused kernels do not compute.
+    pub fn kernel_gen(&self) -> Option<lpmc_kernels::fused::NoiseGen<'_>> {
+        match self.gen {
+            NoiseGen::BoxMuller => None,
+            NoiseGen::Clt { k, bits } => Some(lpmc_kernels::fused::NoiseGen::Clt {
+                k,
+                bits,
+                shift: self.clt_shift,
+            }),
+            NoiseGen::Table { bits } => Some(lpmc_kernels::fused::NoiseGen::Table {
+                bits,
+                table: &self.table,
+            }),
+        }
+    }
+
     /// Fills `out` with noise codes; `scratch` (same length) is working space for the
     /// Box–Muller `f64`s. Bits: exactly those of the generator's kernel for `out.len()` outputs.
     pub fn fill<W: WordSource + ?Sized>(&self, bits: &mut W, out: &mut [i64], scratch: &mut [f64]) {

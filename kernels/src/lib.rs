@@ -7,6 +7,8 @@
 //! - [`mode`]: the exact semantics of every rounding and overflow mode;
 //! - [`bits`]: random-bit sources ([`XoshiroLanes`], [`Lfsr`]) and the packing rule by which a
 //!   kernel takes `R` bits per element;
+//! - [`fused`]: fused SGLD/SGHMC `lp-l` steps on the integer datapath (Gaussian gradient,
+//!   fixed-point noise and the roundings in one pass);
 //! - [`noise`]: Gaussian noise generators (`f64` Box–Muller, fixed-point CLT and table);
 //! - [`portable`]: the scalar reference of every kernel — obviously correct, element by element;
 //! - [`chunked`]: the fast path, blockwise and branch-free, written for the auto-vectorizer;
@@ -33,6 +35,7 @@
 
 pub mod bits;
 pub mod chunked;
+pub mod fused;
 pub mod mode;
 pub mod noise;
 pub mod platform;

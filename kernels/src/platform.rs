@@ -1,6 +1,7 @@
 //! The one place that chooses which implementation of a kernel runs.
 
 use crate::bits::WordSource;
+use crate::fused::{self, SghmcLpL, SgldLpL};
 use crate::{chunked, portable, Code, Spec};
 
 /// An implementation of the kernels. All give identical bits; they differ in speed.
@@ -136,6 +137,66 @@ impl Platform {
             },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx512 => unreachable!("Avx512 is only constructed on x86-64"),
+        }
+    }
+
+    /// `steps` fused SGLD `lp-l` steps of `x` on the integer datapath; returns the overflow
+    /// events. Semantics and bit order: [`fused`] ([`fused::reference::sgld_lp_l`]); `words` is
+    /// scratch of at least [`SgldLpL::words_per_step`] words (more lets the fast paths draw
+    /// several steps' words at once).
+    ///
+    /// # Panics
+    /// If `words` is too short.
+    pub fn sgld_lp_l<C: Code, W: WordSource + ?Sized>(
+        self,
+        p: &SgldLpL,
+        x: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
+        match self {
+            Platform::Portable => fused::reference::sgld_lp_l(p, x, steps, bits, words),
+            Platform::Chunked => fused::fast::sgld_lp_l(p, x, steps, bits, words),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
+            Platform::Avx2 => unsafe { crate::x86::avx2::sgld_lp_l(p, x, steps, bits, words) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe { crate::x86::avx512::sgld_lp_l(p, x, steps, bits, words) },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
+        }
+    }
+
+    /// `steps` fused SGHMC `lp-l` steps of `(x, v)` on the integer datapath; returns the
+    /// overflow events. Semantics and bit order: [`fused`] ([`fused::reference::sghmc_lp_l`]);
+    /// `words` is scratch of at least [`SghmcLpL::words_per_step`] words.
+    ///
+    /// # Panics
+    /// If `x.len() != v.len()` or `words` is too short.
+    pub fn sghmc_lp_l<C: Code, W: WordSource + ?Sized>(
+        self,
+        p: &SghmcLpL,
+        x: &mut [C],
+        v: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
+        match self {
+            Platform::Portable => fused::reference::sghmc_lp_l(p, x, v, steps, bits, words),
+            Platform::Chunked => fused::fast::sghmc_lp_l(p, x, v, steps, bits, words),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
+            Platform::Avx2 => unsafe { crate::x86::avx2::sghmc_lp_l(p, x, v, steps, bits, words) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe {
+                crate::x86::avx512::sghmc_lp_l(p, x, v, steps, bits, words)
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
         }
     }
 

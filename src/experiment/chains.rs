@@ -7,6 +7,11 @@
 //! chains are independent tasks and their results are combined in chain order, so every
 //! output is the same bits for any number of threads.
 //!
+//! # Segments
+//! Each chain advances by [`Sampler::run`] from one kept step to the next (at most
+//! 4096 steps per call), so samplers with a fused kernel take many steps per call; the
+//! results are those of stepping one at a time.
+//!
 //! # Flat state
 //! The final state of all chains is returned as flat planes, chains × dims, row-major: codes
 //! in the container of their format ([`Codes`]) or `f64` ([`Plane`]).
@@ -255,8 +260,19 @@ fn run_one(
     let (mut n, mut mean, mut m2) = (0u64, vec![0.0; d], vec![0.0; d]);
     let mut x = vec![0.0; d];
     let mut pending = 0;
-    for t in 1..=spec.steps {
-        sampler.step(target, &mut st, &mut ws, &mut bits);
+    let mut t = 0;
+    while t < spec.steps {
+        // Run up to the next kept step (or the end) in one call, so a fused kernel can take
+        // many steps at once; progress is reported at least every PROGRESS_EVERY steps.
+        let next_kept = if t < spec.burn_in {
+            spec.burn_in + spec.thin
+        } else {
+            spec.burn_in + ((t - spec.burn_in) / spec.thin + 1) * spec.thin
+        };
+        let stop = next_kept.min(spec.steps).min(t + PROGRESS_EVERY);
+        sampler.run(target, &mut st, &mut ws, &mut bits, stop - t);
+        pending += stop - t;
+        t = stop;
         if t > spec.burn_in && (t - spec.burn_in).is_multiple_of(spec.thin) {
             sampler.position(&st, &mut x);
             n += 1;
@@ -269,8 +285,7 @@ fn run_one(
                 rows.extend_from_slice(&x);
             }
         }
-        pending += 1;
-        if pending == PROGRESS_EVERY {
+        if pending >= PROGRESS_EVERY {
             progress.add(pending);
             pending = 0;
         }

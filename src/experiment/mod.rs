@@ -1,6 +1,7 @@
 //! What the CLI's subcommands do, as library functions: each takes validated settings and
 //! returns a serializable report (files, when any, are written atomically by [`crate::output`]).
 
+pub mod bench;
 pub mod chains;
 pub mod config;
 pub mod eval;

@@ -11,6 +11,24 @@
 //! [`Format`] (`-L`: `param`/`momentum`; `-F` on the integer datapath: `accum`).
 //! [`Sampler::storage`] says which.
 //!
+//! # The gradient on the integer datapath
+//! For a Gaussian target with diagonal covariance ([`Target::diagonal_gaussian`]) whose
+//! precisions `1/σ²ᵢ` are exactly representable in the `coef` format and whose means are
+//! exactly representable in the position's format, and with `grad_noise = 0`, the integer
+//! datapath computes the gradient in integers: `pᵢ = prec_c,i·(x_c,i − μ_c,i)` exactly (codes,
+//! `coef.fl + x.fl` fraction bits), then `Q_G` requantizes `p` to the `grad` format with the
+//! configured rounding (random bits: `rounding.bits_per_code(coef.fl + x.fl − grad.fl)` per
+//! coordinate, packed as in `lpmc_kernels::bits`). Its value is the exact `∇U(x)`, rounded
+//! once. Every other case computes `∇Ũ` in `f64` from the dequantized state and rounds it with
+//! `quantize_f64` (53 random bits per coordinate for `sr`).
+//!
+//! # Fused steps
+//! [`Sampler::run`] advances a chain several steps. On the integer datapath, `lp-l` SGLD and
+//! SGHMC with the integer gradient above, a `clt` or `table` noise generator (and for SGHMC a
+//! momentum format in the position's container) run the fused kernels of
+//! `lpmc_kernels::fused` instead of [`Sampler::step`]: the same rule, the same random words in
+//! the same order, so the same bits (tested in `tests/fused.rs`).
+//!
 //! # Random bits
 //! Each chain draws from its own stream; one step takes, in this order: the target's
 //! minibatch bits (if any), `d` gradient-noise normals (if `grad_noise > 0`), the bits of the
@@ -46,6 +64,7 @@ use crate::source::Bits;
 use crate::target::Target;
 use lpmc_kernels::noise::box_muller;
 use lpmc_kernels::portable::round_f64;
+use lpmc_kernels::Code;
 use lpmc_kernels::Platform;
 use serde::{Deserialize, Serialize};
 
@@ -161,6 +180,14 @@ pub struct Workspace {
     pub(crate) n: Vec<i64>,
     pub(crate) acc: Vec<i64>,
     pub(crate) acc2: Vec<i64>,
+    /// The integer gradient's precision and mean codes.
+    pub(crate) pc: Vec<i64>,
+    pub(crate) mc: Vec<i64>,
+    /// Fused kernels: random words and the state in its container.
+    pub(crate) words: Vec<u64>,
+    pub(crate) s8: [Vec<i8>; 2],
+    pub(crate) s16: [Vec<i16>; 2],
+    pub(crate) s32: [Vec<i32>; 2],
 }
 
 impl Workspace {
@@ -176,6 +203,7 @@ impl Workspace {
             n: vec![0; 2 * d],
             acc: vec![0; d],
             acc2: vec![0; d],
+            ..Default::default()
         }
     }
 }
@@ -194,6 +222,28 @@ pub trait Sampler: Send + Sync + std::fmt::Debug {
 
     /// One step of the update rule; overflow events are added to `st.events`.
     fn step(&self, target: &dyn Target, st: &mut ChainState, ws: &mut Workspace, bits: &mut Bits);
+
+    /// `n` steps: the same state, events and random words as `n` calls of
+    /// [`Sampler::step`] (the default), possibly by a fused kernel (see the
+    /// [module docs](self)).
+    fn run(
+        &self,
+        target: &dyn Target,
+        st: &mut ChainState,
+        ws: &mut Workspace,
+        bits: &mut Bits,
+        n: u64,
+    ) {
+        for _ in 0..n {
+            self.step(target, st, ws, bits);
+        }
+    }
+
+    /// Whether [`Sampler::run`] takes a fused kernel on `target`.
+    fn fused(&self, target: &dyn Target) -> bool {
+        let _ = target;
+        false
+    }
 
     /// The position's value (length d) — what a sample is: `x` itself when it is stored in
     /// f64, else the value of each code of the position's format.
@@ -369,6 +419,88 @@ impl Core {
         ev
     }
 
+    /// The integer gradient's constants (see the [module docs](self)) for positions in `fx`:
+    /// precision codes in `coef` into `ws.pc`, mean codes in `fx` into `ws.mc`; `true` iff the
+    /// integer gradient applies (integer datapath, `grad_noise = 0`, diagonal Gaussian, both
+    /// exactly representable).
+    pub fn int_gauss(&self, target: &dyn Target, fx: Format, ws: &mut Workspace) -> bool {
+        if !self.integer() || self.setup.grad_noise != 0.0 {
+            return false;
+        }
+        let Some((mean, prec)) = target.diagonal_gaussian() else {
+            return false;
+        };
+        let exact = |v: f64, f: Format| {
+            let q = round_f64(v, f.fl(), Rounding::NearestEven, 0);
+            let (c, over) = f.overflow().apply(q, f.wl());
+            (!over && f.value(c) == v).then_some(c)
+        };
+        let fc = self.f().coef;
+        ws.pc.clear();
+        ws.mc.clear();
+        for (&m, &p) in mean.iter().zip(prec) {
+            match (exact(p, fc), exact(m, fx)) {
+                (Some(pc), Some(mc)) => {
+                    ws.pc.push(pc);
+                    ws.mc.push(mc);
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// The quantized gradient at the position codes `xc` of format `fx`: codes in `ws.gc`,
+    /// values in `ws.g`. The integer gradient when [`Core::int_gauss`] holds, else
+    /// [`Core::gradient`] at the values (which it writes to `ws.a`). Returns the events.
+    pub fn gradient_codes(
+        &self,
+        target: &dyn Target,
+        xc: &[i64],
+        fx: Format,
+        ws: &mut Workspace,
+        bits: &mut Bits,
+    ) -> u64 {
+        let d = xc.len();
+        if self.int_gauss(target, fx, ws) {
+            // Exact in i64: |prec| ≤ 2^31 and |x − μ| < 2^32 (both at most 32-bit codes).
+            for i in 0..d {
+                ws.acc[i] = ws.pc[i] * (xc[i] - ws.mc[i]);
+            }
+            let g = self.f().grad;
+            let fp = self.f().coef.fl() + fx.fl();
+            let ev = self.requant(&ws.acc, fp, g, &mut ws.gc, bits);
+            for i in 0..d {
+                ws.g[i] = g.value(ws.gc[i]);
+            }
+            ev
+        } else {
+            for i in 0..d {
+                ws.a[i] = fx.value(xc[i]);
+            }
+            self.gradient_at_a(target, ws, bits)
+        }
+    }
+
+    /// The kernels' view of a format.
+    pub fn fmt(f: Format) -> lpmc_kernels::fused::Fmt {
+        lpmc_kernels::fused::Fmt {
+            wl: f.wl(),
+            fl: f.fl(),
+            overflow: f.overflow(),
+        }
+    }
+
+    /// The implementation of a fused call on `d` coordinates for `n` steps: the reference
+    /// for tiny calls (the fast paths set up block buffers per call), else the detected one.
+    pub fn fused_platform(&self, d: usize, n: u64) -> Platform {
+        if (d as u64).saturating_mul(n) < 256 {
+            Platform::Portable
+        } else {
+            self.platform
+        }
+    }
+
     /// [`Core::gradient`] at `x = ws.a`, quantized.
     pub fn gradient_at_a(&self, target: &dyn Target, ws: &mut Workspace, bits: &mut Bits) -> u64 {
         let a = std::mem::take(&mut ws.a);
@@ -405,28 +537,36 @@ fn check_wide_sum(f: &Formats) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f` on the codes `x` (and `v`) converted to the container `C`, then writes them back.
+pub(crate) fn in_container<C: Code>(
+    bufs: &mut [Vec<C>; 2],
+    x: &mut [i64],
+    v: &mut [i64],
+    f: impl FnOnce(&mut [C], &mut [C]) -> u64,
+) -> u64 {
+    let [bx, bv] = bufs;
+    bx.clear();
+    bx.extend(x.iter().map(|&c| C::from_i64(c)));
+    bv.clear();
+    bv.extend(v.iter().map(|&c| C::from_i64(c)));
+    let ev = f(bx, bv);
+    for (d, s) in x.iter_mut().zip(bx.iter()) {
+        *d = s.to_i64();
+    }
+    for (d, s) in v.iter_mut().zip(bv.iter()) {
+        *d = s.to_i64();
+    }
+    ev
+}
+
+/// Words of random-bit scratch a fused call keeps: at least this many, so that short steps
+/// draw many steps' words at once.
+pub(crate) const FUSED_WORDS: usize = 512;
+
 /// Calls on fewer elements use the portable kernels.
 const SMALL: usize = 32;
 
-/// A code with `from` fraction bits expressed with `to` fraction bits: exact when
-/// `to ≥ from`, otherwise truncated toward −∞ (the accumulator drops bits below its LSB).
-#[inline]
-pub(crate) fn align(v: i128, from: u32, to: u32) -> i128 {
-    if to >= from {
-        v << (to - from).min(126)
-    } else {
-        let s = from - to;
-        if s >= 127 {
-            if v < 0 {
-                -1
-            } else {
-                0
-            }
-        } else {
-            v >> s
-        }
-    }
-}
+pub(crate) use lpmc_kernels::fused::align;
 
 /// Fills `ws.z[..n]` with f64 normals (Box–Muller).
 pub(crate) fn normals(ws: &mut Workspace, n: usize, bits: &mut Bits) {

@@ -1,8 +1,11 @@
 //! Stochastic gradient Hamiltonian Monte Carlo with the exact integrator of Cheng et al.
 //! (2018) (\[S\] eq. 3–8), including the paper's sign error as an option.
 
-use super::{align, normals, ChainState, Core, Sampler, Setup, Storage, Workspace};
+use super::{
+    align, in_container, normals, ChainState, Core, Sampler, Setup, Storage, Workspace, FUSED_WORDS,
+};
 use crate::error::{Error, Result};
+use crate::format::Container;
 use crate::format::Format;
 use crate::source::Bits;
 use crate::target::Target;
@@ -138,6 +141,8 @@ pub struct Sghmc {
     fv: Format,
     /// Integer coefficients: [e, c_vg, c_xv, c_xg, n_v, n_xv, n_x].
     ic: [i64; 7],
+    /// Whether [`Sampler::run`] may take the fused kernel.
+    fused: bool,
 }
 
 impl Sghmc {
@@ -195,7 +200,84 @@ impl Sghmc {
             core,
             fv,
             ic,
+            fused: true,
         })
+    }
+
+    /// The same sampler with the fused kernel allowed (`true`, the default) or not: results
+    /// are identical either way, only the speed differs (tests compare the two).
+    pub fn with_fused(mut self, on: bool) -> Self {
+        self.fused = on;
+        self
+    }
+
+    /// Whether the fused kernel's static conditions hold (variant, datapath, generator,
+    /// containers); the target's are checked by [`Core::int_gauss`].
+    fn fusable(&self) -> bool {
+        let f = self.core.f();
+        self.fused
+            && self.variant == SghmcVariant::LpL
+            && !self.uses_scale()
+            && f.param.container() == self.fv.container()
+            && f.param.container() != Container::I64
+            && self
+                .core
+                .int_noise
+                .as_ref()
+                .is_some_and(|g| g.kernel_gen().is_some())
+    }
+
+    /// `n` fused steps, if the fused kernel applies; `false` (and nothing done) otherwise.
+    fn run_fused(
+        &self,
+        target: &dyn Target,
+        st: &mut ChainState,
+        ws: &mut Workspace,
+        bits: &mut Bits,
+        n: u64,
+    ) -> bool {
+        let c = &self.core;
+        let f = *c.f();
+        if !(self.fusable() && c.int_gauss(target, f.param, ws)) {
+            return false;
+        }
+        let Some(noise) = c.int_noise.as_ref().and_then(|g| g.kernel_gen()) else {
+            return false;
+        };
+        let p = lpmc_kernels::fused::SghmcLpL {
+            rounding: c.setup.rounding,
+            x: Core::fmt(f.param),
+            v: Core::fmt(self.fv),
+            grad: Core::fmt(f.grad),
+            accum: Core::fmt(f.accum),
+            coef_fl: f.coef.fl(),
+            coefs: self.ic,
+            target: lpmc_kernels::fused::GaussGrad {
+                prec: &ws.pc,
+                mean: &ws.mc,
+                prec_fl: f.coef.fl(),
+            },
+            noise,
+            noise_fmt: Core::fmt(f.noise),
+        };
+        let d = self.dim;
+        let words = &mut ws.words;
+        words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
+        let platform = c.fused_platform(d, n);
+        let (xc, vc) = (&mut st.xc, &mut st.vc);
+        st.events += match f.param.container() {
+            Container::I8 => in_container(&mut ws.s8, xc, vc, |x, v| {
+                platform.sghmc_lp_l(&p, x, v, n, bits, words)
+            }),
+            Container::I16 => in_container(&mut ws.s16, xc, vc, |x, v| {
+                platform.sghmc_lp_l(&p, x, v, n, bits, words)
+            }),
+            Container::I32 => in_container(&mut ws.s32, xc, vc, |x, v| {
+                platform.sghmc_lp_l(&p, x, v, n, bits, words)
+            }),
+            Container::I64 => return false,
+        };
+        true
     }
 
     /// The integrator's constants.
@@ -236,6 +318,28 @@ impl Sampler for Sghmc {
             SghmcVariant::LpF => (Some(f.accum), Some(f.accum)),
             _ => (Some(f.param), Some(self.fv)),
         }
+    }
+
+    fn run(
+        &self,
+        target: &dyn Target,
+        st: &mut ChainState,
+        ws: &mut Workspace,
+        bits: &mut Bits,
+        n: u64,
+    ) {
+        if !self.run_fused(target, st, ws, bits, n) {
+            for _ in 0..n {
+                self.step(target, st, ws, bits);
+            }
+        }
+    }
+
+    fn fused(&self, target: &dyn Target) -> bool {
+        self.fusable()
+            && self
+                .core
+                .int_gauss(target, self.core.f().param, &mut Workspace::default())
     }
 
     fn init(&self, x0: &[f64]) -> Result<ChainState> {
@@ -371,15 +475,12 @@ impl Sampler for Sghmc {
         };
         if self.variant == SghmcVariant::LpF {
             st.events += c.requant(&st.xc, fa, f.param, &mut ws.q, bits);
-            for i in 0..d {
-                ws.a[i] = f.param.value(ws.q[i]);
-            }
+            let q = std::mem::take(&mut ws.q);
+            st.events += c.gradient_codes(target, &q, f.param, ws, bits);
+            ws.q = q;
         } else {
-            for i in 0..d {
-                ws.a[i] = fx.value(st.xc[i]);
-            }
+            st.events += c.gradient_codes(target, &st.xc, fx, ws, bits);
         }
-        st.events += c.gradient_at_a(target, ws, bits);
         let vc = matches!(self.variant, SghmcVariant::VcL | SghmcVariant::VcJoint);
         if vc {
             normals(ws, 2 * d, bits);

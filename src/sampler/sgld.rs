@@ -1,7 +1,10 @@
 //! Stochastic gradient Langevin dynamics (\[S\] eq. 1, 2, 17; \[L\]).
 
-use super::{align, normals, ChainState, Core, Sampler, Setup, Storage, Workspace};
+use super::{
+    align, in_container, normals, ChainState, Core, Sampler, Setup, Storage, Workspace, FUSED_WORDS,
+};
 use crate::error::{Error, Result};
+use crate::format::Container;
 use crate::source::Bits;
 use crate::target::Target;
 use crate::vc::qvc;
@@ -46,6 +49,8 @@ pub struct Sgld {
     /// Integer datapath: η and the noise coefficient in `coef` codes.
     eta_c: i64,
     noise_c: i64,
+    /// Whether [`Sampler::run`] may take the fused kernel.
+    fused: bool,
 }
 
 impl Sgld {
@@ -68,7 +73,69 @@ impl Sgld {
             core,
             eta_c,
             noise_c,
+            fused: true,
         })
+    }
+
+    /// The same sampler with the fused kernel allowed (`true`, the default) or not: results
+    /// are identical either way, only the speed differs (tests compare the two).
+    pub fn with_fused(mut self, on: bool) -> Self {
+        self.fused = on;
+        self
+    }
+
+    /// `n` fused steps, if the fused kernel applies (see [`crate::sampler`]); `false` (and
+    /// nothing done) otherwise.
+    fn run_fused(
+        &self,
+        target: &dyn Target,
+        st: &mut ChainState,
+        ws: &mut Workspace,
+        bits: &mut Bits,
+        n: u64,
+    ) -> bool {
+        let c = &self.core;
+        let f = *c.f();
+        if !(self.fused && self.variant == SgldVariant::LpL && c.int_gauss(target, f.param, ws)) {
+            return false;
+        }
+        let Some(noise) = c.int_noise.as_ref().and_then(|g| g.kernel_gen()) else {
+            return false;
+        };
+        let p = lpmc_kernels::fused::SgldLpL {
+            rounding: c.setup.rounding,
+            x: Core::fmt(f.param),
+            grad: Core::fmt(f.grad),
+            accum: Core::fmt(f.accum),
+            coef_fl: f.coef.fl(),
+            eta: self.eta_c,
+            noise_coef: self.noise_c,
+            target: lpmc_kernels::fused::GaussGrad {
+                prec: &ws.pc,
+                mean: &ws.mc,
+                prec_fl: f.coef.fl(),
+            },
+            noise,
+            noise_fmt: Core::fmt(f.noise),
+        };
+        let d = self.dim;
+        let words = &mut ws.words;
+        words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
+        let platform = c.fused_platform(d, n);
+        let mut none = [0i64; 0];
+        st.events += match f.param.container() {
+            Container::I8 => in_container(&mut ws.s8, &mut st.xc, &mut none, |x, _| {
+                platform.sgld_lp_l(&p, x, n, bits, words)
+            }),
+            Container::I16 => in_container(&mut ws.s16, &mut st.xc, &mut none, |x, _| {
+                platform.sgld_lp_l(&p, x, n, bits, words)
+            }),
+            Container::I32 => in_container(&mut ws.s32, &mut st.xc, &mut none, |x, _| {
+                platform.sgld_lp_l(&p, x, n, bits, words)
+            }),
+            Container::I64 => return false,
+        };
+        true
     }
 
     fn float_path(&self) -> bool {
@@ -94,6 +161,34 @@ impl Sampler for Sgld {
 
     fn init(&self, x0: &[f64]) -> Result<ChainState> {
         self.core.init_position(self.storage().0, x0)
+    }
+
+    fn run(
+        &self,
+        target: &dyn Target,
+        st: &mut ChainState,
+        ws: &mut Workspace,
+        bits: &mut Bits,
+        n: u64,
+    ) {
+        if !self.run_fused(target, st, ws, bits, n) {
+            for _ in 0..n {
+                self.step(target, st, ws, bits);
+            }
+        }
+    }
+
+    fn fused(&self, target: &dyn Target) -> bool {
+        let mut ws = Workspace::default();
+        self.fused
+            && self.variant == SgldVariant::LpL
+            && self.core.int_gauss(target, self.core.f().param, &mut ws)
+            && self
+                .core
+                .int_noise
+                .as_ref()
+                .is_some_and(|g| g.kernel_gen().is_some())
+            && self.core.f().param.container() != Container::I64
     }
 
     /// One step: `x' = x − η·g + √(2η)·ξ`, g the (quantized) gradient, then the variant's
@@ -161,15 +256,12 @@ impl Sampler for Sgld {
         // Gradient at Q_W(x) (lp-f) or x.
         if self.variant == SgldVariant::LpF {
             st.events += c.requant(&st.xc, fa, f.param, &mut ws.q, bits);
-            for i in 0..d {
-                ws.a[i] = f.param.value(ws.q[i]);
-            }
+            let q = std::mem::take(&mut ws.q);
+            st.events += c.gradient_codes(target, &q, f.param, ws, bits);
+            ws.q = q;
         } else {
-            for i in 0..d {
-                ws.a[i] = xf.value(st.xc[i]);
-            }
+            st.events += c.gradient_codes(target, &st.xc, xf, ws, bits);
         }
-        st.events += c.gradient_at_a(target, ws, bits);
         let fnz = f.noise.fl();
         if self.variant == SgldVariant::VcL {
             normals(ws, d, bits);

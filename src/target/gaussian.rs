@@ -28,6 +28,8 @@ pub struct Gaussian {
     prec: Vec<f64>,
     /// Whether Σ is diagonal (then `∇U` is a per-coordinate scale).
     diagonal: bool,
+    /// The diagonal of Σ⁻¹.
+    prec_diag: Vec<f64>,
 }
 
 impl Gaussian {
@@ -94,11 +96,21 @@ impl Gaussian {
         };
         let prec = spd_inverse(&cov, d)
             .ok_or_else(|| Error::Config("gaussian: `cov` is not positive definite".into()))?;
+        let mut prec = prec;
+        if diagonal {
+            // 1/σ², correctly rounded (the Cholesky route can be off in the last bit, e.g. for
+            // σ² = 2), so that exactly representable precisions stay exact.
+            for i in 0..d {
+                prec[i * d + i] = 1.0 / cov[i * d + i];
+            }
+        }
+        let prec_diag = (0..d).map(|i| prec[i * d + i]).collect();
         Ok(Gaussian {
             mean: c.mean.clone(),
             cov,
             prec,
             diagonal,
+            prec_diag,
         })
     }
 
@@ -167,6 +179,11 @@ impl Target for Gaussian {
                     .sum();
             }
         }
+    }
+
+    fn diagonal_gaussian(&self) -> Option<(&[f64], &[f64])> {
+        self.diagonal
+            .then_some((self.mean.as_slice(), self.prec_diag.as_slice()))
     }
 
     fn mean(&self) -> Vec<f64> {

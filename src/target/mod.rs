@@ -45,6 +45,14 @@ pub trait Target: Send + Sync + std::fmt::Debug {
         self.grad(x, out)
     }
 
+    /// For a Gaussian with diagonal covariance, its mean and the diagonal of its precision
+    /// Σ⁻¹ (each of length d), so that `∇U(x)_i = prec_i·(x_i − mean_i)`; `None` otherwise
+    /// (the default). The integer datapath computes this gradient in integers when both are
+    /// exactly representable (see [`crate::sampler`]).
+    fn diagonal_gaussian(&self) -> Option<(&[f64], &[f64])> {
+        None
+    }
+
     /// Exact mean, length d.
     fn mean(&self) -> Vec<f64>;
 

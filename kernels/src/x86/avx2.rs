@@ -42,6 +42,45 @@ pub unsafe fn quantize_f64<O: Code, W: WordSource + ?Sized>(
     chunked::quantize_f64(spec, fl, src, dst, &mut bits)
 }
 
+/// [`crate::fused::fast::sgld_lp_l`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
+#[target_feature(enable = "avx2")]
+pub unsafe fn sgld_lp_l<C: Code, W: WordSource + ?Sized>(
+    p: &crate::fused::SgldLpL,
+    x: &mut [C],
+    steps: u64,
+    bits: &mut W,
+    words: &mut [u64],
+) -> u64 {
+    let mut bits = super::OnPlatform {
+        bits,
+        platform: crate::Platform::Avx2,
+    };
+    crate::fused::fast::sgld_lp_l(p, x, steps, &mut bits, words)
+}
+
+/// [`crate::fused::fast::sghmc_lp_l`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
+#[target_feature(enable = "avx2")]
+pub unsafe fn sghmc_lp_l<C: Code, W: WordSource + ?Sized>(
+    p: &crate::fused::SghmcLpL,
+    x: &mut [C],
+    v: &mut [C],
+    steps: u64,
+    bits: &mut W,
+    words: &mut [u64],
+) -> u64 {
+    let mut bits = super::OnPlatform {
+        bits,
+        platform: crate::Platform::Avx2,
+    };
+    crate::fused::fast::sghmc_lp_l(p, x, v, steps, &mut bits, words)
+}
+
 /// [`WordSource::fill`] compiled for AVX2.
 ///
 /// # Safety

@@ -1,0 +1,1434 @@
+//! Fused sampler steps on the integer datapath: one SGLD or SGHMC `lp-l` step for a diagonal
+//! Gaussian target, gradient, fixed-point noise, exact wide sums and the final roundings in one
+//! pass over the state, with no `f64` anywhere.
+//!
+//! # The step (SGLD `lp-l`)
+//! State `x` (codes with `x.fl` fraction bits, any container `i8`/`i16`/`i32`), per coordinate
+//! `i`, with `r` the configured rounding:
+//!
+//! ```text
+//! g_i  = Q_G( prec_i·(x_i − μ_i) )                     prec_i·(x_i − μ_i) has fp + x.fl fraction bits
+//! n_i  = noise code i (fixed-point generator, noise.fmt.fl fraction bits)
+//! s_i  = A(x_i, x.fl) − A(η·g_i, fc + g.fl) + A(c_n·n_i, fc + n.fl)      exact, in accum.fl bits
+//! a_i  = overflow_accum(s_i)
+//! x_i' = Q_W(a_i)                                     requantize accum.fl → x.fl with r
+//! ```
+//!
+//! `A(v, f)` aligns a code with `f` fraction bits to `accum.fl` ([`align`]: exact left shift, or
+//! floor right shift when `f > accum.fl`), `Q_G`/`Q_W` are [`crate::portable::round_code`] with
+//! the configured rounding followed by the format's overflow rule.
+//!
+//! # The step (SGHMC `lp-l`, exact integrator with coefficients `[e, c_vg, c_xv, c_xg, n_v, n_xv, n_x]`)
+//! ```text
+//! g_i  = Q_G( prec_i·(x_i − μ_i) )
+//! n1_i = noise code i, n2_i = noise code d + i
+//! sv_i = A(e·v_i, fc+v.fl) + A(c_vg·g_i, fc+g.fl) + A(n_v·n1_i, fc+n.fl)
+//! sx_i = A(x_i, x.fl) + A(c_xv·v_i, fc+v.fl) + A(c_xg·g_i, fc+g.fl) + A(n_xv·n1_i, fc+n.fl) + A(n_x·n2_i, fc+n.fl)
+//! v_i' = Q_V(overflow_accum(sv_i)),  x_i' = Q_W(overflow_accum(sx_i))        (old v in sx)
+//! ```
+//!
+//! # Random bits (one step)
+//! The step draws its words in one call, in this order, each region packed by the rule of
+//! [`crate::bits`] over its own elements:
+//! 1. Q_G: `d` elements of `R_g = r.bits_per_code(fp + x.fl − g.fl)` bits;
+//! 2. noise: `d` (SGLD) or `2d` (SGHMC) codes: `clt:K:B` takes `K` uniforms of `B` bits per code
+//!    (code `j` uses uniforms `jK..jK+K`), `table:T` one `T`-bit index per code;
+//! 3. SGHMC only: Q_V, `d` elements of `r.bits_per_code(accum.fl − v.fl)` bits;
+//! 4. Q_W, `d` elements of `r.bits_per_code(accum.fl − x.fl)` bits.
+//!
+//! This is exactly the order in which `lpmc`'s generic samplers draw them (gradient rounding,
+//! noise, state roundings), so a fused run and a generic run give the same bits.
+//! Successive steps draw successive words, so a call with `steps > 1` may draw the words of
+//! several steps at once ([`crate::WordSource::fill_on`]): same words, SIMD rate.
+//!
+//! # Paths
+//! [`reference`] is the scalar twin (`i128` sums, [`crate::portable::round_code`],
+//! [`crate::bits::unpack`] per element). [`fast`] works in blocks: it unpacks each region's
+//! bits to one lane per element, builds the noise codes of the block, then runs one
+//! branch-free `i64` loop monomorphized on the rounding mode; it is used when every
+//! intermediate provably fits `i64` ([`SgldLpL::fits_i64`]), otherwise it calls the reference.
+//! [`crate::Platform`] chooses (the AVX2/AVX-512 builds compile [`fast`] with those features).
+
+use crate::bits::{words_for, WordSource};
+use crate::portable::round_code;
+use crate::{Code, Overflow, Rounding};
+
+/// A fixed-point format as the kernels see it: word length, fraction length, overflow rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fmt {
+    /// Word length in bits, sign included (2..=64; stored quantities ≤ 32).
+    pub wl: u32,
+    /// Fraction length in bits (0..=62).
+    pub fl: u32,
+    /// What happens to codes outside `wl` bits.
+    pub overflow: Overflow,
+}
+
+/// The fixed-point Gaussian generator of a fused step (the integer generators of
+/// [`crate::noise`], then brought to the noise format).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NoiseGen<'a> {
+    /// [`crate::noise::clt`]`(k, bits)`, then a nearest-even shift right by `shift` bits
+    /// (left when negative), then the noise format's overflow rule.
+    Clt {
+        /// Uniforms per code, ≥ 1.
+        k: u32,
+        /// Bits per uniform, 1..=32.
+        bits: u32,
+        /// Fraction bits of the CLT sum minus the noise format's FL.
+        shift: i32,
+    },
+    /// [`crate::noise::table`]: `table[u]`, `u` a uniform `bits`-bit index; the entries are
+    /// already codes of the noise format.
+    Table {
+        /// Index bits, 1..=24; `table.len() == 2^bits`.
+        bits: u32,
+        /// The `2^bits` codes.
+        table: &'a [i64],
+    },
+}
+
+impl NoiseGen<'_> {
+    /// Words `m` codes draw.
+    pub fn words(&self, m: usize) -> usize {
+        match *self {
+            NoiseGen::Clt { k, bits, .. } => words_for(m * k as usize, bits),
+            NoiseGen::Table { bits, .. } => words_for(m, bits),
+        }
+    }
+}
+
+/// The diagonal Gaussian's gradient `g_i = prec_i·(x_i − μ_i)` in integers: `prec` codes with
+/// `prec_fl` fraction bits, `mean` codes with the position's fraction bits, each of at most
+/// 32 bits. Each slice has length `d`, or 1 for "the same for every coordinate".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GaussGrad<'a> {
+    /// Precision (1/variance) codes.
+    pub prec: &'a [i64],
+    /// Mean codes, in the position's format.
+    pub mean: &'a [i64],
+    /// Fraction bits of the precision codes (the `coef` format's).
+    pub prec_fl: u32,
+}
+
+impl GaussGrad<'_> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> (i64, i64) {
+        let p = if self.prec.len() == 1 { 0 } else { i };
+        let m = if self.mean.len() == 1 { 0 } else { i };
+        (self.prec[p], self.mean[m])
+    }
+}
+
+/// One SGLD `lp-l` step on the integer datapath (see the [module docs](self) for the rule and
+/// the bit order).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgldLpL<'a> {
+    /// Rounding of Q_G and Q_W.
+    pub rounding: Rounding,
+    /// The position's format (`param`).
+    pub x: Fmt,
+    /// The gradient's format (`grad`).
+    pub grad: Fmt,
+    /// The accumulator (`accum`), WL ≤ 64.
+    pub accum: Fmt,
+    /// Fraction bits of the coefficients (`coef`).
+    pub coef_fl: u32,
+    /// η in `coef` codes.
+    pub eta: i64,
+    /// √(2η)/s_n in `coef` codes (s_n the generator's standard deviation).
+    pub noise_coef: i64,
+    /// The target's gradient.
+    pub target: GaussGrad<'a>,
+    /// The noise generator.
+    pub noise: NoiseGen<'a>,
+    /// The noise format.
+    pub noise_fmt: Fmt,
+}
+
+/// One SGHMC `lp-l` step on the integer datapath (see the [module docs](self)).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SghmcLpL<'a> {
+    /// Rounding of Q_G, Q_V and Q_W.
+    pub rounding: Rounding,
+    /// The position's format (`param`).
+    pub x: Fmt,
+    /// The momentum's format.
+    pub v: Fmt,
+    /// The gradient's format (`grad`).
+    pub grad: Fmt,
+    /// The accumulator (`accum`), WL ≤ 64.
+    pub accum: Fmt,
+    /// Fraction bits of the coefficients (`coef`).
+    pub coef_fl: u32,
+    /// `[e, c_vg, c_xv, c_xg, n_v, n_xv, n_x]` in `coef` codes.
+    pub coefs: [i64; 7],
+    /// The target's gradient.
+    pub target: GaussGrad<'a>,
+    /// The noise generator.
+    pub noise: NoiseGen<'a>,
+    /// The noise format.
+    pub noise_fmt: Fmt,
+}
+
+/// A code with `from` fraction bits expressed with `to` fraction bits: exact when `to ≥ from`
+/// (shift capped at 126), otherwise truncated toward −∞ (the accumulator drops bits below its
+/// LSB).
+///
+/// ```
+/// use lpmc_kernels::fused::align;
+/// assert_eq!(align(5, 2, 4), 20);
+/// assert_eq!(align(-5, 4, 2), -2);
+/// ```
+#[inline]
+pub fn align(v: i128, from: u32, to: u32) -> i128 {
+    if to >= from {
+        v << (to - from).min(126)
+    } else {
+        let s = from - to;
+        if s >= 127 {
+            if v < 0 {
+                -1
+            } else {
+                0
+            }
+        } else {
+            v >> s
+        }
+    }
+}
+
+/// Shift of Q_G: fraction bits of `prec·(x − μ)` minus the gradient's.
+fn grad_shift(t: &GaussGrad, x: Fmt, g: Fmt) -> i32 {
+    (t.prec_fl + x.fl) as i32 - g.fl as i32
+}
+
+impl SgldLpL<'_> {
+    /// `(R_g, R_x)`: random bits per element of Q_G and Q_W.
+    pub fn round_bits(&self) -> (u32, u32) {
+        let r = self.rounding;
+        (
+            r.bits_per_code(grad_shift(&self.target, self.x, self.grad)),
+            r.bits_per_code(self.accum.fl as i32 - self.x.fl as i32),
+        )
+    }
+
+    /// Words one step on `d` coordinates draws.
+    pub fn words_per_step(&self, d: usize) -> usize {
+        let (rg, rx) = self.round_bits();
+        words_for(d, rg) + self.noise.words(d) + words_for(d, rx)
+    }
+
+    /// Whether every intermediate of the step fits `i64` with 1 bit to spare, so that
+    /// [`fast`] may compute in `i64` lanes (otherwise it runs the reference).
+    pub fn fits_i64(&self) -> bool {
+        let fa = self.accum.fl;
+        let fc = self.coef_fl;
+        let terms = [
+            term(self.x.wl, 1, self.x.fl, fa),
+            term(self.grad.wl, COEF_WL, fc + self.grad.fl, fa),
+            term(self.noise_fmt.wl, COEF_WL, fc + self.noise_fmt.fl, fa),
+        ];
+        common_fits(
+            &self.target,
+            self.x,
+            self.grad,
+            self.accum,
+            &self.noise,
+            &terms,
+        ) && Rq::ok(self.accum.fl as i32 - self.x.fl as i32, self.accum.wl)
+    }
+}
+
+impl SghmcLpL<'_> {
+    /// `(R_g, R_v, R_x)`: random bits per element of Q_G, Q_V and Q_W.
+    pub fn round_bits(&self) -> (u32, u32, u32) {
+        let r = self.rounding;
+        (
+            r.bits_per_code(grad_shift(&self.target, self.x, self.grad)),
+            r.bits_per_code(self.accum.fl as i32 - self.v.fl as i32),
+            r.bits_per_code(self.accum.fl as i32 - self.x.fl as i32),
+        )
+    }
+
+    /// Words one step on `d` coordinates draws.
+    pub fn words_per_step(&self, d: usize) -> usize {
+        let (rg, rv, rx) = self.round_bits();
+        words_for(d, rg) + self.noise.words(2 * d) + words_for(d, rv) + words_for(d, rx)
+    }
+
+    /// Whether every intermediate fits `i64` (see [`SgldLpL::fits_i64`]).
+    pub fn fits_i64(&self) -> bool {
+        let fa = self.accum.fl;
+        let fc = self.coef_fl;
+        let n = term(self.noise_fmt.wl, COEF_WL, fc + self.noise_fmt.fl, fa);
+        let vt = term(self.v.wl, COEF_WL, fc + self.v.fl, fa);
+        let gt = term(self.grad.wl, COEF_WL, fc + self.grad.fl, fa);
+        let terms = [term(self.x.wl, 1, self.x.fl, fa), vt, gt, n, n];
+        common_fits(
+            &self.target,
+            self.x,
+            self.grad,
+            self.accum,
+            &self.noise,
+            &terms,
+        ) && Rq::ok(self.accum.fl as i32 - self.x.fl as i32, self.accum.wl)
+            && Rq::ok(self.accum.fl as i32 - self.v.fl as i32, self.accum.wl)
+            && self.coefs.iter().all(|c| c.unsigned_abs() < 1 << 31)
+    }
+}
+
+/// Coefficient codes are stored quantities: at most 32 bits.
+const COEF_WL: u32 = 32;
+
+/// Exponent bound of a term `A(c·q)`: `|c| ≤ 2^(wc−1)`, `|q| ≤ 2^(wq−1)`, aligned from `from` to
+/// `to` fraction bits (a right shift only shrinks it). `wc = 1` stands for "no coefficient".
+fn term(wq: u32, wc: u32, from: u32, to: u32) -> u32 {
+    (wq - 1) + (wc - 1) + to.saturating_sub(from)
+}
+
+/// The checks both steps share: the gradient product and Q_G, the noise codes, and a sum of
+/// terms bounded by `2^terms[j]` below `2^62`.
+fn common_fits(t: &GaussGrad, x: Fmt, g: Fmt, accum: Fmt, noise: &NoiseGen, terms: &[u32]) -> bool {
+    let small = |v: &i64| v.unsigned_abs() < 1 << 31;
+    if !(t.prec.iter().all(small) && t.mean.iter().all(small) && x.wl <= 32 && g.wl <= 32) {
+        return false;
+    }
+    // prec·(x − μ) < 2^31·2^32 = 2^63 fits; Q_G of it: a left shift must stay below 2^62.
+    let sg = grad_shift(t, x, g);
+    if !((1..=62).contains(&sg) || sg <= 0 && 31 + x.wl + (-sg) as u32 <= 61) {
+        return false;
+    }
+    if let NoiseGen::Clt { k, bits, shift } = *noise {
+        // |T| ≤ k·2^bits ≤ 2^(bits + 7).
+        let e = bits + 7;
+        if !((1..=62).contains(&shift) || shift <= 0 && e + (-shift) as u32 <= 61) || k > 64 {
+            return false;
+        }
+    }
+    let sum: u128 = terms.iter().map(|&e| 1u128 << e.min(100)).sum();
+    sum <= 1 << 62 && accum.wl <= 64
+}
+
+/// One rounding (before overflow) of `i64` codes by a fixed shift, as branch-free lane code.
+///
+/// Same results as [`round_code`] for codes `k` with `|k| < 2^62` and, for `s ≤ 0`,
+/// `|k|·2^−s < 2^62` (checked by [`Rq::ok`] and the `fits_i64` methods).
+#[derive(Clone, Copy, Debug)]
+struct Rq {
+    /// max(s, 1): the shift used by the rounding formulas.
+    s: u32,
+    /// max(−s, 0): the exact left shift when nothing is discarded.
+    left: u32,
+    /// s ≤ 0: no rounding, the result is `k << left`.
+    exact: bool,
+    mask: u64,
+    half: u64,
+    /// R (random bits of sr:R / src:R).
+    r: u32,
+    /// `top_R(d) = (d >> a) << b`.
+    a: u32,
+    b: u32,
+    /// src:R with R < s: round d to R bits (ties to even) first.
+    rne: bool,
+    rmask: u64,
+    rhalf: u64,
+}
+
+/// The rounding mode as a const generic: 0 floor, 1 toward-zero, 2 nearest-even,
+/// 3 nearest-away, 4 sr:R, 5 sr (exact), 6 src:R.
+fn mode_id(r: Rounding) -> u8 {
+    match r {
+        Rounding::Floor => 0,
+        Rounding::TowardZero => 1,
+        Rounding::NearestEven => 2,
+        Rounding::NearestAway => 3,
+        Rounding::Stochastic { .. } => 4,
+        Rounding::StochasticExact => 5,
+        Rounding::StochasticCorrected { .. } => 6,
+    }
+}
+
+impl Rq {
+    /// Whether a shift `shift` of `wl`-bit codes is in the range [`Rq`] handles.
+    fn ok(shift: i32, wl: u32) -> bool {
+        (1..=62).contains(&shift) || (shift <= 0 && (wl - 1) + (-shift) as u32 <= 61)
+    }
+
+    fn new(shift: i32, rounding: Rounding) -> Self {
+        let s = shift.max(1) as u32;
+        let r = match rounding {
+            Rounding::Stochastic { bits } | Rounding::StochasticCorrected { bits } => bits,
+            _ => 0,
+        };
+        let a = s.saturating_sub(r);
+        let rne = matches!(rounding, Rounding::StochasticCorrected { .. }) && r < s;
+        Rq {
+            s,
+            left: (-shift).max(0) as u32,
+            exact: shift <= 0,
+            mask: (1u64 << s) - 1,
+            half: 1u64 << (s - 1),
+            r,
+            a,
+            b: r.saturating_sub(s),
+            rne,
+            rmask: if a >= 1 { (1u64 << a) - 1 } else { 0 },
+            rhalf: if a >= 1 { 1u64 << (a - 1) } else { 0 },
+        }
+    }
+
+    /// `k` rounded with `u` random bits, mode `M` (see [`mode_id`]).
+    #[inline(always)]
+    fn round<const M: u8>(&self, k: i64, u: u64) -> i64 {
+        let s = self.s;
+        let d = k as u64 & self.mask;
+        let fl = k >> s;
+        let up: u64 = match M {
+            0 => 0,
+            1 => ((k < 0) & (d != 0)) as u64,
+            2 => ((d > self.half) | ((d == self.half) & (fl & 1 == 1))) as u64,
+            3 => ((d > self.half) | ((d == self.half) & (k >= 0))) as u64,
+            4 => (((d >> self.a) << self.b) + u) >> self.r,
+            5 => (d + u) >> s,
+            _ => {
+                let plain = (d >> self.a) << self.b;
+                let q = d >> self.a;
+                let rem = d & self.rmask;
+                let t = q + ((rem > self.rhalf) | ((rem == self.rhalf) & (q & 1 == 1))) as u64;
+                let t = if self.rne { t } else { plain };
+                (t + u) >> self.r
+            }
+        };
+        let rounded = fl + up as i64;
+        if self.exact {
+            k << self.left
+        } else {
+            rounded
+        }
+    }
+}
+
+/// An overflow rule as branch-free lane code: `(result, event)`.
+#[derive(Clone, Copy, Debug)]
+struct Ov {
+    wrap: bool,
+    sh: u32,
+    min: i64,
+    max: i64,
+}
+
+impl Ov {
+    fn new(f: Fmt) -> Self {
+        let max = ((1u64 << (f.wl - 1)) - 1) as i64;
+        Ov {
+            wrap: f.overflow == Overflow::Wrap,
+            sh: 64 - f.wl,
+            min: -max - 1,
+            max,
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, q: i64) -> (i64, bool) {
+        let w = (q << self.sh) >> self.sh;
+        let c = q.max(self.min).min(self.max);
+        let out = if self.wrap { w } else { c };
+        (out, out != q)
+    }
+}
+
+/// `(lsh, rsh)` of [`align`] from `from` to `to` fraction bits in `i64` lanes (a right shift
+/// of 63 is the floor for every `|v| < 2^63`).
+fn shifts(from: u32, to: u32) -> (u32, u32) {
+    if to >= from {
+        (to - from, 0)
+    } else {
+        (0, (from - to).min(63))
+    }
+}
+
+#[inline(always)]
+fn al(v: i64, (l, r): (u32, u32)) -> i64 {
+    (v << l) >> r
+}
+
+/// The scalar twins: one element at a time, `i128` sums, the reference rounding.
+pub mod reference {
+    use super::*;
+    use crate::bits::unpack;
+
+    /// Element `j`'s noise code from the noise region `w`.
+    fn noise_code(gen: &NoiseGen, f: Fmt, w: &[u64], j: usize) -> i64 {
+        match *gen {
+            NoiseGen::Clt { k, bits, shift } => {
+                let k = k as usize;
+                let s: i64 = (0..k).map(|m| unpack(w, j * k + m, bits) as i64).sum();
+                let t = 2 * s - k as i64 * ((1i64 << bits) - 1);
+                f.overflow
+                    .apply(round_code(t, shift, Rounding::NearestEven, 0), f.wl)
+                    .0
+            }
+            NoiseGen::Table { bits, table } => table[unpack(w, j, bits) as usize],
+        }
+    }
+
+    /// `r` bits of element `i` of region `w` (0 when `r = 0`).
+    fn ubits(w: &[u64], i: usize, r: u32) -> u64 {
+        if r == 0 {
+            0
+        } else {
+            unpack(w, i, r)
+        }
+    }
+
+    /// Q_G of coordinate `i`: `(g, event)`.
+    fn grad(t: &GaussGrad, x: Fmt, g: Fmt, r: Rounding, xi: i64, i: usize, u: u64) -> (i64, bool) {
+        let (p, m) = t.at(i);
+        let prod = p as i128 * (xi as i128 - m as i128);
+        let q = round_code(prod as i64, grad_shift(t, x, g), r, u);
+        g.overflow.apply(q, g.wl)
+    }
+
+    #[allow(clippy::needless_range_loop)] // element i indexes x and the three bit regions
+    /// `steps` SGLD `lp-l` steps of `x` (see [`SgldLpL`]); `words` is scratch of at least
+    /// [`SgldLpL::words_per_step`] words. Returns the overflow events (Q_G, accumulator, Q_W).
+    ///
+    /// # Panics
+    /// If `words` is too short.
+    pub fn sgld_lp_l<C: Code, W: WordSource + ?Sized>(
+        p: &SgldLpL,
+        x: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
+        let d = x.len();
+        let (rg, rx) = p.round_bits();
+        let (ng, nn, nx) = (words_for(d, rg), p.noise.words(d), words_for(d, rx));
+        let words = &mut words[..ng + nn + nx];
+        let (fa, fc) = (p.accum.fl, p.coef_fl);
+        let mut events = 0u64;
+        for _ in 0..steps {
+            bits.fill(words);
+            let (wg, rest) = words.split_at(ng);
+            let (wn, wx) = rest.split_at(nn);
+            for i in 0..d {
+                let xi = x[i].to_i64();
+                let (g, e1) = grad(&p.target, p.x, p.grad, p.rounding, xi, i, ubits(wg, i, rg));
+                let n = noise_code(&p.noise, p.noise_fmt, wn, i);
+                let sum = align(xi as i128, p.x.fl, fa)
+                    - align(p.eta as i128 * g as i128, fc + p.grad.fl, fa)
+                    + align(p.noise_coef as i128 * n as i128, fc + p.noise_fmt.fl, fa);
+                let (acc, e2) = p.accum.overflow.apply(sum, p.accum.wl);
+                let q = round_code(acc, fa as i32 - p.x.fl as i32, p.rounding, ubits(wx, i, rx));
+                let (c, e3) = p.x.overflow.apply(q, p.x.wl);
+                x[i] = C::from_i64(c);
+                events += e1 as u64 + e2 as u64 + e3 as u64;
+            }
+        }
+        events
+    }
+
+    #[allow(clippy::needless_range_loop)] // element i indexes x, v and four bit regions
+    /// `steps` SGHMC `lp-l` steps of `(x, v)` (see [`SghmcLpL`]); `words` is scratch of at
+    /// least [`SghmcLpL::words_per_step`] words. Returns the overflow events.
+    ///
+    /// # Panics
+    /// If `x.len() != v.len()` or `words` is too short.
+    pub fn sghmc_lp_l<C: Code, W: WordSource + ?Sized>(
+        p: &SghmcLpL,
+        x: &mut [C],
+        v: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
+        assert_eq!(x.len(), v.len(), "sghmc_lp_l: x and v lengths differ");
+        let d = x.len();
+        let (rg, rv, rx) = p.round_bits();
+        let (ng, nn) = (words_for(d, rg), p.noise.words(2 * d));
+        let (nv, nx) = (words_for(d, rv), words_for(d, rx));
+        let words = &mut words[..ng + nn + nv + nx];
+        let (fa, fc, fnz) = (p.accum.fl, p.coef_fl, p.noise_fmt.fl);
+        let [e, cvg, cxv, cxg, kv, kxv, kx] = p.coefs.map(|c| c as i128);
+        let mut events = 0u64;
+        for _ in 0..steps {
+            bits.fill(words);
+            let (wg, rest) = words.split_at(ng);
+            let (wn, rest) = rest.split_at(nn);
+            let (wv, wx) = rest.split_at(nv);
+            for i in 0..d {
+                let (xi, vi) = (x[i].to_i64(), v[i].to_i64());
+                let (g, e1) = grad(&p.target, p.x, p.grad, p.rounding, xi, i, ubits(wg, i, rg));
+                let n1 = noise_code(&p.noise, p.noise_fmt, wn, i) as i128;
+                let n2 = noise_code(&p.noise, p.noise_fmt, wn, d + i) as i128;
+                let (g, vw) = (g as i128, vi as i128);
+                let sv = align(e * vw, fc + p.v.fl, fa)
+                    + align(cvg * g, fc + p.grad.fl, fa)
+                    + align(kv * n1, fc + fnz, fa);
+                let sx = align(xi as i128, p.x.fl, fa)
+                    + align(cxv * vw, fc + p.v.fl, fa)
+                    + align(cxg * g, fc + p.grad.fl, fa)
+                    + align(kxv * n1, fc + fnz, fa)
+                    + align(kx * n2, fc + fnz, fa);
+                let (av, e2) = p.accum.overflow.apply(sv, p.accum.wl);
+                let (ax, e3) = p.accum.overflow.apply(sx, p.accum.wl);
+                let qv = round_code(av, fa as i32 - p.v.fl as i32, p.rounding, ubits(wv, i, rv));
+                let qx = round_code(ax, fa as i32 - p.x.fl as i32, p.rounding, ubits(wx, i, rx));
+                let (cv, e4) = p.v.overflow.apply(qv, p.v.wl);
+                let (cx, e5) = p.x.overflow.apply(qx, p.x.wl);
+                v[i] = C::from_i64(cv);
+                x[i] = C::from_i64(cx);
+                events += [e1, e2, e3, e4, e5].iter().map(|&b| b as u64).sum::<u64>();
+            }
+        }
+        events
+    }
+}
+
+/// The blockwise path: bits unpacked per block to one lane per element, noise codes built per
+/// block, then one branch-free `i64` loop per block monomorphized on the rounding mode.
+pub mod fast {
+    use super::*;
+
+    /// Elements per block.
+    const B: usize = 256;
+    /// Uniforms buffered per CLT sub-block.
+    const UB: usize = 1024;
+
+    /// Sequential unpacking of a region's `r`-bit elements from any starting element.
+    struct Unpack<'w> {
+        words: &'w [u64],
+        r: u32,
+        per: usize,
+        pos: usize,
+        k: usize,
+        mask: u64,
+    }
+
+    /// The packing geometry of a region of `r`-bit elements, computed once per call.
+    #[derive(Clone, Copy, Debug)]
+    struct Geo {
+        r: u32,
+        per: usize,
+        mask: u64,
+    }
+
+    impl Geo {
+        fn new(r: u32) -> Self {
+            match 64u32.checked_div(r) {
+                None => Geo {
+                    r: 0,
+                    per: usize::MAX,
+                    mask: 0,
+                },
+                Some(per) => Geo {
+                    r,
+                    per: per as usize,
+                    mask: u64::MAX >> (64 - r),
+                },
+            }
+        }
+
+        /// `(word, element within the word)` of element `i`.
+        fn place(&self, i: usize) -> (usize, usize) {
+            if self.r == 0 {
+                (0, 0)
+            } else {
+                (i / self.per, i % self.per)
+            }
+        }
+
+        /// The unpacker of `words` from the element at `place`.
+        #[inline(always)]
+        fn at<'w>(&self, words: &'w [u64], (pos, k): (usize, usize)) -> Unpack<'w> {
+            Unpack {
+                words,
+                r: self.r,
+                per: self.per,
+                pos,
+                k,
+                mask: self.mask,
+            }
+        }
+    }
+
+    impl<'w> Unpack<'w> {
+        #[inline(always)]
+        fn one(&mut self) -> u64 {
+            if self.r == 0 {
+                return 0;
+            }
+            let v = (self.words[self.pos] >> (self.k as u32 * self.r)) & self.mask;
+            self.k += 1;
+            if self.k == self.per {
+                self.k = 0;
+                self.pos += 1;
+            }
+            v
+        }
+
+        /// The next `out.len()` elements.
+        #[inline(always)]
+        fn take<T: From<u32> + Copy>(&mut self, out: &mut [T], cast: impl Fn(u64) -> T) {
+            if self.r == 0 {
+                out.fill(T::from(0));
+                return;
+            }
+            let mut i = 0;
+            while self.k != 0 && i < out.len() {
+                out[i] = cast(self.one());
+                i += 1;
+            }
+            let whole = (out.len() - i) / self.per;
+            let ws = &self.words[self.pos..self.pos + whole];
+            let body = &mut out[i..i + whole * self.per];
+            match self.r {
+                1 => whole_words::<T, 1>(ws, body, &cast),
+                2 => whole_words::<T, 2>(ws, body, &cast),
+                4 => whole_words::<T, 4>(ws, body, &cast),
+                8 => whole_words::<T, 8>(ws, body, &cast),
+                16 => whole_words::<T, 16>(ws, body, &cast),
+                32 => whole_words::<T, 32>(ws, body, &cast),
+                r => {
+                    for (w, c) in ws.iter().zip(body.chunks_exact_mut(self.per)) {
+                        let mut w = *w;
+                        for o in c {
+                            *o = cast(w & self.mask);
+                            w = w.checked_shr(r).unwrap_or(0);
+                        }
+                    }
+                }
+            }
+            self.pos += whole;
+            i += whole * self.per;
+            while i < out.len() {
+                out[i] = cast(self.one());
+                i += 1;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn whole_words<T: Copy, const R: u32>(ws: &[u64], out: &mut [T], cast: &impl Fn(u64) -> T) {
+        let per = (64 / R) as usize;
+        let m = u64::MAX >> (64 - R);
+        for (w, c) in ws.iter().zip(out.chunks_exact_mut(per)) {
+            for (j, o) in c.iter_mut().enumerate() {
+                *o = cast((w >> (j as u32 * R)) & m);
+            }
+        }
+    }
+
+    /// Brings raw generator output to noise codes; made once per call.
+    struct NoiseConv<'w> {
+        gen: NoiseGen<'w>,
+        geo: Geo,
+        rq: Rq,
+        ov: Ov,
+        uni: [u32; UB],
+        idx: [u64; B],
+    }
+
+    impl<'w> NoiseConv<'w> {
+        fn new(gen: NoiseGen<'w>, f: Fmt) -> Self {
+            let shift = match gen {
+                NoiseGen::Clt { shift, .. } => shift,
+                NoiseGen::Table { .. } => 1,
+            };
+            let r = match gen {
+                NoiseGen::Clt { bits, .. } | NoiseGen::Table { bits, .. } => bits,
+            };
+            NoiseConv {
+                gen,
+                geo: Geo::new(r),
+                rq: Rq::new(shift, Rounding::NearestEven),
+                ov: Ov::new(f),
+                uni: [0; UB],
+                idx: [0; B],
+            }
+        }
+
+        /// Where code `start` begins in the noise region.
+        fn place(&self, start: usize) -> (usize, usize) {
+            match self.gen {
+                NoiseGen::Clt { k, .. } => self.geo.place(start * k as usize),
+                NoiseGen::Table { .. } => self.geo.place(start),
+            }
+        }
+
+        /// The unpacker of the noise region `words` from `place` on.
+        #[inline(always)]
+        fn src<'a>(&self, words: &'a [u64], place: (usize, usize)) -> Unpack<'a> {
+            self.geo.at(words, place)
+        }
+
+        /// One noise code (the small-dimension path).
+        #[inline(always)]
+        fn one(&self, src: &mut Unpack) -> i64 {
+            match self.gen {
+                NoiseGen::Clt { k, bits, .. } => {
+                    let mut s = 0i64;
+                    for _ in 0..k {
+                        s += src.one() as i64;
+                    }
+                    let t = 2 * s - k as i64 * ((1i64 << bits) - 1);
+                    self.ov.apply(self.rq.round::<2>(t, 0)).0
+                }
+                NoiseGen::Table { table, .. } => table[src.one() as usize],
+            }
+        }
+
+        /// The next `out.len()` noise codes.
+        #[inline(always)]
+        fn fill(&mut self, src: &mut Unpack, out: &mut [i64]) {
+            match self.gen {
+                NoiseGen::Clt { k, bits, .. } => {
+                    let off = k as i64 * ((1i64 << bits) - 1);
+                    let (rq, ov) = (self.rq, self.ov);
+                    let k = k as usize;
+                    for o in out.chunks_mut(UB / k) {
+                        let u = &mut self.uni[..o.len() * k];
+                        src.take(u, |w| w as u32);
+                        match k {
+                            1 => clt_sums::<1>(u, o, off, &rq, &ov),
+                            2 => clt_sums::<2>(u, o, off, &rq, &ov),
+                            3 => clt_sums::<3>(u, o, off, &rq, &ov),
+                            4 => clt_sums::<4>(u, o, off, &rq, &ov),
+                            8 => clt_sums::<8>(u, o, off, &rq, &ov),
+                            12 => clt_sums::<12>(u, o, off, &rq, &ov),
+                            _ => {
+                                for (c, us) in o.iter_mut().zip(u.chunks_exact(k)) {
+                                    let s: i64 = us.iter().map(|&x| x as i64).sum();
+                                    *c = ov.apply(rq.round::<2>(2 * s - off, 0)).0;
+                                }
+                            }
+                        }
+                    }
+                }
+                NoiseGen::Table { table, .. } => {
+                    let idx = &mut self.idx[..out.len()];
+                    src.take(idx, |w| w);
+                    for (c, &i) in out.iter_mut().zip(idx.iter()) {
+                        *c = table[i as usize];
+                    }
+                }
+            }
+        }
+    }
+
+    /// CLT sums of `K` uniforms per code, brought to noise codes.
+    #[inline(always)]
+    fn clt_sums<const K: usize>(u: &[u32], out: &mut [i64], off: i64, rq: &Rq, ov: &Ov) {
+        for (c, us) in out.iter_mut().zip(u.chunks_exact(K)) {
+            let mut s = 0i64;
+            for &x in us {
+                s += x as i64;
+            }
+            *c = ov.apply(rq.round::<2>(2 * s - off, 0)).0;
+        }
+    }
+
+    /// The per-element constants of the SGLD step.
+    struct SgldElem {
+        rqg: Rq,
+        rqx: Rq,
+        ovg: Ov,
+        ova: Ov,
+        ovx: Ov,
+        sx: (u32, u32),
+        sg: (u32, u32),
+        sn: (u32, u32),
+        eta: i64,
+        nc: i64,
+    }
+
+    impl SgldElem {
+        /// One coordinate: `(x', events)`.
+        #[inline(always)]
+        fn step<const M: u8>(
+            &self,
+            xi: i64,
+            pr: i64,
+            mu: i64,
+            ug: u64,
+            nz: i64,
+            ux: u64,
+        ) -> (i64, u64) {
+            let (g, e1) = self.ovg.apply(self.rqg.round::<M>(pr * (xi - mu), ug));
+            let sum = al(xi, self.sx) - al(self.eta * g, self.sg) + al(self.nc * nz, self.sn);
+            let (acc, e2) = self.ova.apply(sum);
+            let (c, e3) = self.ovx.apply(self.rqx.round::<M>(acc, ux));
+            (c, e1 as u64 + e2 as u64 + e3 as u64)
+        }
+    }
+
+    /// The per-element constants of the SGHMC step.
+    struct HmcElem {
+        rqg: Rq,
+        rqv: Rq,
+        rqx: Rq,
+        ovg: Ov,
+        ova: Ov,
+        ovv: Ov,
+        ovx: Ov,
+        sx: (u32, u32),
+        sv: (u32, u32),
+        sg: (u32, u32),
+        sn: (u32, u32),
+        c: [i64; 7],
+    }
+
+    impl HmcElem {
+        /// One coordinate: `(x', v', events)`; `u` = the bits of Q_G, Q_V, Q_W.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        fn step<const M: u8>(
+            &self,
+            xi: i64,
+            vi: i64,
+            pr: i64,
+            mu: i64,
+            u: [u64; 3],
+            n1: i64,
+            n2: i64,
+        ) -> (i64, i64, u64) {
+            let [e, cvg, cxv, cxg, kv, kxv, kx] = self.c;
+            let [ug, uv, ux] = u;
+            let (g, e1) = self.ovg.apply(self.rqg.round::<M>(pr * (xi - mu), ug));
+            let svs = al(e * vi, self.sv) + al(cvg * g, self.sg) + al(kv * n1, self.sn);
+            let sxs = al(xi, self.sx)
+                + al(cxv * vi, self.sv)
+                + al(cxg * g, self.sg)
+                + al(kxv * n1, self.sn)
+                + al(kx * n2, self.sn);
+            let (av, e2) = self.ova.apply(svs);
+            let (ax, e3) = self.ova.apply(sxs);
+            let (cv, e4) = self.ovv.apply(self.rqv.round::<M>(av, uv));
+            let (cx, e5) = self.ovx.apply(self.rqx.round::<M>(ax, ux));
+            (
+                cx,
+                cv,
+                e1 as u64 + e2 as u64 + e3 as u64 + e4 as u64 + e5 as u64,
+            )
+        }
+    }
+
+    /// Dimensions up to this run element by element (no block buffers).
+    const SMALL_D: usize = 8;
+
+    /// Per-block copies of the per-coordinate constants (or their broadcast).
+    struct Consts {
+        prec: [i64; B],
+        mean: [i64; B],
+    }
+
+    impl Consts {
+        fn new(t: &GaussGrad) -> Self {
+            let mut c = Consts {
+                prec: [0; B],
+                mean: [0; B],
+            };
+            if t.prec.len() == 1 {
+                c.prec.fill(t.prec[0]);
+            }
+            if t.mean.len() == 1 {
+                c.mean.fill(t.mean[0]);
+            }
+            c
+        }
+
+        #[inline(always)]
+        fn block(&mut self, t: &GaussGrad, i0: usize, n: usize) {
+            if t.prec.len() > 1 {
+                self.prec[..n].copy_from_slice(&t.prec[i0..i0 + n]);
+            }
+            if t.mean.len() > 1 {
+                self.mean[..n].copy_from_slice(&t.mean[i0..i0 + n]);
+            }
+        }
+    }
+
+    /// How many steps' words to draw at once: as many as `words` holds (at least one).
+    fn batch(words: usize, per_step: usize) -> usize {
+        words.checked_div(per_step).unwrap_or(1).max(1)
+    }
+
+    /// Same contract and bits as [`reference::sgld_lp_l`].
+    ///
+    /// # Panics
+    /// If `words` is shorter than [`SgldLpL::words_per_step`].
+    #[inline(always)]
+    pub fn sgld_lp_l<C: Code, W: WordSource + ?Sized>(
+        p: &SgldLpL,
+        x: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
+        if !p.fits_i64() {
+            return reference::sgld_lp_l(p, x, steps, bits, words);
+        }
+        match mode_id(p.rounding) {
+            0 => sgld_run::<C, W, 0>(p, x, steps, bits, words),
+            1 => sgld_run::<C, W, 1>(p, x, steps, bits, words),
+            2 => sgld_run::<C, W, 2>(p, x, steps, bits, words),
+            3 => sgld_run::<C, W, 3>(p, x, steps, bits, words),
+            4 => sgld_run::<C, W, 4>(p, x, steps, bits, words),
+            5 => sgld_run::<C, W, 5>(p, x, steps, bits, words),
+            _ => sgld_run::<C, W, 6>(p, x, steps, bits, words),
+        }
+    }
+
+    #[inline(always)]
+    fn sgld_run<C: Code, W: WordSource + ?Sized, const M: u8>(
+        p: &SgldLpL,
+        x: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
+        let d = x.len();
+        let (rg, rx) = p.round_bits();
+        let (ng, nn, nx) = (words_for(d, rg), p.noise.words(d), words_for(d, rx));
+        let per_step = ng + nn + nx;
+        let k = batch(words.len(), per_step);
+        let (fa, fc) = (p.accum.fl, p.coef_fl);
+        let el = SgldElem {
+            rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
+            rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
+            ovg: Ov::new(p.grad),
+            ova: Ov::new(p.accum),
+            ovx: Ov::new(p.x),
+            sx: shifts(p.x.fl, fa),
+            sg: shifts(fc + p.grad.fl, fa),
+            sn: shifts(fc + p.noise_fmt.fl, fa),
+            eta: p.eta,
+            nc: p.noise_coef,
+        };
+        let elem = |xi, pr, mu, ug, nz, ux| el.step::<M>(xi, pr, mu, ug, nz, ux);
+        let (gg, gx) = (Geo::new(rg), Geo::new(rx));
+        let mut consts = Consts::new(&p.target);
+        let mut ug = [0u64; B];
+        let mut ux = [0u64; B];
+        let mut nz = [0i64; B];
+        let mut conv = NoiseConv::new(p.noise, p.noise_fmt);
+        let mut events = 0u64;
+        let mut left = steps;
+        while left > 0 {
+            let kk = (k as u64).min(left) as usize;
+            bits.fill(&mut words[..kk * per_step]);
+            for s in 0..kk {
+                let w = &words[s * per_step..(s + 1) * per_step];
+                let (wg, rest) = w.split_at(ng);
+                let (wn, wx) = rest.split_at(nn);
+                let mut ugs = gg.at(wg, (0, 0));
+                let mut uxs = gx.at(wx, (0, 0));
+                let mut nzs = conv.src(wn, (0, 0));
+                if d <= SMALL_D {
+                    for (i, xv) in x.iter_mut().enumerate() {
+                        let (pr, mu) = p.target.at(i);
+                        let u = ugs.one();
+                        let n = conv.one(&mut nzs);
+                        let (c, e) = elem(xv.to_i64(), pr, mu, u, n, uxs.one());
+                        *xv = C::from_i64(c);
+                        events += e;
+                    }
+                    continue;
+                }
+                for (bi, xb) in x.chunks_mut(B).enumerate() {
+                    let n = xb.len();
+                    consts.block(&p.target, bi * B, n);
+                    ugs.take(&mut ug[..n], |w| w);
+                    conv.fill(&mut nzs, &mut nz[..n]);
+                    uxs.take(&mut ux[..n], |w| w);
+                    let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
+                    let (ugb, nzb, uxb) = (&ug[..n], &nz[..n], &ux[..n]);
+                    let mut ev = 0u64;
+                    for j in 0..n {
+                        let (c, e) = elem(xb[j].to_i64(), pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
+                        xb[j] = C::from_i64(c);
+                        ev += e;
+                    }
+                    events += ev;
+                }
+            }
+            left -= kk as u64;
+        }
+        events
+    }
+
+    /// Same contract and bits as [`reference::sghmc_lp_l`].
+    ///
+    /// # Panics
+    /// If `x.len() != v.len()` or `words` is shorter than [`SghmcLpL::words_per_step`].
+    #[inline(always)]
+    pub fn sghmc_lp_l<C: Code, W: WordSource + ?Sized>(
+        p: &SghmcLpL,
+        x: &mut [C],
+        v: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
+        assert_eq!(x.len(), v.len(), "sghmc_lp_l: x and v lengths differ");
+        if !p.fits_i64() {
+            return reference::sghmc_lp_l(p, x, v, steps, bits, words);
+        }
+        match mode_id(p.rounding) {
+            0 => sghmc_run::<C, W, 0>(p, x, v, steps, bits, words),
+            1 => sghmc_run::<C, W, 1>(p, x, v, steps, bits, words),
+            2 => sghmc_run::<C, W, 2>(p, x, v, steps, bits, words),
+            3 => sghmc_run::<C, W, 3>(p, x, v, steps, bits, words),
+            4 => sghmc_run::<C, W, 4>(p, x, v, steps, bits, words),
+            5 => sghmc_run::<C, W, 5>(p, x, v, steps, bits, words),
+            _ => sghmc_run::<C, W, 6>(p, x, v, steps, bits, words),
+        }
+    }
+
+    #[inline(always)]
+    fn sghmc_run<C: Code, W: WordSource + ?Sized, const M: u8>(
+        p: &SghmcLpL,
+        x: &mut [C],
+        v: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
+        let d = x.len();
+        let (rg, rv, rx) = p.round_bits();
+        let (ng, nn) = (words_for(d, rg), p.noise.words(2 * d));
+        let (nv, nx) = (words_for(d, rv), words_for(d, rx));
+        let per_step = ng + nn + nv + nx;
+        let k = batch(words.len(), per_step);
+        let (fa, fc) = (p.accum.fl, p.coef_fl);
+        let el = HmcElem {
+            rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
+            rqv: Rq::new(fa as i32 - p.v.fl as i32, p.rounding),
+            rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
+            ovg: Ov::new(p.grad),
+            ova: Ov::new(p.accum),
+            ovv: Ov::new(p.v),
+            ovx: Ov::new(p.x),
+            sx: shifts(p.x.fl, fa),
+            sv: shifts(fc + p.v.fl, fa),
+            sg: shifts(fc + p.grad.fl, fa),
+            sn: shifts(fc + p.noise_fmt.fl, fa),
+            c: p.coefs,
+        };
+        let elem = |xi, vi, pr, mu, u, n1, n2| el.step::<M>(xi, vi, pr, mu, u, n1, n2);
+        let (gg, gv, gx) = (Geo::new(rg), Geo::new(rv), Geo::new(rx));
+        let mut consts = Consts::new(&p.target);
+        let mut ug = [0u64; B];
+        let mut uv = [0u64; B];
+        let mut ux = [0u64; B];
+        let mut n1 = [0i64; B];
+        let mut n2 = [0i64; B];
+        let mut conv = NoiseConv::new(p.noise, p.noise_fmt);
+        let n2_at = conv.place(d);
+        let mut events = 0u64;
+        let mut left = steps;
+        while left > 0 {
+            let kk = (k as u64).min(left) as usize;
+            bits.fill(&mut words[..kk * per_step]);
+            for s in 0..kk {
+                let w = &words[s * per_step..(s + 1) * per_step];
+                let (wg, rest) = w.split_at(ng);
+                let (wn, rest) = rest.split_at(nn);
+                let (wv, wx) = rest.split_at(nv);
+                let mut ugs = gg.at(wg, (0, 0));
+                let mut uvs = gv.at(wv, (0, 0));
+                let mut uxs = gx.at(wx, (0, 0));
+                let mut n1s = conv.src(wn, (0, 0));
+                let mut n2s = conv.src(wn, n2_at);
+                if d <= SMALL_D {
+                    for (i, (xv, vv)) in x.iter_mut().zip(v.iter_mut()).enumerate() {
+                        let (pr, mu) = p.target.at(i);
+                        let u0 = ugs.one();
+                        let a = conv.one(&mut n1s);
+                        let b = conv.one(&mut n2s);
+                        let u = [u0, uvs.one(), uxs.one()];
+                        let (cx, cv, ev) = elem(xv.to_i64(), vv.to_i64(), pr, mu, u, a, b);
+                        *xv = C::from_i64(cx);
+                        *vv = C::from_i64(cv);
+                        events += ev;
+                    }
+                    continue;
+                }
+                for (bi, (xb, vb)) in x.chunks_mut(B).zip(v.chunks_mut(B)).enumerate() {
+                    let n = xb.len();
+                    let vb = &mut vb[..n];
+                    consts.block(&p.target, bi * B, n);
+                    ugs.take(&mut ug[..n], |w| w);
+                    conv.fill(&mut n1s, &mut n1[..n]);
+                    conv.fill(&mut n2s, &mut n2[..n]);
+                    uvs.take(&mut uv[..n], |w| w);
+                    uxs.take(&mut ux[..n], |w| w);
+                    let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
+                    let (ugb, uvb, uxb) = (&ug[..n], &uv[..n], &ux[..n]);
+                    let (n1b, n2b) = (&n1[..n], &n2[..n]);
+                    let mut ev = 0u64;
+                    for j in 0..n {
+                        let u = [ugb[j], uvb[j], uxb[j]];
+                        let (cx, cv, e) = elem(
+                            xb[j].to_i64(),
+                            vb[j].to_i64(),
+                            pr[j],
+                            mu[j],
+                            u,
+                            n1b[j],
+                            n2b[j],
+                        );
+                        xb[j] = C::from_i64(cx);
+                        vb[j] = C::from_i64(cv);
+                        ev += e;
+                    }
+                    events += ev;
+                }
+            }
+            left -= kk as u64;
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Platform, XoshiroLanes};
+
+    const ROUNDINGS: [Rounding; 9] = [
+        Rounding::NearestEven,
+        Rounding::NearestAway,
+        Rounding::Floor,
+        Rounding::TowardZero,
+        Rounding::StochasticExact,
+        Rounding::Stochastic { bits: 8 },
+        Rounding::Stochastic { bits: 3 },
+        Rounding::StochasticCorrected { bits: 2 },
+        Rounding::StochasticCorrected { bits: 13 },
+    ];
+
+    fn sat(wl: u32, fl: u32) -> Fmt {
+        Fmt {
+            wl,
+            fl,
+            overflow: Overflow::Saturate,
+        }
+    }
+
+    /// A format family: (param, grad, accum, coef fl, coef wl, noise) for a container width.
+    /// Each family is chosen so that some steps overflow (narrow accumulators, wrap).
+    fn families(cw: u32) -> Vec<(Fmt, Fmt, Fmt, u32, Fmt)> {
+        let w = cw;
+        let wrap = |mut f: Fmt| {
+            f.overflow = Overflow::Wrap;
+            f
+        };
+        vec![
+            // Paper-like: everything in the state width, accum a little wider.
+            (
+                sat(w, w / 2),
+                sat(w, w / 2),
+                sat(w + 8, w / 2 + 8),
+                12,
+                sat(16, 10),
+            ),
+            // Wrapping state and accumulator, gradient finer than the state.
+            (
+                wrap(sat(w - 1, 3)),
+                sat(w, 5),
+                wrap(sat(w + 4, 9)),
+                6,
+                sat(12, 8),
+            ),
+            // Accumulator no finer than the state (no rounding: shift ≤ 0), coarse coefs.
+            (sat(w, 4), sat(w, 2), sat(w + 2, 3), 3, sat(8, 4)),
+            // Wide accumulator: right-shifted (floored) products.
+            (sat(w, 3), sat(w, 6), sat(48, 5), 20, sat(24, 16)),
+        ]
+    }
+
+    fn codes(g: &mut XoshiroLanes, n: usize, wl: u32) -> Vec<i64> {
+        (0..n)
+            .map(|_| (g.next_word() as i64) >> (64 - wl))
+            .collect()
+    }
+
+    fn gens(table: &[i64]) -> Vec<NoiseGen<'_>> {
+        vec![
+            NoiseGen::Clt {
+                k: 4,
+                bits: 8,
+                shift: 3,
+            },
+            NoiseGen::Clt {
+                k: 3,
+                bits: 5,
+                shift: -2,
+            },
+            NoiseGen::Clt {
+                k: 1,
+                bits: 13,
+                shift: 0,
+            },
+            NoiseGen::Table { bits: 6, table },
+        ]
+    }
+
+    /// Runs `f` on every platform with the same inputs and asserts state, events and the next
+    /// word of the stream agree with the reference (also when the fast paths batch steps).
+    fn check_all<C: Code>() {
+        let mut g = XoshiroLanes::new(77, C::BITS as u64);
+        let table: Vec<i64> = codes(&mut g, 64, 9);
+        let mut case = 0u64;
+        for (fx, fg, fa, fc, fnz) in families(C::BITS) {
+            for gen in gens(&table) {
+                for &rounding in &ROUNDINGS {
+                    for d in [1usize, 7, 300] {
+                        case += 1;
+                        let per_dim = case.is_multiple_of(2);
+                        let m = if per_dim { d } else { 1 };
+                        let prec = codes(&mut g, m, 6);
+                        let mean = codes(&mut g, m, fx.wl.min(6));
+                        let x0: Vec<C> = codes(&mut g, d, fx.wl)
+                            .into_iter()
+                            .map(C::from_i64)
+                            .collect();
+                        let v0: Vec<C> = codes(&mut g, d, fx.wl)
+                            .into_iter()
+                            .map(C::from_i64)
+                            .collect();
+                        let cf = codes(&mut g, 7, 10);
+                        let target = GaussGrad {
+                            prec: &prec,
+                            mean: &mean,
+                            prec_fl: fc,
+                        };
+                        let sgld = SgldLpL {
+                            rounding,
+                            x: fx,
+                            grad: fg,
+                            accum: fa,
+                            coef_fl: fc,
+                            eta: cf[0],
+                            noise_coef: cf[1],
+                            target,
+                            noise: gen,
+                            noise_fmt: fnz,
+                        };
+                        let hmc = SghmcLpL {
+                            rounding,
+                            x: fx,
+                            v: fx,
+                            grad: fg,
+                            accum: fa,
+                            coef_fl: fc,
+                            coefs: cf.clone().try_into().unwrap(),
+                            target,
+                            noise: gen,
+                            noise_fmt: fnz,
+                        };
+                        let steps = 5;
+                        let ctx = format!(
+                            "i{} {fx:?} {fa:?} fc={fc} {gen:?} {rounding} d={d} per_dim={per_dim}",
+                            C::BITS
+                        );
+                        // Reference, one step's scratch.
+                        let mut wx = x0.clone();
+                        let mut bits = XoshiroLanes::new(case, 0);
+                        let mut words = vec![0; sgld.words_per_step(d)];
+                        let ev = Platform::Portable
+                            .sgld_lp_l(&sgld, &mut wx, steps, &mut bits, &mut words);
+                        let tail = bits.next_word();
+                        let mut bits = XoshiroLanes::new(case, 1);
+                        let mut words = vec![0; hmc.words_per_step(d)];
+                        let (hx, hv) = (&mut x0.clone(), &mut v0.clone());
+                        let evh = Platform::Portable
+                            .sghmc_lp_l(&hmc, hx, hv, steps, &mut bits, &mut words);
+                        let tailh = bits.next_word();
+                        for p in Platform::all() {
+                            for extra in [0usize, 1000] {
+                                let mut x = x0.clone();
+                                let mut bits = XoshiroLanes::new(case, 0);
+                                let mut words = vec![0; sgld.words_per_step(d) + extra];
+                                let e = p.sgld_lp_l(&sgld, &mut x, steps, &mut bits, &mut words);
+                                let c = format!("sgld {} extra={extra} {ctx}", p.name());
+                                assert!(
+                                    x.iter().zip(&wx).all(|(a, b)| a.to_i64() == b.to_i64()),
+                                    "{c}"
+                                );
+                                assert_eq!((e, bits.next_word()), (ev, tail), "{c}");
+                                let (mut x, mut v) = (x0.clone(), v0.clone());
+                                let mut bits = XoshiroLanes::new(case, 1);
+                                let mut words = vec![0; hmc.words_per_step(d) + extra];
+                                let e = p
+                                    .sghmc_lp_l(&hmc, &mut x, &mut v, steps, &mut bits, &mut words);
+                                let c = format!("sghmc {} extra={extra} {ctx}", p.name());
+                                assert!(
+                                    x.iter()
+                                        .zip(hx.iter())
+                                        .all(|(a, b)| a.to_i64() == b.to_i64()),
+                                    "{c}"
+                                );
+                                assert!(
+                                    v.iter()
+                                        .zip(hv.iter())
+                                        .all(|(a, b)| a.to_i64() == b.to_i64()),
+                                    "{c}"
+                                );
+                                assert_eq!((e, bits.next_word()), (evh, tailh), "{c}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fused_paths_bit_identical_i8() {
+        check_all::<i8>();
+    }
+
+    #[test]
+    fn fused_paths_bit_identical_i16() {
+        check_all::<i16>();
+    }
+
+    #[test]
+    fn fused_paths_bit_identical_i32() {
+        check_all::<i32>();
+    }
+
+    /// Every family above takes the `i64` lane path for narrow states (the test is about the
+    /// fast path, not the fallback), and overflow events happen.
+    #[test]
+    fn families_take_the_fast_path() {
+        let t = [1i64];
+        for (fx, fg, fa, fc, fnz) in families(8) {
+            let p = SgldLpL {
+                rounding: Rounding::StochasticExact,
+                x: fx,
+                grad: fg,
+                accum: fa,
+                coef_fl: fc,
+                eta: 3,
+                noise_coef: 5,
+                target: GaussGrad {
+                    prec: &t,
+                    mean: &t,
+                    prec_fl: fc,
+                },
+                noise: NoiseGen::Clt {
+                    k: 4,
+                    bits: 8,
+                    shift: 3,
+                },
+                noise_fmt: fnz,
+            };
+            assert!(p.fits_i64(), "{fx:?} {fa:?}");
+        }
+    }
+}
