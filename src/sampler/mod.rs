@@ -224,8 +224,8 @@ pub trait Sampler: Send + Sync + std::fmt::Debug {
     fn step(&self, target: &dyn Target, st: &mut ChainState, ws: &mut Workspace, bits: &mut Bits);
 
     /// `n` steps: the same state, events and random words as `n` calls of
-    /// [`Sampler::step`] (the default), possibly by a fused kernel (see the
-    /// [module docs](self)).
+    /// [`Sampler::step`], by [`Sampler::run_fused`] when its fused kernel applies (see the
+    /// [module docs](self)), else step by step.
     fn run(
         &self,
         target: &dyn Target,
@@ -234,9 +234,25 @@ pub trait Sampler: Send + Sync + std::fmt::Debug {
         bits: &mut Bits,
         n: u64,
     ) {
-        for _ in 0..n {
-            self.step(target, st, ws, bits);
+        if !self.run_fused(target, st, ws, bits, n) {
+            for _ in 0..n {
+                self.step(target, st, ws, bits);
+            }
         }
+    }
+
+    /// `n` steps by a fused kernel, if one applies: `true` when done, `false` (and nothing
+    /// done) otherwise, which is the default.
+    fn run_fused(
+        &self,
+        target: &dyn Target,
+        st: &mut ChainState,
+        ws: &mut Workspace,
+        bits: &mut Bits,
+        n: u64,
+    ) -> bool {
+        let _ = (target, st, ws, bits, n);
+        false
     }
 
     /// Whether [`Sampler::run`] takes a fused kernel on `target`.

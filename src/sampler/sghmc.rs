@@ -227,6 +227,32 @@ impl Sghmc {
                 .is_some_and(|g| g.kernel_gen().is_some())
     }
 
+    /// The integrator's constants.
+    pub fn coefs(&self) -> Coefs {
+        self.k
+    }
+
+    fn float_path(&self) -> bool {
+        !self.core.integer() || self.variant == SghmcVariant::Fp
+    }
+
+    fn uses_scale(&self) -> bool {
+        self.p.rescale_momentum && !matches!(self.variant, SghmcVariant::Fp | SghmcVariant::LpF)
+    }
+
+    /// The new scale S from the noise-free momentum means in `m`.
+    fn new_scale(&self, m: &[f64]) -> f64 {
+        let top = m.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let s = (top / (self.p.rescale_headroom * self.fv.max_value())).min(1.0);
+        if s > 0.0 && s.is_finite() {
+            s
+        } else {
+            1.0
+        }
+    }
+}
+
+impl Sampler for Sghmc {
     /// `n` fused steps, if the fused kernel applies; `false` (and nothing done) otherwise.
     fn run_fused(
         &self,
@@ -280,32 +306,6 @@ impl Sghmc {
         true
     }
 
-    /// The integrator's constants.
-    pub fn coefs(&self) -> Coefs {
-        self.k
-    }
-
-    fn float_path(&self) -> bool {
-        !self.core.integer() || self.variant == SghmcVariant::Fp
-    }
-
-    fn uses_scale(&self) -> bool {
-        self.p.rescale_momentum && !matches!(self.variant, SghmcVariant::Fp | SghmcVariant::LpF)
-    }
-
-    /// The new scale S from the noise-free momentum means in `m`.
-    fn new_scale(&self, m: &[f64]) -> f64 {
-        let top = m.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-        let s = (top / (self.p.rescale_headroom * self.fv.max_value())).min(1.0);
-        if s > 0.0 && s.is_finite() {
-            s
-        } else {
-            1.0
-        }
-    }
-}
-
-impl Sampler for Sghmc {
     fn dim(&self) -> usize {
         self.dim
     }
@@ -317,21 +317,6 @@ impl Sampler for Sghmc {
             SghmcVariant::LpF if self.float_path() => (None, None),
             SghmcVariant::LpF => (Some(f.accum), Some(f.accum)),
             _ => (Some(f.param), Some(self.fv)),
-        }
-    }
-
-    fn run(
-        &self,
-        target: &dyn Target,
-        st: &mut ChainState,
-        ws: &mut Workspace,
-        bits: &mut Bits,
-        n: u64,
-    ) {
-        if !self.run_fused(target, st, ws, bits, n) {
-            for _ in 0..n {
-                self.step(target, st, ws, bits);
-            }
         }
     }
 

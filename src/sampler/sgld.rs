@@ -84,6 +84,12 @@ impl Sgld {
         self
     }
 
+    fn float_path(&self) -> bool {
+        !self.core.integer() || self.variant == SgldVariant::Fp
+    }
+}
+
+impl Sampler for Sgld {
     /// `n` fused steps, if the fused kernel applies (see [`crate::sampler`]); `false` (and
     /// nothing done) otherwise.
     fn run_fused(
@@ -138,12 +144,6 @@ impl Sgld {
         true
     }
 
-    fn float_path(&self) -> bool {
-        !self.core.integer() || self.variant == SgldVariant::Fp
-    }
-}
-
-impl Sampler for Sgld {
     fn dim(&self) -> usize {
         self.dim
     }
@@ -161,21 +161,6 @@ impl Sampler for Sgld {
 
     fn init(&self, x0: &[f64]) -> Result<ChainState> {
         self.core.init_position(self.storage().0, x0)
-    }
-
-    fn run(
-        &self,
-        target: &dyn Target,
-        st: &mut ChainState,
-        ws: &mut Workspace,
-        bits: &mut Bits,
-        n: u64,
-    ) {
-        if !self.run_fused(target, st, ws, bits, n) {
-            for _ in 0..n {
-                self.step(target, st, ws, bits);
-            }
-        }
     }
 
     fn fused(&self, target: &dyn Target) -> bool {
