@@ -315,7 +315,7 @@ fn common_fits(t: &GaussGrad, x: Fmt, g: Fmt, accum: Fmt, noise: &NoiseGen, term
 /// Same results as [`round_code`] for codes `k` with `|k| < 2^62` and, for `s ≤ 0`,
 /// `|k|·2^−s < 2^62` (checked by [`Rq::ok`] and the `fits_i64` methods).
 #[derive(Clone, Copy, Debug)]
-struct Rq {
+pub(crate) struct Rq {
     /// max(s, 1): the shift used by the rounding formulas.
     s: u32,
     /// max(−s, 0): the exact left shift when nothing is discarded.
@@ -337,7 +337,7 @@ struct Rq {
 
 /// The rounding mode as a const generic: 0 floor, 1 toward-zero, 2 nearest-even,
 /// 3 nearest-away, 4 sr:R, 5 sr (exact), 6 src:R.
-fn mode_id(r: Rounding) -> u8 {
+pub(crate) fn mode_id(r: Rounding) -> u8 {
     match r {
         Rounding::Floor => 0,
         Rounding::TowardZero => 1,
@@ -355,7 +355,7 @@ impl Rq {
         (1..=62).contains(&shift) || (shift <= 0 && (wl - 1) + (-shift) as u32 <= 61)
     }
 
-    fn new(shift: i32, rounding: Rounding) -> Self {
+    pub(crate) fn new(shift: i32, rounding: Rounding) -> Self {
         let s = shift.max(1) as u32;
         let r = match rounding {
             Rounding::Stochastic { bits } | Rounding::StochasticCorrected { bits } => bits,
@@ -380,7 +380,7 @@ impl Rq {
 
     /// `k` rounded with `u` random bits, mode `M` (see [`mode_id`]).
     #[inline(always)]
-    fn round<const M: u8>(&self, k: i64, u: u64) -> i64 {
+    pub(crate) fn round<const M: u8>(&self, k: i64, u: u64) -> i64 {
         let s = self.s;
         let d = k as u64 & self.mask;
         let fl = k >> s;
@@ -411,7 +411,7 @@ impl Rq {
 
 /// An overflow rule as branch-free lane code: `(result, event)`.
 #[derive(Clone, Copy, Debug)]
-struct Ov {
+pub(crate) struct Ov {
     wrap: bool,
     sh: u32,
     min: i64,
@@ -419,7 +419,7 @@ struct Ov {
 }
 
 impl Ov {
-    fn new(f: Fmt) -> Self {
+    pub(crate) fn new(f: Fmt) -> Self {
         let max = ((1u64 << (f.wl - 1)) - 1) as i64;
         Ov {
             wrap: f.overflow == Overflow::Wrap,
@@ -430,7 +430,7 @@ impl Ov {
     }
 
     #[inline(always)]
-    fn apply(&self, q: i64) -> (i64, bool) {
+    pub(crate) fn apply(&self, q: i64) -> (i64, bool) {
         let w = (q << self.sh) >> self.sh;
         let c = q.max(self.min).min(self.max);
         let out = if self.wrap { w } else { c };
@@ -459,7 +459,7 @@ pub mod reference {
     use crate::bits::unpack;
 
     /// Element `j`'s noise code from the noise region `w`.
-    fn noise_code(gen: &NoiseGen, f: Fmt, w: &[u64], j: usize) -> i64 {
+    pub(crate) fn noise_code(gen: &NoiseGen, f: Fmt, w: &[u64], j: usize) -> i64 {
         match *gen {
             NoiseGen::Clt { k, bits, shift } => {
                 let k = k as usize;
@@ -830,8 +830,8 @@ pub mod fast {
         }
     }
 
-    /// The per-element constants of the SGLD step.
-    struct SgldElem {
+    /// The per-element constants of the SGLD step (valid when [`SgldLpL::fits_i64`]).
+    pub(crate) struct SgldElem {
         rqg: Rq,
         rqx: Rq,
         ovg: Ov,
@@ -845,9 +845,26 @@ pub mod fast {
     }
 
     impl SgldElem {
+        /// The constants of `p`.
+        pub(crate) fn of(p: &SgldLpL) -> Self {
+            let (fa, fc) = (p.accum.fl, p.coef_fl);
+            SgldElem {
+                rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
+                rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
+                ovg: Ov::new(p.grad),
+                ova: Ov::new(p.accum),
+                ovx: Ov::new(p.x),
+                sx: shifts(p.x.fl, fa),
+                sg: shifts(fc + p.grad.fl, fa),
+                sn: shifts(fc + p.noise_fmt.fl, fa),
+                eta: p.eta,
+                nc: p.noise_coef,
+            }
+        }
+
         /// One coordinate: `(x', events)`.
         #[inline(always)]
-        fn step<const M: u8>(
+        pub(crate) fn step<const M: u8>(
             &self,
             xi: i64,
             pr: i64,
@@ -864,8 +881,8 @@ pub mod fast {
         }
     }
 
-    /// The per-element constants of the SGHMC step.
-    struct HmcElem {
+    /// The per-element constants of the SGHMC step (valid when [`SghmcLpL::fits_i64`]).
+    pub(crate) struct HmcElem {
         rqg: Rq,
         rqv: Rq,
         rqx: Rq,
@@ -881,10 +898,29 @@ pub mod fast {
     }
 
     impl HmcElem {
+        /// The constants of `p`.
+        pub(crate) fn of(p: &SghmcLpL) -> Self {
+            let (fa, fc) = (p.accum.fl, p.coef_fl);
+            HmcElem {
+                rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
+                rqv: Rq::new(fa as i32 - p.v.fl as i32, p.rounding),
+                rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
+                ovg: Ov::new(p.grad),
+                ova: Ov::new(p.accum),
+                ovv: Ov::new(p.v),
+                ovx: Ov::new(p.x),
+                sx: shifts(p.x.fl, fa),
+                sv: shifts(fc + p.v.fl, fa),
+                sg: shifts(fc + p.grad.fl, fa),
+                sn: shifts(fc + p.noise_fmt.fl, fa),
+                c: p.coefs,
+            }
+        }
+
         /// One coordinate: `(x', v', events)`; `u` = the bits of Q_G, Q_V, Q_W.
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
-        fn step<const M: u8>(
+        pub(crate) fn step<const M: u8>(
             &self,
             xi: i64,
             vi: i64,
@@ -994,19 +1030,7 @@ pub mod fast {
         let (ng, nn, nx) = (words_for(d, rg), p.noise.words(d), words_for(d, rx));
         let per_step = ng + nn + nx;
         let k = batch(words.len(), per_step);
-        let (fa, fc) = (p.accum.fl, p.coef_fl);
-        let el = SgldElem {
-            rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
-            rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
-            ovg: Ov::new(p.grad),
-            ova: Ov::new(p.accum),
-            ovx: Ov::new(p.x),
-            sx: shifts(p.x.fl, fa),
-            sg: shifts(fc + p.grad.fl, fa),
-            sn: shifts(fc + p.noise_fmt.fl, fa),
-            eta: p.eta,
-            nc: p.noise_coef,
-        };
+        let el = SgldElem::of(p);
         let elem = |xi, pr, mu, ug, nz, ux| el.step::<M>(xi, pr, mu, ug, nz, ux);
         let (gg, gx) = (Geo::new(rg), Geo::new(rx));
         let mut consts = Consts::new(&p.target);
@@ -1102,21 +1126,7 @@ pub mod fast {
         let (nv, nx) = (words_for(d, rv), words_for(d, rx));
         let per_step = ng + nn + nv + nx;
         let k = batch(words.len(), per_step);
-        let (fa, fc) = (p.accum.fl, p.coef_fl);
-        let el = HmcElem {
-            rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
-            rqv: Rq::new(fa as i32 - p.v.fl as i32, p.rounding),
-            rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
-            ovg: Ov::new(p.grad),
-            ova: Ov::new(p.accum),
-            ovv: Ov::new(p.v),
-            ovx: Ov::new(p.x),
-            sx: shifts(p.x.fl, fa),
-            sv: shifts(fc + p.v.fl, fa),
-            sg: shifts(fc + p.grad.fl, fa),
-            sn: shifts(fc + p.noise_fmt.fl, fa),
-            c: p.coefs,
-        };
+        let el = HmcElem::of(p);
         let elem = |xi, vi, pr, mu, u, n1, n2| el.step::<M>(xi, vi, pr, mu, u, n1, n2);
         let (gg, gv, gx) = (Geo::new(rg), Geo::new(rv), Geo::new(rx));
         let mut consts = Consts::new(&p.target);
