@@ -113,7 +113,7 @@ pub struct GaussGrad<'a> {
 
 impl GaussGrad<'_> {
     #[inline(always)]
-    fn at(&self, i: usize) -> (i64, i64) {
+    pub(crate) fn at(&self, i: usize) -> (i64, i64) {
         let p = if self.prec.len() == 1 { 0 } else { i };
         let m = if self.mean.len() == 1 { 0 } else { i };
         (self.prec[p], self.mean[m])
@@ -459,7 +459,7 @@ pub mod reference {
     use crate::bits::unpack;
 
     /// Element `j`'s noise code from the noise region `w`.
-    pub(crate) fn noise_code(gen: &NoiseGen, f: Fmt, w: &[u64], j: usize) -> i64 {
+    fn noise_code(gen: &NoiseGen, f: Fmt, w: &[u64], j: usize) -> i64 {
         match *gen {
             NoiseGen::Clt { k, bits, shift } => {
                 let k = k as usize;
@@ -1204,11 +1204,11 @@ pub mod fast {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Platform, XoshiroLanes};
 
-    const ROUNDINGS: [Rounding; 9] = [
+    pub(crate) const ROUNDINGS: [Rounding; 9] = [
         Rounding::NearestEven,
         Rounding::NearestAway,
         Rounding::Floor,
@@ -1220,7 +1220,7 @@ mod tests {
         Rounding::StochasticCorrected { bits: 13 },
     ];
 
-    fn sat(wl: u32, fl: u32) -> Fmt {
+    pub(crate) fn sat(wl: u32, fl: u32) -> Fmt {
         Fmt {
             wl,
             fl,
@@ -1230,7 +1230,7 @@ mod tests {
 
     /// A format family: (param, grad, accum, coef fl, coef wl, noise) for a container width.
     /// Each family is chosen so that some steps overflow (narrow accumulators, wrap).
-    fn families(cw: u32) -> Vec<(Fmt, Fmt, Fmt, u32, Fmt)> {
+    pub(crate) fn families(cw: u32) -> Vec<(Fmt, Fmt, Fmt, u32, Fmt)> {
         let w = cw;
         let wrap = |mut f: Fmt| {
             f.overflow = Overflow::Wrap;
@@ -1260,13 +1260,13 @@ mod tests {
         ]
     }
 
-    fn codes(g: &mut XoshiroLanes, n: usize, wl: u32) -> Vec<i64> {
+    pub(crate) fn codes(g: &mut XoshiroLanes, n: usize, wl: u32) -> Vec<i64> {
         (0..n)
             .map(|_| (g.next_word() as i64) >> (64 - wl))
             .collect()
     }
 
-    fn gens(table: &[i64]) -> Vec<NoiseGen<'_>> {
+    pub(crate) fn gens(table: &[i64]) -> Vec<NoiseGen<'_>> {
         vec![
             NoiseGen::Clt {
                 k: 4,

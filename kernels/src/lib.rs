@@ -9,6 +9,7 @@
 //!   kernel takes `R` bits per element;
 //! - [`fused`]: fused SGLD/SGHMC `lp-l` steps on the integer datapath (Gaussian gradient,
 //!   fixed-point noise and the roundings in one pass);
+//! - [`lockstep`]: the fused steps of many small chains at once, one chain per SIMD lane;
 //! - [`noise`]: Gaussian noise generators (`f64` Box–Muller, fixed-point CLT and table);
 //! - [`portable`]: the scalar reference of every kernel — obviously correct, element by element;
 //! - [`chunked`]: the fast path, blockwise and branch-free, written for the auto-vectorizer;
@@ -36,6 +37,7 @@
 pub mod bits;
 pub mod chunked;
 pub mod fused;
+pub mod lockstep;
 pub mod mode;
 pub mod noise;
 pub mod platform;

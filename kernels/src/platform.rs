@@ -2,6 +2,7 @@
 
 use crate::bits::WordSource;
 use crate::fused::{self, SghmcLpL, SgldLpL};
+use crate::lockstep::{Keep, Sums};
 use crate::{chunked, portable, Code, Spec};
 
 /// An implementation of the kernels. All give identical bits; they differ in speed.
@@ -194,6 +195,96 @@ impl Platform {
             // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
             Platform::Avx512 => unsafe {
                 crate::x86::avx512::sghmc_lp_l(p, x, v, steps, bits, words)
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
+        }
+    }
+
+    /// `steps` fused SGLD `lp-l` steps of `bits.len()` independent chains in lockstep (see
+    /// [`crate::lockstep`]): `x` is chains × d codes, chain-major, chain `j` draws from
+    /// `bits[j]` only, exactly as [`Platform::sgld_lp_l`] on that chain alone would; kept
+    /// steps ([`Keep`]) add their codes to `sums`; `events[j]` gains chain `j`'s overflow
+    /// events. `scratch` needs at least [`SgldLpL::lockstep_scratch`] words (more lets a call
+    /// draw several steps' words at once).
+    ///
+    /// # Panics
+    /// If the shapes disagree, `d > `[`crate::lockstep::MAX_D`], `scratch` is too short or the
+    /// kept steps exceed [`crate::lockstep::max_kept`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn sgld_lp_l_chains<C: Code, W: WordSource>(
+        self,
+        p: &SgldLpL,
+        x: &mut [C],
+        steps: u64,
+        bits: &mut [W],
+        keep: Keep,
+        sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+    ) {
+        use crate::lockstep::{fast, reference};
+        match self {
+            Platform::Portable => {
+                reference::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch)
+            }
+            Platform::Chunked => {
+                fast::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch, self)
+            }
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
+            Platform::Avx2 => unsafe {
+                crate::x86::avx2::sgld_lp_l_chains(p, x, steps, bits, keep, sums, events, scratch)
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe {
+                crate::x86::avx512::sgld_lp_l_chains(p, x, steps, bits, keep, sums, events, scratch)
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
+        }
+    }
+
+    /// [`Platform::sgld_lp_l_chains`] for SGHMC `lp-l` ([`Platform::sghmc_lp_l`] per chain);
+    /// `v` is laid out like `x`. `scratch`: at least [`SghmcLpL::lockstep_scratch`] words.
+    ///
+    /// # Panics
+    /// As [`Platform::sgld_lp_l_chains`], or if `x.len() != v.len()`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sghmc_lp_l_chains<C: Code, W: WordSource>(
+        self,
+        p: &SghmcLpL,
+        x: &mut [C],
+        v: &mut [C],
+        steps: u64,
+        bits: &mut [W],
+        keep: Keep,
+        sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+    ) {
+        use crate::lockstep::{fast, reference};
+        match self {
+            Platform::Portable => {
+                reference::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch)
+            }
+            Platform::Chunked => {
+                fast::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch, self)
+            }
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
+            Platform::Avx2 => unsafe {
+                crate::x86::avx2::sghmc_lp_l_chains(
+                    p, x, v, steps, bits, keep, sums, events, scratch,
+                )
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
+            Platform::Avx512 => unsafe {
+                crate::x86::avx512::sghmc_lp_l_chains(
+                    p, x, v, steps, bits, keep, sums, events, scratch,
+                )
             },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),

@@ -137,3 +137,44 @@ pub(crate) unsafe fn xoshiro_rounds(s: &mut [[u64; 8]; 4], out: &mut [u64]) {
         }
     }
 }
+
+/// [`crate::lockstep::fast::sgld_lp_l`] compiled for Avx2.
+///
+/// # Safety
+/// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgld_lp_l_chains<C: Code, W: WordSource>(
+    p: &crate::fused::SgldLpL,
+    x: &mut [C],
+    steps: u64,
+    bits: &mut [W],
+    keep: crate::lockstep::Keep,
+    sums: Option<crate::lockstep::Sums>,
+    events: &mut [u64],
+    scratch: &mut [u64],
+) {
+    let platform = crate::Platform::Avx2;
+    crate::lockstep::fast::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch, platform)
+}
+
+/// [`crate::lockstep::fast::sghmc_lp_l`] compiled for Avx2.
+///
+/// # Safety
+/// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sghmc_lp_l_chains<C: Code, W: WordSource>(
+    p: &crate::fused::SghmcLpL,
+    x: &mut [C],
+    v: &mut [C],
+    steps: u64,
+    bits: &mut [W],
+    keep: crate::lockstep::Keep,
+    sums: Option<crate::lockstep::Sums>,
+    events: &mut [u64],
+    scratch: &mut [u64],
+) {
+    let platform = crate::Platform::Avx2;
+    crate::lockstep::fast::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch, platform)
+}

@@ -123,3 +123,44 @@ pub(crate) unsafe fn xoshiro_rounds(s: &mut [[u64; 8]; 4], out: &mut [u64]) {
         unsafe { _mm512_storeu_si512(a.as_mut_ptr().cast(), v) };
     }
 }
+
+/// [`crate::lockstep::fast::sgld_lp_l`] compiled for Avx512.
+///
+/// # Safety
+/// The CPU must support the enabled features (checked by [`crate::Platform::avx512`]).
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgld_lp_l_chains<C: Code, W: WordSource>(
+    p: &crate::fused::SgldLpL,
+    x: &mut [C],
+    steps: u64,
+    bits: &mut [W],
+    keep: crate::lockstep::Keep,
+    sums: Option<crate::lockstep::Sums>,
+    events: &mut [u64],
+    scratch: &mut [u64],
+) {
+    let platform = crate::Platform::Avx512;
+    crate::lockstep::fast::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch, platform)
+}
+
+/// [`crate::lockstep::fast::sghmc_lp_l`] compiled for Avx512.
+///
+/// # Safety
+/// The CPU must support the enabled features (checked by [`crate::Platform::avx512`]).
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sghmc_lp_l_chains<C: Code, W: WordSource>(
+    p: &crate::fused::SghmcLpL,
+    x: &mut [C],
+    v: &mut [C],
+    steps: u64,
+    bits: &mut [W],
+    keep: crate::lockstep::Keep,
+    sums: Option<crate::lockstep::Sums>,
+    events: &mut [u64],
+    scratch: &mut [u64],
+) {
+    let platform = crate::Platform::Avx512;
+    crate::lockstep::fast::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch, platform)
+}

@@ -1,0 +1,799 @@
+//! Chains in lockstep: many independent chains of one fused step ([`crate::fused`]: SGLD or
+//! SGHMC `lp-l` on the integer datapath) advanced together, one chain per SIMD lane.
+//!
+//! A chain of small dimension is a scalar recurrence: the fused kernels vectorize across
+//! coordinates, which a 1-D chain does not have. Here [`LANES`] chains run side by side: at
+//! every step and coordinate the update of [`crate::fused`] is computed for all lanes at once.
+//!
+//! # Same bits as one chain at a time
+//! Chain `j` draws only from its own stream `bits[j]`, exactly the words (and in the order) the
+//! single-chain kernel draws: per step [`SgldLpL::words_per_step`] words, unpacked by the
+//! region layout of the [`crate::fused`] module docs. Each lane's words for a batch of steps
+//! are drawn in one [`WordSource::fill_on`] (SIMD xoshiro) and transposed to
+//! `[step][word][lane]`, so that lane `j` of vector `w` is chain `j`'s word `w`. The final
+//! state, the events and the streams' positions are those of running each chain alone
+//! ([`reference`]), for any number of chains, tested bit-identical.
+//!
+//! # Kept samples
+//! Step `t` of a call (1-based) is kept when [`Keep::kept`] says so; for a kept step the
+//! kernel adds, per chain and coordinate, `c − c0` and `(c − c0)²` of the position code `c`
+//! to [`Sums`]: the exact integer moments of the kept samples, with no per-sample call.
+
+use crate::bits::{words_for, WordSource};
+use crate::fused::fast::{HmcElem, SgldElem};
+use crate::fused::{mode_id, Fmt, GaussGrad, NoiseGen, Ov, Rq, SghmcLpL, SgldLpL};
+use crate::{Code, Platform, Rounding};
+
+/// Chains per lockstep group: one 512-bit vector of `i64` lanes.
+pub const LANES: usize = 8;
+
+/// Largest dimension the lockstep kernels take (larger chains vectorize across coordinates
+/// in [`crate::fused`]).
+pub const MAX_D: usize = 32;
+
+/// Which steps of a call are kept: step `t` (1-based) when `t ≥ first` and
+/// `(t − first) % every == 0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keep {
+    /// First kept step (≥ 1; beyond the call's steps: none kept).
+    pub first: u64,
+    /// Steps between kept steps, ≥ 1.
+    pub every: u64,
+}
+
+impl Keep {
+    /// No step of the call is kept.
+    pub const NONE: Keep = Keep {
+        first: u64::MAX,
+        every: 1,
+    };
+
+    /// Whether step `t` (1-based) is kept.
+    ///
+    /// ```
+    /// use lpmc_kernels::lockstep::Keep;
+    /// let k = Keep { first: 2, every: 3 };
+    /// assert_eq!((1..=9).filter(|&t| k.kept(t)).collect::<Vec<_>>(), [2, 5, 8]);
+    /// ```
+    #[inline]
+    pub fn kept(&self, t: u64) -> bool {
+        t >= self.first && (t - self.first).is_multiple_of(self.every.max(1))
+    }
+
+    /// Kept steps among `1..=steps`.
+    pub fn count(&self, steps: u64) -> u64 {
+        if self.first > steps {
+            0
+        } else {
+            (steps - self.first) / self.every.max(1) + 1
+        }
+    }
+}
+
+/// Exact sums of kept position codes, chain-major (`chains × d`, chain `j`'s coordinates at
+/// `j·d..`): `s1 += c − c0`, `s2 += (c − c0)²` for every kept step.
+///
+/// The caller keeps `Σ|c − c0|² < 2^63` per call: with `|c − c0| < 2^wl`, at most
+/// `2^(63 − 2·wl)` kept steps (checked, see [`max_kept`]).
+#[derive(Debug)]
+pub struct Sums<'a> {
+    /// Reference code per chain and coordinate (e.g. the first kept sample).
+    pub c0: &'a [i64],
+    /// Σ(c − c0).
+    pub s1: &'a mut [i64],
+    /// Σ(c − c0)².
+    pub s2: &'a mut [i64],
+}
+
+/// Most kept steps one call may sum for positions of `wl` bits (so that `s2` cannot
+/// overflow `i64`): `2^(62 − 2·wl)`, 0 when `wl > 31`.
+pub fn max_kept(wl: u32) -> u64 {
+    if wl > 31 {
+        0
+    } else {
+        1 << (62 - 2 * wl)
+    }
+}
+
+/// Words of scratch a call needs for one step of `d` coordinates, `LANES` lanes (two copies:
+/// drawn and transposed); more lets a call draw several steps at once.
+fn scratch_per_step(wps: usize) -> usize {
+    2 * LANES * wps
+}
+
+impl SgldLpL<'_> {
+    /// Scratch words [`Platform::sgld_lp_l_chains`] needs at least, for dimension `d`.
+    pub fn lockstep_scratch(&self, d: usize) -> usize {
+        scratch_per_step(self.words_per_step(d))
+    }
+}
+
+impl SghmcLpL<'_> {
+    /// Scratch words [`Platform::sghmc_lp_l_chains`] needs at least, for dimension `d`.
+    pub fn lockstep_scratch(&self, d: usize) -> usize {
+        scratch_per_step(self.words_per_step(d))
+    }
+}
+
+/// Panics unless the shapes agree; returns `d`.
+#[allow(clippy::too_many_arguments)]
+fn check_shapes<W>(
+    x: &[impl Code],
+    v: Option<&[impl Code]>,
+    bits: &[W],
+    sums: &Option<Sums>,
+    events: &[u64],
+    steps: u64,
+    keep: Keep,
+    wl: u32,
+) -> usize {
+    let m = bits.len();
+    assert!(
+        m > 0 && x.len().is_multiple_of(m),
+        "lockstep: x has {} codes for {m} chains",
+        x.len()
+    );
+    let d = x.len() / m;
+    assert!(d <= MAX_D, "lockstep: d = {d} > {MAX_D}");
+    assert_eq!(events.len(), m, "lockstep: one event count per chain");
+    if let Some(v) = v {
+        assert_eq!(v.len(), x.len(), "lockstep: x and v lengths differ");
+    }
+    if let Some(s) = sums {
+        assert!(
+            s.c0.len() == x.len() && s.s1.len() == x.len() && s.s2.len() == x.len(),
+            "lockstep: sums must have chains × d entries"
+        );
+        assert!(
+            keep.count(steps) <= max_kept(wl),
+            "lockstep: too many kept steps for exact i64 sums"
+        );
+    }
+    d
+}
+
+/// The scalar twins: each chain alone, one step at a time, by
+/// [`crate::fused::reference`], and the kept codes summed one by one.
+pub mod reference {
+    use super::*;
+
+    #[allow(clippy::too_many_arguments)]
+    fn chains<C: Code, W: WordSource>(
+        wps: usize,
+        mut step: impl FnMut(&mut [C], Option<&mut [C]>, &mut W, &mut [u64]) -> u64,
+        x: &mut [C],
+        mut v: Option<&mut [C]>,
+        steps: u64,
+        bits: &mut [W],
+        keep: Keep,
+        mut sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+    ) {
+        let d = x.len() / bits.len();
+        let words = &mut scratch[..wps];
+        for (j, b) in bits.iter_mut().enumerate() {
+            let r = j * d..(j + 1) * d;
+            for t in 1..=steps {
+                let vj = v.as_deref_mut().map(|v| &mut v[r.clone()]);
+                events[j] += step(&mut x[r.clone()], vj, b, words);
+                if let Some(s) = sums.as_mut().filter(|_| keep.kept(t)) {
+                    for i in r.clone() {
+                        let c = x[i].to_i64() - s.c0[i];
+                        s.s1[i] += c;
+                        s.s2[i] += c * c;
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Platform::sgld_lp_l_chains`], chain by chain.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sgld_lp_l<C: Code, W: WordSource>(
+        p: &SgldLpL,
+        x: &mut [C],
+        steps: u64,
+        bits: &mut [W],
+        keep: Keep,
+        sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+    ) {
+        let d = check_shapes::<W>(x, None::<&[C]>, bits, &sums, events, steps, keep, p.x.wl);
+        let step = |x: &mut [C], _: Option<&mut [C]>, b: &mut W, w: &mut [u64]| {
+            crate::fused::reference::sgld_lp_l(p, x, 1, b, w)
+        };
+        chains(
+            p.words_per_step(d),
+            step,
+            x,
+            None,
+            steps,
+            bits,
+            keep,
+            sums,
+            events,
+            scratch,
+        );
+    }
+
+    /// [`Platform::sghmc_lp_l_chains`], chain by chain.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sghmc_lp_l<C: Code, W: WordSource>(
+        p: &SghmcLpL,
+        x: &mut [C],
+        v: &mut [C],
+        steps: u64,
+        bits: &mut [W],
+        keep: Keep,
+        sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+    ) {
+        let d = check_shapes(x, Some(&*v), bits, &sums, events, steps, keep, p.x.wl);
+        let step = |x: &mut [C], v: Option<&mut [C]>, b: &mut W, w: &mut [u64]| {
+            let v = v.expect("sghmc has a momentum");
+            crate::fused::reference::sghmc_lp_l(p, x, v, 1, b, w)
+        };
+        chains(
+            p.words_per_step(d),
+            step,
+            x,
+            Some(v),
+            steps,
+            bits,
+            keep,
+            sums,
+            events,
+            scratch,
+        );
+    }
+}
+
+/// The lane path: [`LANES`] chains per group, each group's state transposed to
+/// `[coordinate][lane]` for the call, words transposed to `[step][word][lane]`, and the
+/// per-element rule of [`crate::fused::fast`] run across lanes.
+pub mod fast {
+    use super::*;
+
+    /// A fused step's per-element rule, the same signature for SGLD (no momentum) and SGHMC.
+    pub(crate) trait Rule {
+        /// One coordinate of one chain: `(x', v', events)`; `u` = bits of Q_G, Q_V, Q_W.
+        #[allow(clippy::too_many_arguments)]
+        fn lane<const M: u8>(
+            &self,
+            x: i64,
+            v: i64,
+            pr: i64,
+            mu: i64,
+            u: [u64; 3],
+            n1: i64,
+            n2: i64,
+        ) -> (i64, i64, u64);
+    }
+
+    impl Rule for SgldElem {
+        #[inline(always)]
+        fn lane<const M: u8>(
+            &self,
+            x: i64,
+            _: i64,
+            pr: i64,
+            mu: i64,
+            u: [u64; 3],
+            n1: i64,
+            _: i64,
+        ) -> (i64, i64, u64) {
+            let (c, e) = self.step::<M>(x, pr, mu, u[0], n1, u[2]);
+            (c, 0, e)
+        }
+    }
+
+    impl Rule for HmcElem {
+        #[inline(always)]
+        fn lane<const M: u8>(
+            &self,
+            x: i64,
+            v: i64,
+            pr: i64,
+            mu: i64,
+            u: [u64; 3],
+            n1: i64,
+            n2: i64,
+        ) -> (i64, i64, u64) {
+            self.step::<M>(x, v, pr, mu, u, n1, n2)
+        }
+    }
+
+    /// Where a step's bits are: the start word of each region, bits per element, and the
+    /// noise generator.
+    struct Layout<'a> {
+        d: usize,
+        wps: usize,
+        /// Q_G, Q_V (SGLD: 0 bits), Q_W: (first word, bits per element).
+        g: (usize, u32),
+        v: (usize, u32),
+        x: (usize, u32),
+        /// First word of the noise region.
+        n: usize,
+        gen: NoiseGen<'a>,
+        nrq: Rq,
+        nov: Ov,
+        target: GaussGrad<'a>,
+        momentum: bool,
+    }
+
+    impl<'a> Layout<'a> {
+        #[allow(clippy::too_many_arguments)]
+        fn new(
+            d: usize,
+            (rg, rv, rx): (u32, u32, u32),
+            gen: NoiseGen<'a>,
+            nfmt: Fmt,
+            target: GaussGrad<'a>,
+            momentum: bool,
+        ) -> Self {
+            let codes = if momentum { 2 * d } else { d };
+            let ng = words_for(d, rg);
+            let nn = gen.words(codes);
+            let nv = words_for(d, rv);
+            let nx = words_for(d, rx);
+            let shift = match gen {
+                NoiseGen::Clt { shift, .. } => shift,
+                NoiseGen::Table { .. } => 1,
+            };
+            Layout {
+                d,
+                wps: ng + nn + nv + nx,
+                g: (0, rg),
+                n: ng,
+                v: (ng + nn, rv),
+                x: (ng + nn + nv, rx),
+                gen,
+                nrq: Rq::new(shift, Rounding::NearestEven),
+                nov: Ov::new(nfmt),
+                target,
+                momentum,
+            }
+        }
+    }
+
+    /// Element `i`'s `r` bits of the region starting at word `start`, for every lane; `ws` is
+    /// one step's words, `[word][lane]`.
+    #[inline(always)]
+    fn lane_bits(ws: &[u64], (start, r): (usize, u32), i: usize) -> [u64; LANES] {
+        let mut out = [0u64; LANES];
+        if r == 0 {
+            return out;
+        }
+        let per = (64 / r) as usize;
+        let w = start + i / per;
+        let sh = (i % per) as u32 * r;
+        let mask = u64::MAX >> (64 - r);
+        let src = &ws[w * LANES..(w + 1) * LANES];
+        for j in 0..LANES {
+            out[j] = (src[j] >> sh) & mask;
+        }
+        out
+    }
+
+    /// Noise code `m` of the step, for every lane.
+    #[inline(always)]
+    fn lane_noise(ws: &[u64], lay: &Layout, m: usize) -> [i64; LANES] {
+        let mut out = [0i64; LANES];
+        match lay.gen {
+            NoiseGen::Clt { k, bits, .. } => {
+                let mut s = [0i64; LANES];
+                for q in m * k as usize..(m + 1) * k as usize {
+                    let u = lane_bits(ws, (lay.n, bits), q);
+                    for j in 0..LANES {
+                        s[j] += u[j] as i64;
+                    }
+                }
+                let off = k as i64 * ((1i64 << bits) - 1);
+                for j in 0..LANES {
+                    out[j] = lay.nov.apply(lay.nrq.round::<2>(2 * s[j] - off, 0)).0;
+                }
+            }
+            NoiseGen::Table { bits, table } => {
+                let u = lane_bits(ws, (lay.n, bits), m);
+                for j in 0..LANES {
+                    out[j] = table[u[j] as usize];
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs every group of [`LANES`] chains; see [`Platform::sghmc_lp_l_chains`].
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn run<R: Rule, C: Code, W: WordSource, const M: u8>(
+        rule: &R,
+        lay: &Layout,
+        platform: Platform,
+        x: &mut [C],
+        mut v: Option<&mut [C]>,
+        steps: u64,
+        bits: &mut [W],
+        keep: Keep,
+        mut sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+    ) {
+        let (d, wps) = (lay.d, lay.wps);
+        let per_step = LANES * wps;
+        let k = (scratch.len() / (2 * per_step)).max(1);
+        assert!(scratch.len() >= 2 * per_step, "lockstep: scratch too short");
+        let (raw, tr) = scratch.split_at_mut(k * per_step);
+        let mut consts = [(0i64, 0i64); MAX_D];
+        for (i, c) in consts[..d].iter_mut().enumerate() {
+            *c = lay.target.at(i);
+        }
+        let m = bits.len();
+        for g0 in (0..m).step_by(LANES) {
+            let lanes = (m - g0).min(LANES);
+            let mut xs = [[0i64; LANES]; MAX_D];
+            let mut vs = [[0i64; LANES]; MAX_D];
+            let mut c0 = [[0i64; LANES]; MAX_D];
+            let mut s1 = [[0i64; LANES]; MAX_D];
+            let mut s2 = [[0i64; LANES]; MAX_D];
+            for j in 0..lanes {
+                for i in 0..d {
+                    let at = (g0 + j) * d + i;
+                    xs[i][j] = x[at].to_i64();
+                    if let Some(v) = v.as_deref() {
+                        vs[i][j] = v[at].to_i64();
+                    }
+                    if let Some(s) = sums.as_ref() {
+                        c0[i][j] = s.c0[at];
+                    }
+                }
+            }
+            let mut ev = [0u64; LANES];
+            let mut t = 0u64;
+            while t < steps {
+                let kk = (k as u64).min(steps - t) as usize;
+                let n = kk * wps;
+                for (j, b) in bits[g0..g0 + lanes].iter_mut().enumerate() {
+                    b.fill_on(platform, &mut raw[j * n..(j + 1) * n]);
+                }
+                for w in 0..n {
+                    let dst = &mut tr[w * LANES..(w + 1) * LANES];
+                    for (j, o) in dst.iter_mut().enumerate() {
+                        *o = if j < lanes { raw[j * n + w] } else { 0 };
+                    }
+                }
+                for s in 0..kk {
+                    let ws = &tr[s * per_step..(s + 1) * per_step];
+                    for i in 0..d {
+                        let (pr, mu) = consts[i];
+                        let ug = lane_bits(ws, lay.g, i);
+                        let uv = lane_bits(ws, lay.v, i);
+                        let ux = lane_bits(ws, lay.x, i);
+                        let n1 = lane_noise(ws, lay, i);
+                        let n2 = if lay.momentum {
+                            lane_noise(ws, lay, d + i)
+                        } else {
+                            [0; LANES]
+                        };
+                        let (xi, vi) = (&mut xs[i], &mut vs[i]);
+                        for j in 0..LANES {
+                            let u = [ug[j], uv[j], ux[j]];
+                            let (cx, cv, e) = rule.lane::<M>(xi[j], vi[j], pr, mu, u, n1[j], n2[j]);
+                            xi[j] = cx;
+                            vi[j] = cv;
+                            ev[j] += e;
+                        }
+                    }
+                    if sums.is_some() && keep.kept(t + s as u64 + 1) {
+                        for i in 0..d {
+                            for j in 0..LANES {
+                                let c = xs[i][j] - c0[i][j];
+                                s1[i][j] += c;
+                                s2[i][j] += c * c;
+                            }
+                        }
+                    }
+                }
+                t += kk as u64;
+            }
+            for j in 0..lanes {
+                events[g0 + j] += ev[j];
+                for i in 0..d {
+                    let at = (g0 + j) * d + i;
+                    x[at] = C::from_i64(xs[i][j]);
+                    if let Some(v) = v.as_deref_mut() {
+                        v[at] = C::from_i64(vs[i][j]);
+                    }
+                    if let Some(s) = sums.as_mut() {
+                        s.s1[at] += s1[i][j];
+                        s.s2[at] += s2[i][j];
+                    }
+                }
+            }
+        }
+    }
+
+    macro_rules! by_mode {
+        ($r:expr, $f:ident::<$($t:ty),*>($($a:expr),*)) => {
+            match mode_id($r) {
+                0 => $f::<$($t),*, 0>($($a),*),
+                1 => $f::<$($t),*, 1>($($a),*),
+                2 => $f::<$($t),*, 2>($($a),*),
+                3 => $f::<$($t),*, 3>($($a),*),
+                4 => $f::<$($t),*, 4>($($a),*),
+                5 => $f::<$($t),*, 5>($($a),*),
+                _ => $f::<$($t),*, 6>($($a),*),
+            }
+        };
+    }
+
+    /// Same contract and bits as [`reference::sgld_lp_l`]; random words drawn with
+    /// `platform`'s SIMD step.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn sgld_lp_l<C: Code, W: WordSource>(
+        p: &SgldLpL,
+        x: &mut [C],
+        steps: u64,
+        bits: &mut [W],
+        keep: Keep,
+        sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+        platform: Platform,
+    ) {
+        if !p.fits_i64() {
+            return reference::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch);
+        }
+        let d = check_shapes::<W>(x, None::<&[C]>, bits, &sums, events, steps, keep, p.x.wl);
+        let (rg, rx) = p.round_bits();
+        let lay = Layout::new(d, (rg, 0, rx), p.noise, p.noise_fmt, p.target, false);
+        let el = SgldElem::of(p);
+        let v = None::<&mut [C]>;
+        by_mode!(
+            p.rounding,
+            run::<SgldElem, C, W>(
+                &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
+            )
+        )
+    }
+
+    /// Same contract and bits as [`reference::sghmc_lp_l`]; random words drawn with
+    /// `platform`'s SIMD step.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn sghmc_lp_l<C: Code, W: WordSource>(
+        p: &SghmcLpL,
+        x: &mut [C],
+        v: &mut [C],
+        steps: u64,
+        bits: &mut [W],
+        keep: Keep,
+        sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+        platform: Platform,
+    ) {
+        if !p.fits_i64() {
+            return reference::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch);
+        }
+        let d = check_shapes(x, Some(&*v), bits, &sums, events, steps, keep, p.x.wl);
+        let lay = Layout::new(d, p.round_bits(), p.noise, p.noise_fmt, p.target, true);
+        let el = HmcElem::of(p);
+        let v = Some(v);
+        by_mode!(
+            p.rounding,
+            run::<HmcElem, C, W>(
+                &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
+            )
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fused::tests::{codes, families, gens, ROUNDINGS};
+    use crate::XoshiroLanes;
+
+    /// Every platform against the chain-by-chain reference: final x and v, per-chain events,
+    /// kept sums and the next word of every stream; chain counts below, at and above a lane
+    /// group, several dimensions, one-step and many-step scratch.
+    fn check_all<C: Code>() {
+        let mut g = XoshiroLanes::new(91, C::BITS as u64);
+        let table: Vec<i64> = codes(&mut g, 64, 9);
+        let mut case = 0u64;
+        for (fx, fg, fa, fc, fnz) in families(C::BITS) {
+            for gen in gens(&table) {
+                for &rounding in ROUNDINGS.iter().step_by(2) {
+                    for (m, d) in [(1usize, 1usize), (3, 2), (8, 1), (13, 5)] {
+                        case += 1;
+                        let per_dim = case.is_multiple_of(2);
+                        let np = if per_dim { d } else { 1 };
+                        let prec = codes(&mut g, np, 6);
+                        let mean = codes(&mut g, np, fx.wl.min(6));
+                        let mk = |g: &mut XoshiroLanes| -> Vec<C> {
+                            codes(g, m * d, fx.wl)
+                                .into_iter()
+                                .map(C::from_i64)
+                                .collect()
+                        };
+                        let (x0, v0) = (mk(&mut g), mk(&mut g));
+                        let c0 = codes(&mut g, m * d, fx.wl);
+                        let cf = codes(&mut g, 7, 10);
+                        let target = GaussGrad {
+                            prec: &prec,
+                            mean: &mean,
+                            prec_fl: fc,
+                        };
+                        let sgld = SgldLpL {
+                            rounding,
+                            x: fx,
+                            grad: fg,
+                            accum: fa,
+                            coef_fl: fc,
+                            eta: cf[0],
+                            noise_coef: cf[1],
+                            target,
+                            noise: gen,
+                            noise_fmt: fnz,
+                        };
+                        let hmc = SghmcLpL {
+                            rounding,
+                            x: fx,
+                            v: fx,
+                            grad: fg,
+                            accum: fa,
+                            coef_fl: fc,
+                            coefs: cf.clone().try_into().unwrap(),
+                            target,
+                            noise: gen,
+                            noise_fmt: fnz,
+                        };
+                        let steps = 23;
+                        let keep = Keep {
+                            first: 1 + case % 4,
+                            every: 1 + case % 3,
+                        };
+                        let streams = |k: u64| -> Vec<XoshiroLanes> {
+                            (0..m as u64)
+                                .map(|j| XoshiroLanes::new(case, 10 * j + k))
+                                .collect()
+                        };
+                        let ctx = format!(
+                            "i{} {fx:?} {fa:?} {gen:?} {rounding} m={m} d={d} {keep:?}",
+                            C::BITS
+                        );
+                        let run = |p: Platform, extra: usize, hmc_run: bool| {
+                            let (mut x, mut v) = (x0.clone(), v0.clone());
+                            let mut bits = streams(hmc_run as u64);
+                            let (mut s1, mut s2) = (vec![0; m * d], vec![0; m * d]);
+                            // Exact i64 sums need narrow positions (see `max_kept`).
+                            let sums = (max_kept(fx.wl) >= steps).then_some(Sums {
+                                c0: &c0,
+                                s1: &mut s1,
+                                s2: &mut s2,
+                            });
+                            let mut ev = vec![0u64; m];
+                            if hmc_run {
+                                let mut sc = vec![0; hmc.lockstep_scratch(d) + extra];
+                                p.sghmc_lp_l_chains(
+                                    &hmc, &mut x, &mut v, steps, &mut bits, keep, sums, &mut ev,
+                                    &mut sc,
+                                );
+                            } else {
+                                let mut sc = vec![0; sgld.lockstep_scratch(d) + extra];
+                                p.sgld_lp_l_chains(
+                                    &sgld, &mut x, steps, &mut bits, keep, sums, &mut ev, &mut sc,
+                                );
+                            }
+                            let tails: Vec<u64> = bits.iter_mut().map(|b| b.next_word()).collect();
+                            let xs: Vec<i64> = x.iter().map(|c| c.to_i64()).collect();
+                            let vs: Vec<i64> = v.iter().map(|c| c.to_i64()).collect();
+                            (xs, vs, ev, s1, s2, tails)
+                        };
+                        for hmc_run in [false, true] {
+                            let want = run(Platform::Portable, 0, hmc_run);
+                            for p in Platform::all() {
+                                for extra in [0usize, 3000] {
+                                    let got = run(p, extra, hmc_run);
+                                    assert_eq!(
+                                        got,
+                                        want,
+                                        "{} hmc={hmc_run} extra={extra} {ctx}",
+                                        p.name()
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lockstep_bit_identical_i8() {
+        check_all::<i8>();
+    }
+
+    #[test]
+    fn lockstep_bit_identical_i16() {
+        check_all::<i16>();
+    }
+
+    #[test]
+    fn lockstep_bit_identical_i32() {
+        check_all::<i32>();
+    }
+
+    /// The reference is the single-chain kernel: chain `j` of a lockstep call ends where
+    /// `steps` calls of [`crate::fused::reference::sghmc_lp_l`] on chain `j` alone end.
+    #[test]
+    fn reference_is_one_chain_at_a_time() {
+        let t = [4096i64];
+        let m = [0i64];
+        let f = |wl, fl| Fmt {
+            wl,
+            fl,
+            overflow: crate::Overflow::Saturate,
+        };
+        let p = SghmcLpL {
+            rounding: Rounding::Stochastic { bits: 8 },
+            x: f(8, 3),
+            v: f(8, 3),
+            grad: f(8, 3),
+            accum: f(24, 16),
+            coef_fl: 12,
+            coefs: [3900, -200, 300, -10, 700, 20, 5],
+            target: GaussGrad {
+                prec: &t,
+                mean: &m,
+                prec_fl: 12,
+            },
+            noise: NoiseGen::Clt {
+                k: 4,
+                bits: 8,
+                shift: -2,
+            },
+            noise_fmt: f(16, 12),
+        };
+        let (chains, d, steps) = (5, 2, 40);
+        let x0: Vec<i8> = (0..chains * d).map(|i| i as i8 - 4).collect();
+        let (mut x, mut v) = (x0.clone(), vec![0i8; chains * d]);
+        let mut bits: Vec<XoshiroLanes> = (0..chains as u64)
+            .map(|j| XoshiroLanes::new(3, j))
+            .collect();
+        let mut ev = vec![0; chains];
+        let mut sc = vec![0; p.lockstep_scratch(d)];
+        Platform::detect().sghmc_lp_l_chains(
+            &p,
+            &mut x,
+            &mut v,
+            steps,
+            &mut bits,
+            Keep::NONE,
+            None,
+            &mut ev,
+            &mut sc,
+        );
+        let mut words = vec![0; p.words_per_step(d)];
+        for j in 0..chains {
+            let (mut xj, mut vj) = (x0[j * d..(j + 1) * d].to_vec(), vec![0i8; d]);
+            let mut b = XoshiroLanes::new(3, j as u64);
+            let mut e = 0;
+            for _ in 0..steps {
+                e += crate::fused::reference::sghmc_lp_l(
+                    &p, &mut xj, &mut vj, 1, &mut b, &mut words,
+                );
+            }
+            assert_eq!(xj, &x[j * d..(j + 1) * d]);
+            assert_eq!(vj, &v[j * d..(j + 1) * d]);
+            assert_eq!(e, ev[j]);
+        }
+        assert_ne!(x, x0, "the chains moved");
+    }
+}
