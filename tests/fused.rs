@@ -1,6 +1,8 @@
 //! The fused kernels behind `Sampler::run` give exactly the generic path's results: final
 //! state codes, moments, kept rows and overflow counts, over formats, roundings, overflow
-//! rules, noise generators, dimensions, chain counts, thinning and thread counts.
+//! rules, noise generators, dimensions, chain counts, thinning and thread counts; and for
+//! small chains the lockstep kernels (several chains side by side, kept codes summed in the
+//! kernel) give those results too.
 
 use lpmc::experiment::chains::{run_chains, ChainSpec, ChainsOutput, NoProgress};
 use lpmc::format::Format;
@@ -108,7 +110,11 @@ fn run(s: &dyn Sampler, t: &dyn Target, chains: usize, thin: u64, threads: usize
 fn check(fused: &dyn Sampler, generic: &dyn Sampler, t: &dyn Target, ctx: &str) {
     assert!(fused.fused(t), "{ctx}: the fused path must apply");
     assert!(!generic.fused(t), "{ctx}");
-    for (chains, thin, threads) in [(3, 1, 1), (5, 7, 2)] {
+    // Small chains run in lockstep groups (every case's position has ≤ 20 bits).
+    assert_eq!(fused.lockstep(t), t.dim() <= 32, "{ctx}");
+    assert!(!generic.lockstep(t), "{ctx}");
+    // 19 chains on 2 threads: lockstep groups of 8, 8 and 3.
+    for (chains, thin, threads) in [(3, 1, 1), (5, 7, 2), (19, 3, 2)] {
         let a = run(fused, t, chains, thin, threads);
         let b = run(generic, t, chains, thin, 1);
         assert_eq!(a, b, "{ctx} chains={chains} thin={thin} threads={threads}");

@@ -359,51 +359,92 @@ pub mod fast {
         }
     }
 
-    /// Element `i`'s `r` bits of the region starting at word `start`, for every lane; `ws` is
-    /// one step's words, `[word][lane]`.
-    #[inline(always)]
-    fn lane_bits(ws: &[u64], (start, r): (usize, u32), i: usize) -> [u64; LANES] {
-        let mut out = [0u64; LANES];
-        if r == 0 {
-            return out;
-        }
-        let per = (64 / r) as usize;
-        let w = start + i / per;
-        let sh = (i % per) as u32 * r;
-        let mask = u64::MAX >> (64 - r);
-        let src = &ws[w * LANES..(w + 1) * LANES];
-        for j in 0..LANES {
-            out[j] = (src[j] >> sh) & mask;
-        }
-        out
+    /// A position in a step's words: the next element of a region of `r`-bit elements (the
+    /// packing rule of [`crate::bits`]), advanced without divisions.
+    #[derive(Clone, Copy, Debug)]
+    struct Cursor {
+        w: usize,
+        sh: u32,
+        r: u32,
+        mask: u64,
     }
 
-    /// Noise code `m` of the step, for every lane.
-    #[inline(always)]
-    fn lane_noise(ws: &[u64], lay: &Layout, m: usize) -> [i64; LANES] {
-        let mut out = [0i64; LANES];
-        match lay.gen {
-            NoiseGen::Clt { k, bits, .. } => {
-                let mut s = [0i64; LANES];
-                for q in m * k as usize..(m + 1) * k as usize {
-                    let u = lane_bits(ws, (lay.n, bits), q);
+    impl Cursor {
+        /// Element `i` of the region of `r`-bit elements starting at word `start`.
+        fn at(start: usize, r: u32, i: usize) -> Self {
+            let (w, sh) = match 64u32.checked_div(r) {
+                None => (start, 0),
+                Some(per) => (start + i / per as usize, (i % per as usize) as u32 * r),
+            };
+            let mask = if r == 0 { 0 } else { u64::MAX >> (64 - r) };
+            Cursor { w, sh, r, mask }
+        }
+
+        /// This element's bits in every lane (`ws`: one step's words, `[word][lane]`), then
+        /// on to the next element.
+        #[inline(always)]
+        fn take(&mut self, ws: &[u64]) -> [u64; LANES] {
+            let mut out = [0u64; LANES];
+            if self.r == 0 {
+                return out;
+            }
+            let src = &ws[self.w * LANES..(self.w + 1) * LANES];
+            for j in 0..LANES {
+                out[j] = (src[j] >> self.sh) & self.mask;
+            }
+            self.sh += self.r;
+            if self.sh + self.r > 64 {
+                self.sh = 0;
+                self.w += 1;
+            }
+            out
+        }
+    }
+
+    impl Layout<'_> {
+        /// The next noise code of every lane from the cursor `c` of the noise region.
+        #[inline(always)]
+        fn noise(&self, ws: &[u64], c: &mut Cursor) -> [i64; LANES] {
+            let mut out = [0i64; LANES];
+            match self.gen {
+                NoiseGen::Clt { k, bits, .. } => {
+                    let mut s = [0i64; LANES];
+                    for _ in 0..k {
+                        let u = c.take(ws);
+                        for j in 0..LANES {
+                            s[j] += u[j] as i64;
+                        }
+                    }
+                    let off = k as i64 * ((1i64 << bits) - 1);
                     for j in 0..LANES {
-                        s[j] += u[j] as i64;
+                        out[j] = self.nov.apply(self.nrq.round::<2>(2 * s[j] - off, 0)).0;
                     }
                 }
-                let off = k as i64 * ((1i64 << bits) - 1);
-                for j in 0..LANES {
-                    out[j] = lay.nov.apply(lay.nrq.round::<2>(2 * s[j] - off, 0)).0;
+                NoiseGen::Table { table, .. } => {
+                    let u = c.take(ws);
+                    for j in 0..LANES {
+                        out[j] = table[u[j] as usize];
+                    }
                 }
             }
-            NoiseGen::Table { bits, table } => {
-                let u = lane_bits(ws, (lay.n, bits), m);
-                for j in 0..LANES {
-                    out[j] = table[u[j] as usize];
-                }
-            }
+            out
         }
-        out
+
+        /// Cursors at the first element of each region: Q_G, noise code 0, noise code `d`
+        /// (SGHMC's second noise), Q_V, Q_W.
+        fn cursors(&self) -> [Cursor; 5] {
+            let (k, bits) = match self.gen {
+                NoiseGen::Clt { k, bits, .. } => (k as usize, bits),
+                NoiseGen::Table { bits, .. } => (1, bits),
+            };
+            [
+                Cursor::at(self.g.0, self.g.1, 0),
+                Cursor::at(self.n, bits, 0),
+                Cursor::at(self.n, bits, self.d * k),
+                Cursor::at(self.v.0, self.v.1, 0),
+                Cursor::at(self.x.0, self.x.1, 0),
+            ]
+        }
     }
 
     /// Runs every group of [`LANES`] chains; see [`Platform::sghmc_lp_l_chains`].
@@ -431,6 +472,7 @@ pub mod fast {
         for (i, c) in consts[..d].iter_mut().enumerate() {
             *c = lay.target.at(i);
         }
+        let starts = lay.cursors();
         let m = bits.len();
         for g0 in (0..m).step_by(LANES) {
             let lanes = (m - g0).min(LANES);
@@ -452,6 +494,13 @@ pub mod fast {
                 }
             }
             let mut ev = [0u64; LANES];
+            // Steps until the next kept step (0: none kept in this call).
+            let every = keep.every.max(1);
+            let mut to_keep = if sums.is_some() && keep.first <= steps {
+                keep.first
+            } else {
+                0
+            };
             let mut t = 0u64;
             while t < steps {
                 let kk = (k as u64).min(steps - t) as usize;
@@ -459,25 +508,35 @@ pub mod fast {
                 for (j, b) in bits[g0..g0 + lanes].iter_mut().enumerate() {
                     b.fill_on(platform, &mut raw[j * n..(j + 1) * n]);
                 }
-                for w in 0..n {
-                    let dst = &mut tr[w * LANES..(w + 1) * LANES];
-                    for (j, o) in dst.iter_mut().enumerate() {
-                        *o = if j < lanes { raw[j * n + w] } else { 0 };
+                // Transpose to [word][lane], one lane's row at a time (contiguous loads,
+                // stride-LANES stores); lanes without a chain get zero words.
+                let tr_n = &mut tr[..n * LANES];
+                for j in 0..LANES {
+                    if j < lanes {
+                        let row = &raw[j * n..(j + 1) * n];
+                        for (dst, &w) in tr_n.chunks_exact_mut(LANES).zip(row) {
+                            dst[j] = w;
+                        }
+                    } else {
+                        for dst in tr_n.chunks_exact_mut(LANES) {
+                            dst[j] = 0;
+                        }
                     }
                 }
                 for s in 0..kk {
                     let ws = &tr[s * per_step..(s + 1) * per_step];
+                    let [mut cg, mut cn1, mut cn2, mut cv, mut cx] = starts;
                     for i in 0..d {
                         let (pr, mu) = consts[i];
-                        let ug = lane_bits(ws, lay.g, i);
-                        let uv = lane_bits(ws, lay.v, i);
-                        let ux = lane_bits(ws, lay.x, i);
-                        let n1 = lane_noise(ws, lay, i);
+                        let ug = cg.take(ws);
+                        let n1 = lay.noise(ws, &mut cn1);
                         let n2 = if lay.momentum {
-                            lane_noise(ws, lay, d + i)
+                            lay.noise(ws, &mut cn2)
                         } else {
                             [0; LANES]
                         };
+                        let uv = cv.take(ws);
+                        let ux = cx.take(ws);
                         let (xi, vi) = (&mut xs[i], &mut vs[i]);
                         for j in 0..LANES {
                             let u = [ug[j], uv[j], ux[j]];
@@ -487,7 +546,9 @@ pub mod fast {
                             ev[j] += e;
                         }
                     }
-                    if sums.is_some() && keep.kept(t + s as u64 + 1) {
+                    // Kept: a countdown instead of a division per step.
+                    if to_keep == 1 {
+                        to_keep = every;
                         for i in 0..d {
                             for j in 0..LANES {
                                 let c = xs[i][j] - c0[i][j];
@@ -495,6 +556,8 @@ pub mod fast {
                                 s2[i][j] += c * c;
                             }
                         }
+                    } else {
+                        to_keep = to_keep.saturating_sub(1);
                     }
                 }
                 t += kk as u64;

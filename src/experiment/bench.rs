@@ -522,8 +522,9 @@ fn runner_config(sampler: serde_json::Value, fl: u32, chains: usize, steps: u64)
     serde_json::from_value(cfg).expect("the bench configs are valid")
 }
 
-/// Runs a config through the chain runner; returns (chain-steps/s, seconds, fused).
-fn run_config(cfg: &RunConfig, threads: Option<usize>) -> Result<(f64, f64, bool)> {
+/// Runs a config through the chain runner; returns (chain-steps/s, seconds, the path taken:
+/// `lockstep`, `fused` or `generic`).
+fn run_config(cfg: &RunConfig, threads: Option<usize>) -> Result<(f64, f64, &'static str)> {
     let b = cfg.build()?;
     let spec = ChainSpec {
         chains: cfg.chains,
@@ -536,9 +537,16 @@ fn run_config(cfg: &RunConfig, threads: Option<usize>) -> Result<(f64, f64, bool
         max_rows: cfg.max_sample_rows,
         threads,
     };
-    let fused = b.sampler.fused(b.target.as_ref());
-    let o = run_chains(b.sampler.as_ref(), b.target.as_ref(), &spec, &NoProgress)?;
-    Ok((o.steps_per_s, o.wall_s, fused))
+    let (s, t) = (b.sampler.as_ref(), b.target.as_ref());
+    let path = if s.lockstep(t) {
+        "lockstep"
+    } else if s.fused(t) {
+        "fused"
+    } else {
+        "generic"
+    };
+    let o = run_chains(s, t, &spec, &NoProgress)?;
+    Ok((o.steps_per_s, o.wall_s, path))
 }
 
 fn l_row(z: &Sizes, threads: usize) -> Result<BenchRow> {
@@ -548,7 +556,7 @@ fn l_row(z: &Sizes, threads: usize) -> Result<BenchRow> {
         1,
         z.l_steps,
     );
-    let (rate, secs, fused) = run_config(&cfg, Some(1))?;
+    let (rate, secs, path) = run_config(&cfg, Some(1))?;
     // The f32 baseline of one chain: the same array code on 1-element arrays.
     let mut bits = XoshiroLanes::new(7, 0);
     let f32_rate = median_rate(z.reps, || {
@@ -563,7 +571,7 @@ fn l_row(z: &Sizes, threads: usize) -> Result<BenchRow> {
         "[L] SGLD lp-l, 1 chain, N(0,1), every sample kept",
         "Q(8,3), acc Q(24,16), coef Q(16,12), clt:4:8".into(),
         "sr:8",
-        if fused { "fused" } else { "generic" },
+        path,
         "chain-steps/s",
     );
     r.size = format!("1 chain × {} steps", z.l_steps);
@@ -584,9 +592,9 @@ fn chains_row(z: &Sizes, threads: usize) -> Result<BenchRow> {
         z.chains,
         z.chain_steps,
     );
-    // Moments every 1000 steps: the fused kernel runs 1000 steps per call.
-    cfg.thin = 1000;
-    let (all, secs, fused) = run_config(&cfg, Some(threads))?;
+    // Every sample kept (thin 1): the lockstep kernel sums the kept codes itself.
+    cfg.thin = 1;
+    let (all, secs, path) = run_config(&cfg, Some(threads))?;
     // One thread on a tenth of the chains gives the per-core rate.
     let mut one = cfg.clone();
     one.chains = (z.chains / 10).max(1);
@@ -605,10 +613,10 @@ fn chains_row(z: &Sizes, threads: usize) -> Result<BenchRow> {
         (z.chains * steps) as f64
     });
     let mut r = row(
-        "SGHMC lp-l, many 1-D chains, N(0,1)",
+        "SGHMC lp-l, many 1-D chains, N(0,1), every sample kept",
         "Q(8,4), acc Q(24,16), coef Q(16,12), clt:4:8".into(),
         "sr:8",
-        if fused { "fused" } else { "generic" },
+        path,
         "chain-steps/s",
     );
     r.size = format!("{} chains × {} steps", z.chains, z.chain_steps);

@@ -12,13 +12,25 @@
 //! 4096 steps per call), so samplers with a fused kernel take many steps per call; the
 //! results are those of stepping one at a time.
 //!
+//! # Lockstep groups
+//! When the sampler has a lockstep kernel ([`Sampler::lockstep`]: small fused chains), the
+//! chains run in groups of up to `lpmc_kernels::lockstep::LANES`, side by side, each still
+//! drawing from its own stream: [`Sampler::run_lockstep`] advances a group up to 4096 steps
+//! per call and sums the kept samples' codes inside the kernel. Only the last kept samples
+//! that become output rows are taken one call at a time. A chain's bits do not depend on
+//! its group.
+//!
+//! # Moments
+//! Kept samples stored as codes are summed exactly ([`CodeSums`]: integer sums of
+//! `c − c0` and `(c − c0)²`), rounded once at the end; `f64` state uses Welford's update.
+//!
 //! # Flat state
 //! The final state of all chains is returned as flat planes, chains × dims, row-major: codes
 //! in the container of their format ([`Codes`]) or `f64` ([`Plane`]).
 
 use crate::error::{Error, Result};
 use crate::format::{Codes, Format};
-use crate::sampler::{Sampler, Storage};
+use crate::sampler::{CodeSums, Keep, Sampler, Storage};
 use crate::source::Source;
 use crate::target::Target;
 use rayon::prelude::*;
@@ -155,11 +167,25 @@ pub fn run_chains(
     let init = sampler.init(&spec.x0)?;
     spec.source.stream(spec.seed, 0)?;
     let t0 = Instant::now();
+    let lock = sampler.lockstep(target);
     let work = || -> Vec<ChainOut> {
-        (0..spec.chains)
+        // Lockstep groups, but at least as many groups as threads when the chains allow.
+        let g = if lock {
+            let lanes = lpmc_kernels::lockstep::LANES;
+            spec.chains
+                .div_ceil(rayon::current_num_threads())
+                .clamp(1, lanes)
+        } else {
+            1
+        };
+        let groups: Vec<Vec<ChainOut>> = (0..spec.chains.div_ceil(g))
             .into_par_iter()
-            .map(|c| run_one(sampler, target, spec, &init, c, progress))
-            .collect()
+            .map(|k| {
+                let chains = k * g..((k + 1) * g).min(spec.chains);
+                run_group(sampler, target, spec, &init, chains, lock, progress)
+            })
+            .collect();
+        groups.into_iter().flatten().collect()
     };
     let outs = match spec.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()
@@ -236,31 +262,139 @@ fn plane<'a>(
     }
 }
 
-/// Progress is reported every this many steps of a chain.
+/// Progress is reported every this many steps of a chain; also the longest kernel call.
 const PROGRESS_EVERY: u64 = 4096;
 
-fn run_one(
+/// Moments of one chain's kept samples: exact code sums, or Welford's `f64` update.
+enum Moments {
+    Codes(CodeSums),
+    F64 {
+        n: u64,
+        mean: Vec<f64>,
+        m2: Vec<f64>,
+    },
+}
+
+impl Moments {
+    fn add(&mut self, st: &crate::sampler::ChainState, x: &[f64]) {
+        match self {
+            Moments::Codes(s) => s.add(&st.xc),
+            Moments::F64 { n, mean, m2 } => {
+                *n += 1;
+                for i in 0..x.len() {
+                    let delta = x[i] - mean[i];
+                    mean[i] += delta / *n as f64;
+                    m2[i] += delta * (x[i] - mean[i]);
+                }
+            }
+        }
+    }
+
+    fn n(&self) -> u64 {
+        match self {
+            Moments::Codes(s) => s.n,
+            Moments::F64 { n, .. } => *n,
+        }
+    }
+}
+
+/// Runs the chains `chains` (lockstep when `lock`) and returns their outputs in order.
+fn run_group(
     sampler: &dyn Sampler,
     target: &dyn Target,
     spec: &ChainSpec,
     init: &crate::sampler::ChainState,
-    c: usize,
+    chains: std::ops::Range<usize>,
+    lock: bool,
+    progress: &dyn Progress,
+) -> Vec<ChainOut> {
+    let d = sampler.dim();
+    let m = chains.len();
+    let mut bits: Vec<_> = chains
+        .clone()
+        .map(|c| {
+            spec.source
+                .stream(spec.seed, c as u64)
+                .expect("source validated before the chains start")
+        })
+        .collect();
+    let mut sts = vec![init.clone(); m];
+    let mut ws = sampler.workspace();
+    let kept = spec.kept_per_chain();
+    let qs: Vec<u64> = chains.map(|c| spec.rows_of_chain(c) as u64).collect();
+    let codes = sampler.storage().0.is_some();
+    let mut sums = vec![CodeSums::default(); m];
+    let (thin, first) = (spec.thin, spec.burn_in + spec.thin);
+    let mut t = 0;
+    // Kept samples 1..=n_lock are taken by the lockstep kernel; the rest (the rows) below.
+    let n_lock = if lock && codes {
+        kept - qs.iter().max().copied().unwrap_or(0)
+    } else {
+        0
+    };
+    if n_lock > 0 {
+        let mut lockstep = |t: &mut u64, end: u64, sts: &mut [_], sums: &mut [CodeSums]| {
+            while *t < end {
+                let n = (end - *t).min(PROGRESS_EVERY);
+                let keep = if *t < first {
+                    Keep::NONE
+                } else {
+                    Keep {
+                        first: thin - (*t - first) % thin,
+                        every: thin,
+                    }
+                };
+                let done = sampler.run_lockstep(target, sts, &mut ws, &mut bits, n, keep, sums);
+                assert!(done, "Sampler::lockstep promised a lockstep kernel");
+                *t += n;
+                progress.add(n * m as u64);
+            }
+        };
+        lockstep(&mut t, first, &mut sts, &mut []);
+        for (s, st) in sums.iter_mut().zip(&sts) {
+            s.add(&st.xc);
+        }
+        lockstep(&mut t, first + (n_lock - 1) * thin, &mut sts, &mut sums);
+    }
+    let t_lock = t;
+    let mut outs = Vec::with_capacity(m);
+    for (j, ((st, b), s)) in sts.into_iter().zip(&mut bits).zip(sums).enumerate() {
+        let moments = if codes {
+            Moments::Codes(s)
+        } else {
+            Moments::F64 {
+                n: 0,
+                mean: vec![0.0; d],
+                m2: vec![0.0; d],
+            }
+        };
+        outs.push(run_one(
+            sampler, target, spec, st, &mut ws, b, t_lock, moments, qs[j], progress,
+        ));
+    }
+    outs
+}
+
+/// Runs one chain from step `t` (its state `st`, its kept samples so far in `moments`) to the
+/// end, one call per kept step, keeping the last `q` kept samples as rows.
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    sampler: &dyn Sampler,
+    target: &dyn Target,
+    spec: &ChainSpec,
+    mut st: crate::sampler::ChainState,
+    ws: &mut crate::sampler::Workspace,
+    bits: &mut crate::source::Bits,
+    mut t: u64,
+    mut moments: Moments,
+    q: u64,
     progress: &dyn Progress,
 ) -> ChainOut {
     let d = sampler.dim();
-    let mut bits = spec
-        .source
-        .stream(spec.seed, c as u64)
-        .expect("source validated before the chains start");
-    let mut st = init.clone();
-    let mut ws = sampler.workspace();
     let kept = spec.kept_per_chain();
-    let q = spec.rows_of_chain(c) as u64;
     let mut rows = Vec::with_capacity(q as usize * d);
-    let (mut n, mut mean, mut m2) = (0u64, vec![0.0; d], vec![0.0; d]);
     let mut x = vec![0.0; d];
     let mut pending = 0;
-    let mut t = 0;
     while t < spec.steps {
         // Run up to the next kept step (or the end) in one call, so a fused kernel can take
         // many steps at once; progress is reported at least every PROGRESS_EVERY steps.
@@ -270,18 +404,13 @@ fn run_one(
             spec.burn_in + ((t - spec.burn_in) / spec.thin + 1) * spec.thin
         };
         let stop = next_kept.min(spec.steps).min(t + PROGRESS_EVERY);
-        sampler.run(target, &mut st, &mut ws, &mut bits, stop - t);
+        sampler.run(target, &mut st, ws, bits, stop - t);
         pending += stop - t;
         t = stop;
         if t > spec.burn_in && (t - spec.burn_in).is_multiple_of(spec.thin) {
             sampler.position(&st, &mut x);
-            n += 1;
-            for i in 0..d {
-                let delta = x[i] - mean[i];
-                mean[i] += delta / n as f64;
-                m2[i] += delta * (x[i] - mean[i]);
-            }
-            if n > kept - q {
+            moments.add(&st, &x);
+            if moments.n() > kept - q {
                 rows.extend_from_slice(&x);
             }
         }
@@ -291,6 +420,14 @@ fn run_one(
         }
     }
     progress.add(pending);
+    let (n, mean, m2) = match moments {
+        Moments::Codes(s) => {
+            let fl = sampler.storage().0.map_or(0, |f| f.fl());
+            let (mean, m2) = s.moments(fl);
+            (s.n, mean, m2)
+        }
+        Moments::F64 { n, mean, m2 } => (n, mean, m2),
+    };
     ChainOut {
         n,
         mean,

@@ -62,6 +62,8 @@ use crate::noise::{IntNormal, NoiseGen};
 use crate::round::Rounding;
 use crate::source::Bits;
 use crate::target::Target;
+pub use lpmc_kernels::lockstep::Keep;
+use lpmc_kernels::lockstep::Sums;
 use lpmc_kernels::noise::box_muller;
 use lpmc_kernels::portable::round_f64;
 use lpmc_kernels::Code;
@@ -188,6 +190,10 @@ pub struct Workspace {
     pub(crate) s8: [Vec<i8>; 2],
     pub(crate) s16: [Vec<i16>; 2],
     pub(crate) s32: [Vec<i32>; 2],
+    /// Lockstep kernels: kept sums (`c0`, `s1`, `s2`), per-chain events, random-word scratch.
+    pub(crate) lk: [Vec<i64>; 3],
+    pub(crate) lk_events: Vec<u64>,
+    pub(crate) lk_words: Vec<u64>,
 }
 
 impl Workspace {
@@ -252,6 +258,32 @@ pub trait Sampler: Send + Sync + std::fmt::Debug {
         n: u64,
     ) -> bool {
         let _ = (target, st, ws, bits, n);
+        false
+    }
+
+    /// Whether [`Sampler::run_lockstep`] applies on `target` (default: no).
+    fn lockstep(&self, target: &dyn Target) -> bool {
+        let _ = target;
+        false
+    }
+
+    /// `n` steps of each chain `states[j]`, drawing from `bits[j]`, by a kernel that steps
+    /// the chains side by side (`lpmc_kernels::lockstep`): the same states, events and words
+    /// as [`Sampler::run`] on each chain alone. Step `t` (1-based) with `keep.kept(t)` adds
+    /// the position codes to `sums[j]` (which must have their reference codes set).
+    /// Returns `false` (nothing done) when no such kernel applies, which is the default.
+    #[allow(clippy::too_many_arguments)]
+    fn run_lockstep(
+        &self,
+        target: &dyn Target,
+        states: &mut [ChainState],
+        ws: &mut Workspace,
+        bits: &mut [Bits],
+        n: u64,
+        keep: Keep,
+        sums: &mut [CodeSums],
+    ) -> bool {
+        let _ = (target, states, ws, bits, n, keep, sums);
         false
     }
 
@@ -575,6 +607,147 @@ pub(crate) fn in_container<C: Code>(
     ev
 }
 
+/// The exact moments of one chain's kept position codes: `n` samples and, per coordinate,
+/// `s1 = Σ(c − c0)` and `s2 = Σ(c − c0)²` in integers, `c0` the first kept sample's codes.
+/// No rounding happens until [`CodeSums::moments`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CodeSums {
+    /// Reference codes (the first kept sample; empty before it).
+    pub c0: Vec<i64>,
+    /// Kept samples.
+    pub n: u64,
+    /// Σ(c − c0) per coordinate.
+    pub s1: Vec<i128>,
+    /// Σ(c − c0)² per coordinate.
+    pub s2: Vec<i128>,
+}
+
+impl CodeSums {
+    /// Adds one kept sample's codes (the first sets `c0`).
+    pub fn add(&mut self, c: &[i64]) {
+        if self.n == 0 {
+            self.c0 = c.to_vec();
+            self.s1 = vec![0; c.len()];
+            self.s2 = vec![0; c.len()];
+        } else {
+            for (i, &ci) in c.iter().enumerate() {
+                let e = (ci - self.c0[i]) as i128;
+                self.s1[i] += e;
+                self.s2[i] += e * e;
+            }
+        }
+        self.n += 1;
+    }
+
+    /// Mean and sum of squared deviations (`M2`, variance × n) per coordinate of the values
+    /// `c·2^−fl`. `M2 = (n·s2 − s1²)/n` is formed exactly in `i128` when it fits, so each
+    /// result is one or two roundings from the exact value.
+    ///
+    /// ```
+    /// use lpmc::sampler::CodeSums;
+    /// let mut s = CodeSums::default();
+    /// for c in [3, 5, 7] { s.add(&[c]); }
+    /// let (mean, m2) = s.moments(1); // values 1.5, 2.5, 3.5
+    /// assert_eq!((mean[0], m2[0]), (2.5, 2.0));
+    /// ```
+    pub fn moments(&self, fl: u32) -> (Vec<f64>, Vec<f64>) {
+        let n = self.n.max(1);
+        let scale = (-(fl as f64)).exp2();
+        let mut mean = Vec::with_capacity(self.c0.len());
+        let mut m2 = Vec::with_capacity(self.c0.len());
+        for i in 0..self.c0.len() {
+            let (s1, s2) = (self.s1[i], self.s2[i]);
+            // c0 + s1/n: exact integer part plus the remainder's quotient.
+            let (q, r) = (s1.div_euclid(n as i128), s1.rem_euclid(n as i128));
+            mean.push(((self.c0[i] as i128 + q) as f64 + r as f64 / n as f64) * scale);
+            let exact = (n as i128)
+                .checked_mul(s2)
+                .zip(s1.checked_mul(s1))
+                .and_then(|(a, b)| a.checked_sub(b));
+            let dev = match exact {
+                Some(num) => num as f64 / n as f64,
+                None => s2 as f64 - (s1 as f64) * (s1 as f64) / n as f64,
+            };
+            m2.push(dev * scale * scale);
+        }
+        (mean, m2)
+    }
+}
+
+/// Runs a lockstep kernel `f(x, v, sums, events)` on the codes of every chain of `states`
+/// copied to the container `C` (chain-major), then writes back the codes and each chain's
+/// events, and adds the kernel's kept sums to `sums` (`keep.count(n)` samples each).
+pub(crate) fn lockstep_in<C: Code>(
+    bufs: &mut [Vec<C>; 2],
+    lk: &mut [Vec<i64>; 3],
+    events: &mut Vec<u64>,
+    states: &mut [ChainState],
+    (n, keep): (u64, Keep),
+    sums: &mut [CodeSums],
+    f: impl FnOnce(&mut [C], &mut [C], Option<Sums>, &mut [u64]),
+) {
+    let [bx, bv] = bufs;
+    bx.clear();
+    bv.clear();
+    for st in states.iter() {
+        bx.extend(st.xc.iter().map(|&c| C::from_i64(c)));
+        bv.extend(st.vc.iter().map(|&c| C::from_i64(c)));
+    }
+    let kept = keep.count(n);
+    let [c0, s1, s2] = lk;
+    c0.clear();
+    if kept > 0 {
+        for s in sums.iter() {
+            c0.extend_from_slice(&s.c0);
+        }
+    }
+    s1.clear();
+    s1.resize(c0.len(), 0);
+    s2.clear();
+    s2.resize(c0.len(), 0);
+    events.clear();
+    events.resize(states.len(), 0);
+    let sums_k = (kept > 0).then(|| Sums {
+        c0: &c0[..],
+        s1: &mut s1[..],
+        s2: &mut s2[..],
+    });
+    f(bx, bv, sums_k, events);
+    let d = bx.len() / states.len().max(1);
+    for (j, st) in states.iter_mut().enumerate() {
+        for (dst, src) in st.xc.iter_mut().zip(&bx[j * d..(j + 1) * d]) {
+            *dst = src.to_i64();
+        }
+        for (dst, src) in st
+            .vc
+            .iter_mut()
+            .zip(bv.get(j * d..(j + 1) * d).unwrap_or(&[]))
+        {
+            *dst = src.to_i64();
+        }
+        st.events += events[j];
+    }
+    if kept > 0 {
+        for (j, s) in sums.iter_mut().enumerate() {
+            for i in 0..d {
+                s.s1[i] += s1[j * d + i] as i128;
+                s.s2[i] += s2[j * d + i] as i128;
+            }
+            s.n += kept;
+        }
+    }
+}
+
+/// Random-word scratch of a lockstep call: at least this many words, so that a call draws
+/// many steps' words per fill.
+pub(crate) const LOCKSTEP_WORDS: usize = 8192;
+
+/// Whether a lockstep kernel takes chains of dimension `d` with positions of `wl` bits
+/// (runner calls keep at most 4096 samples, which the kernel's `i64` sums must hold).
+pub(crate) fn lockstep_fits(d: usize, wl: u32) -> bool {
+    d <= lpmc_kernels::lockstep::MAX_D && lpmc_kernels::lockstep::max_kept(wl) >= 4096
+}
+
 /// Words of random-bit scratch a fused call keeps: at least this many, so that short steps
 /// draw many steps' words at once.
 pub(crate) const FUSED_WORDS: usize = 512;
@@ -592,6 +765,33 @@ pub(crate) fn normals(ws: &mut Workspace, n: usize, bits: &mut Bits) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Exact code sums give the moments of the values to within a few ulps of a two-pass
+    /// `f64` computation (which is itself accurate to ~n·ε relative), also far from `c0`.
+    #[test]
+    fn code_sums_match_two_pass_moments() {
+        let mut g = lpmc_kernels::XoshiroLanes::new(5, 0);
+        use lpmc_kernels::WordSource;
+        let codes: Vec<i64> = (0..1000)
+            .map(|i| ((g.next_word() >> 54) as i64 - 512) + if i == 0 { 30_000 } else { 0 })
+            .collect();
+        let mut s = CodeSums::default();
+        for &c in &codes {
+            s.add(&[c]);
+        }
+        let fl = 7;
+        let v: Vec<f64> = codes.iter().map(|&c| c as f64 / 128.0).collect();
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let m2: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+        let (sm, sm2) = s.moments(fl);
+        assert_eq!(s.n, 1000);
+        assert!(
+            (sm[0] - mean).abs() <= 1e-12 * mean.abs(),
+            "{} {mean}",
+            sm[0]
+        );
+        assert!((sm2[0] - m2).abs() <= 1e-12 * m2, "{} {m2}", sm2[0]);
+    }
 
     #[test]
     fn align_is_exact_or_floor() {

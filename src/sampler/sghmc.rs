@@ -2,7 +2,8 @@
 //! (2018) (\[S\] eq. 3–8), including the paper's sign error as an option.
 
 use super::{
-    align, in_container, normals, ChainState, Core, Sampler, Setup, Storage, Workspace, FUSED_WORDS,
+    align, in_container, lockstep_fits, lockstep_in, normals, ChainState, CodeSums, Core, Keep,
+    Sampler, Setup, Storage, Workspace, FUSED_WORDS, LOCKSTEP_WORDS,
 };
 use crate::error::{Error, Result};
 use crate::format::Container;
@@ -236,6 +237,33 @@ impl Sghmc {
         !self.core.integer() || self.variant == SghmcVariant::Fp
     }
 
+    /// The fused kernel's parameters, with the integer gradient's precision and mean codes
+    /// `pc`, `mc` ([`Core::int_gauss`]); only called when [`Sghmc::fusable`] holds.
+    fn kernel<'a>(&'a self, pc: &'a [i64], mc: &'a [i64]) -> lpmc_kernels::fused::SghmcLpL<'a> {
+        let c = &self.core;
+        let f = *c.f();
+        lpmc_kernels::fused::SghmcLpL {
+            rounding: c.setup.rounding,
+            x: Core::fmt(f.param),
+            v: Core::fmt(self.fv),
+            grad: Core::fmt(f.grad),
+            accum: Core::fmt(f.accum),
+            coef_fl: f.coef.fl(),
+            coefs: self.ic,
+            target: lpmc_kernels::fused::GaussGrad {
+                prec: pc,
+                mean: mc,
+                prec_fl: f.coef.fl(),
+            },
+            noise: c
+                .int_noise
+                .as_ref()
+                .and_then(|g| g.kernel_gen())
+                .expect("fusable() checked the generator"),
+            noise_fmt: Core::fmt(f.noise),
+        }
+    }
+
     fn uses_scale(&self) -> bool {
         self.p.rescale_momentum && !matches!(self.variant, SghmcVariant::Fp | SghmcVariant::LpF)
     }
@@ -263,35 +291,16 @@ impl Sampler for Sghmc {
         n: u64,
     ) -> bool {
         let c = &self.core;
-        let f = *c.f();
-        if !(self.fusable() && c.int_gauss(target, f.param, ws)) {
+        if !(self.fusable() && c.int_gauss(target, c.f().param, ws)) {
             return false;
         }
-        let Some(noise) = c.int_noise.as_ref().and_then(|g| g.kernel_gen()) else {
-            return false;
-        };
-        let p = lpmc_kernels::fused::SghmcLpL {
-            rounding: c.setup.rounding,
-            x: Core::fmt(f.param),
-            v: Core::fmt(self.fv),
-            grad: Core::fmt(f.grad),
-            accum: Core::fmt(f.accum),
-            coef_fl: f.coef.fl(),
-            coefs: self.ic,
-            target: lpmc_kernels::fused::GaussGrad {
-                prec: &ws.pc,
-                mean: &ws.mc,
-                prec_fl: f.coef.fl(),
-            },
-            noise,
-            noise_fmt: Core::fmt(f.noise),
-        };
+        let p = self.kernel(&ws.pc, &ws.mc);
         let d = self.dim;
         let words = &mut ws.words;
         words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
         let platform = c.fused_platform(d, n);
         let (xc, vc) = (&mut st.xc, &mut st.vc);
-        st.events += match f.param.container() {
+        st.events += match c.f().param.container() {
             Container::I8 => in_container(&mut ws.s8, xc, vc, |x, v| {
                 platform.sghmc_lp_l(&p, x, v, n, bits, words)
             }),
@@ -303,6 +312,50 @@ impl Sampler for Sghmc {
             }),
             Container::I64 => return false,
         };
+        true
+    }
+
+    fn lockstep(&self, target: &dyn Target) -> bool {
+        self.fused(target) && lockstep_fits(self.dim, self.core.f().param.wl())
+    }
+
+    /// The chains side by side (`lpmc_kernels::lockstep`), when [`Sampler::lockstep`] holds.
+    fn run_lockstep(
+        &self,
+        target: &dyn Target,
+        states: &mut [ChainState],
+        ws: &mut Workspace,
+        bits: &mut [Bits],
+        n: u64,
+        keep: Keep,
+        sums: &mut [CodeSums],
+    ) -> bool {
+        let c = &self.core;
+        let f = c.f();
+        if !(self.fusable()
+            && lockstep_fits(self.dim, f.param.wl())
+            && c.int_gauss(target, f.param, ws))
+        {
+            return false;
+        }
+        let p = self.kernel(&ws.pc, &ws.mc);
+        let words = &mut ws.lk_words;
+        words.resize(p.lockstep_scratch(self.dim).max(LOCKSTEP_WORDS), 0);
+        let pl = c.platform;
+        let (lk, ev) = (&mut ws.lk, &mut ws.lk_events);
+        let call = (n, keep);
+        match f.param.container() {
+            Container::I8 => lockstep_in(&mut ws.s8, lk, ev, states, call, sums, |x, v, s, e| {
+                pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words)
+            }),
+            Container::I16 => lockstep_in(&mut ws.s16, lk, ev, states, call, sums, |x, v, s, e| {
+                pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words)
+            }),
+            Container::I32 => lockstep_in(&mut ws.s32, lk, ev, states, call, sums, |x, v, s, e| {
+                pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words)
+            }),
+            Container::I64 => return false,
+        }
         true
     }
 

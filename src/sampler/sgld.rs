@@ -1,7 +1,8 @@
 //! Stochastic gradient Langevin dynamics (\[S\] eq. 1, 2, 17; \[L\]).
 
 use super::{
-    align, in_container, normals, ChainState, Core, Sampler, Setup, Storage, Workspace, FUSED_WORDS,
+    align, in_container, lockstep_fits, lockstep_in, normals, ChainState, CodeSums, Core, Keep,
+    Sampler, Setup, Storage, Workspace, FUSED_WORDS, LOCKSTEP_WORDS,
 };
 use crate::error::{Error, Result};
 use crate::format::Container;
@@ -87,6 +88,47 @@ impl Sgld {
     fn float_path(&self) -> bool {
         !self.core.integer() || self.variant == SgldVariant::Fp
     }
+
+    /// Whether the fused kernels take this sampler (the target is checked by
+    /// [`Core::int_gauss`]): `lp-l` on the integer datapath with a `clt`/`table` generator and
+    /// a position of at most 32 bits.
+    fn fusable(&self) -> bool {
+        let c = &self.core;
+        self.fused
+            && self.variant == SgldVariant::LpL
+            && c.integer()
+            && c.f().param.container() != Container::I64
+            && c.int_noise
+                .as_ref()
+                .is_some_and(|g| g.kernel_gen().is_some())
+    }
+
+    /// The fused kernel's parameters, with the integer gradient's precision and mean codes
+    /// `pc`, `mc` ([`Core::int_gauss`]); only called when [`Sampler::fused`] holds.
+    fn kernel<'a>(&'a self, pc: &'a [i64], mc: &'a [i64]) -> lpmc_kernels::fused::SgldLpL<'a> {
+        let c = &self.core;
+        let f = *c.f();
+        lpmc_kernels::fused::SgldLpL {
+            rounding: c.setup.rounding,
+            x: Core::fmt(f.param),
+            grad: Core::fmt(f.grad),
+            accum: Core::fmt(f.accum),
+            coef_fl: f.coef.fl(),
+            eta: self.eta_c,
+            noise_coef: self.noise_c,
+            target: lpmc_kernels::fused::GaussGrad {
+                prec: pc,
+                mean: mc,
+                prec_fl: f.coef.fl(),
+            },
+            noise: c
+                .int_noise
+                .as_ref()
+                .and_then(|g| g.kernel_gen())
+                .expect("fused() checked the generator"),
+            noise_fmt: Core::fmt(f.noise),
+        }
+    }
 }
 
 impl Sampler for Sgld {
@@ -101,35 +143,16 @@ impl Sampler for Sgld {
         n: u64,
     ) -> bool {
         let c = &self.core;
-        let f = *c.f();
-        if !(self.fused && self.variant == SgldVariant::LpL && c.int_gauss(target, f.param, ws)) {
+        if !(self.fusable() && c.int_gauss(target, c.f().param, ws)) {
             return false;
         }
-        let Some(noise) = c.int_noise.as_ref().and_then(|g| g.kernel_gen()) else {
-            return false;
-        };
-        let p = lpmc_kernels::fused::SgldLpL {
-            rounding: c.setup.rounding,
-            x: Core::fmt(f.param),
-            grad: Core::fmt(f.grad),
-            accum: Core::fmt(f.accum),
-            coef_fl: f.coef.fl(),
-            eta: self.eta_c,
-            noise_coef: self.noise_c,
-            target: lpmc_kernels::fused::GaussGrad {
-                prec: &ws.pc,
-                mean: &ws.mc,
-                prec_fl: f.coef.fl(),
-            },
-            noise,
-            noise_fmt: Core::fmt(f.noise),
-        };
+        let p = self.kernel(&ws.pc, &ws.mc);
         let d = self.dim;
         let words = &mut ws.words;
         words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
         let platform = c.fused_platform(d, n);
         let mut none = [0i64; 0];
-        st.events += match f.param.container() {
+        st.events += match c.f().param.container() {
             Container::I8 => in_container(&mut ws.s8, &mut st.xc, &mut none, |x, _| {
                 platform.sgld_lp_l(&p, x, n, bits, words)
             }),
@@ -141,6 +164,50 @@ impl Sampler for Sgld {
             }),
             Container::I64 => return false,
         };
+        true
+    }
+
+    fn lockstep(&self, target: &dyn Target) -> bool {
+        self.fused(target) && lockstep_fits(self.dim, self.core.f().param.wl())
+    }
+
+    /// The chains side by side (`lpmc_kernels::lockstep`), when [`Sampler::lockstep`] holds.
+    fn run_lockstep(
+        &self,
+        target: &dyn Target,
+        states: &mut [ChainState],
+        ws: &mut Workspace,
+        bits: &mut [Bits],
+        n: u64,
+        keep: Keep,
+        sums: &mut [CodeSums],
+    ) -> bool {
+        let c = &self.core;
+        let f = c.f();
+        if !(self.fusable()
+            && lockstep_fits(self.dim, f.param.wl())
+            && c.int_gauss(target, f.param, ws))
+        {
+            return false;
+        }
+        let p = self.kernel(&ws.pc, &ws.mc);
+        let words = &mut ws.lk_words;
+        words.resize(p.lockstep_scratch(self.dim).max(LOCKSTEP_WORDS), 0);
+        let pl = c.platform;
+        let (lk, ev) = (&mut ws.lk, &mut ws.lk_events);
+        let call = (n, keep);
+        match c.f().param.container() {
+            Container::I8 => lockstep_in(&mut ws.s8, lk, ev, states, call, sums, |x, _, s, e| {
+                pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words)
+            }),
+            Container::I16 => lockstep_in(&mut ws.s16, lk, ev, states, call, sums, |x, _, s, e| {
+                pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words)
+            }),
+            Container::I32 => lockstep_in(&mut ws.s32, lk, ev, states, call, sums, |x, _, s, e| {
+                pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words)
+            }),
+            Container::I64 => return false,
+        }
         true
     }
 
@@ -164,16 +231,10 @@ impl Sampler for Sgld {
     }
 
     fn fused(&self, target: &dyn Target) -> bool {
-        let mut ws = Workspace::default();
-        self.fused
-            && self.variant == SgldVariant::LpL
-            && self.core.int_gauss(target, self.core.f().param, &mut ws)
+        self.fusable()
             && self
                 .core
-                .int_noise
-                .as_ref()
-                .is_some_and(|g| g.kernel_gen().is_some())
-            && self.core.f().param.container() != Container::I64
+                .int_gauss(target, self.core.f().param, &mut Workspace::default())
     }
 
     /// One step: `x' = x − η·g + √(2η)·ξ`, g the (quantized) gradient, then the variant's
