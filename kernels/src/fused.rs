@@ -1031,7 +1031,6 @@ pub mod fast {
         let per_step = ng + nn + nx;
         let k = batch(words.len(), per_step);
         let el = SgldElem::of(p);
-        let elem = |xi, pr, mu, ug, nz, ux| el.step::<M>(xi, pr, mu, ug, nz, ux);
         let (gg, gx) = (Geo::new(rg), Geo::new(rx));
         let mut consts = Consts::new(&p.target);
         let mut ug = [0u64; B];
@@ -1055,7 +1054,7 @@ pub mod fast {
                         let (pr, mu) = p.target.at(i);
                         let u = ugs.one();
                         let n = conv.one(&mut nzs);
-                        let (c, e) = elem(xv.to_i64(), pr, mu, u, n, uxs.one());
+                        let (c, e) = el.step::<M>(xv.to_i64(), pr, mu, u, n, uxs.one());
                         *xv = C::from_i64(c);
                         events += e;
                     }
@@ -1071,7 +1070,8 @@ pub mod fast {
                     let (ugb, nzb, uxb) = (&ug[..n], &nz[..n], &ux[..n]);
                     let mut ev = 0u64;
                     for j in 0..n {
-                        let (c, e) = elem(xb[j].to_i64(), pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
+                        let (c, e) =
+                            el.step::<M>(xb[j].to_i64(), pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
                         xb[j] = C::from_i64(c);
                         ev += e;
                     }
@@ -1127,7 +1127,6 @@ pub mod fast {
         let per_step = ng + nn + nv + nx;
         let k = batch(words.len(), per_step);
         let el = HmcElem::of(p);
-        let elem = |xi, vi, pr, mu, u, n1, n2| el.step::<M>(xi, vi, pr, mu, u, n1, n2);
         let (gg, gv, gx) = (Geo::new(rg), Geo::new(rv), Geo::new(rx));
         let mut consts = Consts::new(&p.target);
         let mut ug = [0u64; B];
@@ -1159,7 +1158,7 @@ pub mod fast {
                         let a = conv.one(&mut n1s);
                         let b = conv.one(&mut n2s);
                         let u = [u0, uvs.one(), uxs.one()];
-                        let (cx, cv, ev) = elem(xv.to_i64(), vv.to_i64(), pr, mu, u, a, b);
+                        let (cx, cv, ev) = el.step::<M>(xv.to_i64(), vv.to_i64(), pr, mu, u, a, b);
                         *xv = C::from_i64(cx);
                         *vv = C::from_i64(cv);
                         events += ev;
@@ -1181,7 +1180,7 @@ pub mod fast {
                     let mut ev = 0u64;
                     for j in 0..n {
                         let u = [ugb[j], uvb[j], uxb[j]];
-                        let (cx, cv, e) = elem(
+                        let (cx, cv, e) = el.step::<M>(
                             xb[j].to_i64(),
                             vb[j].to_i64(),
                             pr[j],
