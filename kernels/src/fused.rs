@@ -44,9 +44,11 @@
 //! # Paths
 //! [`reference`] is the scalar twin (`i128` sums, [`crate::portable::round_code`],
 //! [`crate::bits::unpack`] per element). [`fast`] works in blocks: it unpacks each region's
-//! bits to one lane per element, builds the noise codes of the block, then runs one
-//! branch-free `i64` loop monomorphized on the rounding mode; it is used when every
-//! intermediate provably fits `i64` ([`SgldLpL::fits_i64`]), otherwise it calls the reference.
+//! bits to one lane per element, builds the noise codes of the block (a `clt:K:B` with
+//! `K·B ≤ 32` sums each code's uniforms inside one unpacked field), then runs one branch-free
+//! loop monomorphized on the rounding mode, in `i32` lanes when every intermediate provably
+//! stays below `2^30` ([`SgldLpL::fits_i32`]: 16 lanes per 512-bit vector), else in `i64`
+//! lanes when it fits `i64` ([`SgldLpL::fits_i64`]), otherwise it calls the reference.
 //! [`crate::Platform`] chooses (the AVX2/AVX-512 builds compile [`fast`] with those features).
 
 use crate::bits::{words_for, WordSource};
@@ -842,7 +844,8 @@ pub mod reference {
 }
 
 /// The blockwise path: bits unpacked per block to one lane per element, noise codes built per
-/// block, then one branch-free `i64` loop per block monomorphized on the rounding mode.
+/// block, then one branch-free loop per block in `i32` or `i64` lanes (the `Lane` trait),
+/// monomorphized on the rounding mode.
 pub mod fast {
     use super::*;
 
@@ -1041,6 +1044,27 @@ pub mod fast {
                 NoiseGen::Clt { k, bits, .. } => {
                     let off = L::of(k as i64 * ((1i64 << bits) - 1));
                     let (rq, ov) = (self.rq, self.ov);
+                    // Codes that never straddle a word (k·bits ≤ 32 divides 64): unpack
+                    // one field of k uniforms per code and sum inside it.
+                    let g = k * bits;
+                    if matches!((k, bits), (2 | 4 | 8, 4 | 8 | 16) if g <= 32) {
+                        let kk = k as usize;
+                        let mut view = Geo::new(g).at(src.words, (src.pos, src.k / kk));
+                        for o in out.chunks_mut(UB) {
+                            let u = &mut self.uni[..o.len()];
+                            view.take(u, |w| w as u32);
+                            match (k, bits) {
+                                (2, 4) => clt_fields::<L, 2, 4>(u, o, off, &rq, &ov),
+                                (4, 4) => clt_fields::<L, 4, 4>(u, o, off, &rq, &ov),
+                                (8, 4) => clt_fields::<L, 8, 4>(u, o, off, &rq, &ov),
+                                (2, 8) => clt_fields::<L, 2, 8>(u, o, off, &rq, &ov),
+                                (4, 8) => clt_fields::<L, 4, 8>(u, o, off, &rq, &ov),
+                                _ => clt_fields::<L, 2, 16>(u, o, off, &rq, &ov),
+                            }
+                        }
+                        (src.pos, src.k) = (view.pos, view.k * kk);
+                        return;
+                    }
                     let k = k as usize;
                     for o in out.chunks_mut(UB / k) {
                         let u = &mut self.uni[..o.len() * k];
@@ -1070,6 +1094,42 @@ pub mod fast {
                     }
                 }
             }
+        }
+    }
+
+    /// The mask of the low `w` bits of every `2w`-bit group of a word.
+    const fn group_mask(w: u32) -> u64 {
+        let mut m = 0u64;
+        let mut at = 0;
+        while at < 64 {
+            m |= (u64::MAX >> (64 - w)) << at;
+            at += 2 * w;
+        }
+        m
+    }
+
+    /// CLT codes from fields of `K` adjacent `R`-bit uniforms (`K·R ≤ 32` bits per field),
+    /// summed inside the field by a tree of masked adds (`R + log2 K ≤ K·R` bits hold each
+    /// partial sum), then brought to noise codes. Same codes as [`clt_sums`] of the unpacked
+    /// uniforms.
+    #[inline(always)]
+    fn clt_fields<L: Lane, const K: u32, const R: u32>(
+        u: &[u32],
+        out: &mut [L],
+        off: L,
+        rq: &RqL<L>,
+        ov: &OvL<L>,
+    ) {
+        for (c, &f) in out.iter_mut().zip(u) {
+            let mut t = f;
+            let mut width = R;
+            while width < K * R {
+                let m = group_mask(width) as u32;
+                t = (t & m) + ((t >> width) & m);
+                width *= 2;
+            }
+            let s = L::of(t as i64);
+            *c = ov.apply(rq.round::<2>(s + s - off, L::U::default())).0;
         }
     }
 
@@ -1558,6 +1618,9 @@ mod tests {
             (sat(w, 4), sat(w, 2), sat(w + 2, 3), 3, sat(8, 4)),
             // Wide accumulator: right-shifted (floored) products.
             (sat(w, 3), sat(w, 6), sat(48, 5), 20, sat(24, 16)),
+            // Fine accumulator: the state term alone is 2^(w−1)·2^27, past the `i32` lanes'
+            // 2^30 for every container, so narrow states take the `i64` lanes.
+            (sat(w, 3), sat(w, 3), sat(w + 30, 30), 20, sat(24, 16)),
         ]
     }
 
@@ -1584,13 +1647,26 @@ mod tests {
                 bits: 13,
                 shift: 0,
             },
+            // Codes in whole 32- and 16-bit fields of a word (`clt_fields`).
+            NoiseGen::Clt {
+                k: 2,
+                bits: 16,
+                shift: 5,
+            },
+            NoiseGen::Clt {
+                k: 4,
+                bits: 4,
+                shift: -1,
+            },
             NoiseGen::Table { bits: 6, table },
         ]
     }
 
-    /// Runs `f` on every platform with the same inputs and asserts state, events and the next
-    /// word of the stream agree with the reference (also when the fast paths batch steps).
-    fn check_all<C: Code>() {
+    /// Runs every platform with the same inputs and asserts state, events and the next word
+    /// of the stream agree with the reference (also when the fast paths batch steps).
+    /// Returns how many SGLD and SGHMC cases took `i32` lanes and how many `i64` lanes.
+    fn check_all<C: Code>() -> [usize; 4] {
+        let mut lanes = [0usize; 4];
         let mut g = XoshiroLanes::new(77, C::BITS as u64);
         let table: Vec<i64> = codes(&mut g, 64, 9);
         let mut case = 0u64;
@@ -1641,6 +1717,8 @@ mod tests {
                             noise: gen,
                             noise_fmt: fnz,
                         };
+                        lanes[if sgld.fits_i32() { 0 } else { 1 }] += sgld.fits_i64() as usize;
+                        lanes[if hmc.fits_i32() { 2 } else { 3 }] += hmc.fits_i64() as usize;
                         let steps = 5;
                         let ctx = format!(
                             "i{} {fx:?} {fa:?} fc={fc} {gen:?} {rounding} d={d} per_dim={per_dim}",
@@ -1696,21 +1774,110 @@ mod tests {
                 }
             }
         }
+        lanes
     }
 
+    /// 8- and 16-bit states run both lane widths (the `i32` lanes and the `i64` lanes are
+    /// each compared with the reference); 32-bit states never fit `i32` lanes (their codes
+    /// alone reach 2^31; with these families they run the reference).
     #[test]
     fn fused_paths_bit_identical_i8() {
-        check_all::<i8>();
+        let lanes = check_all::<i8>();
+        assert!(lanes.iter().all(|&n| n > 0), "{lanes:?}");
     }
 
     #[test]
     fn fused_paths_bit_identical_i16() {
-        check_all::<i16>();
+        let lanes = check_all::<i16>();
+        assert!(lanes.iter().all(|&n| n > 0), "{lanes:?}");
     }
 
     #[test]
     fn fused_paths_bit_identical_i32() {
-        check_all::<i32>();
+        let lanes = check_all::<i32>();
+        assert!(lanes[0] == 0 && lanes[2] == 0, "{lanes:?}");
+    }
+
+    /// `fits_i32` on the bench setting (8-bit state, `sr:8`, `clt:4:8`) and where it must
+    /// fail: a 32-bit state (its codes alone reach `2^31`), a product past `2^30`, more than
+    /// 30 random bits, a CLT sum past `2^30`.
+    #[test]
+    fn fits_i32_bounds() {
+        let f = |wl, fl| Fmt {
+            wl,
+            fl,
+            overflow: Overflow::Saturate,
+        };
+        let (one, zero) = ([4096i64], [0i64]);
+        let target = GaussGrad {
+            prec: &one,
+            mean: &zero,
+            prec_fl: 12,
+        };
+        let noise = NoiseGen::Clt {
+            k: 4,
+            bits: 8,
+            shift: -4,
+        };
+        let sgld = SgldLpL {
+            rounding: Rounding::Stochastic { bits: 8 },
+            x: f(8, 3),
+            grad: f(8, 3),
+            accum: f(24, 16),
+            coef_fl: 12,
+            eta: 8,
+            noise_coef: 259,
+            target,
+            noise,
+            noise_fmt: f(16, 12),
+        };
+        let hmc = SghmcLpL {
+            rounding: Rounding::Stochastic { bits: 8 },
+            x: f(8, 3),
+            v: f(8, 3),
+            grad: f(8, 3),
+            accum: f(24, 16),
+            coef_fl: 12,
+            coefs: [3118, -641, 321, -33, 2733, 308, 405],
+            target,
+            noise,
+            noise_fmt: f(16, 12),
+        };
+        assert!(sgld.fits_i32() && hmc.fits_i32());
+        assert!(!SgldLpL {
+            x: f(32, 3),
+            ..sgld
+        }
+        .fits_i32());
+        assert!(SgldLpL {
+            x: f(32, 3),
+            ..sgld
+        }
+        .fits_i64());
+        // |c_n|·|n| ≥ 2^17·(4·255·2^4) > 2^30 (the noise format alone would allow 2^16).
+        assert!(!SgldLpL {
+            noise_coef: 1 << 17,
+            ..sgld
+        }
+        .fits_i32());
+        assert!(!SghmcLpL {
+            coefs: [1 << 16; 7],
+            ..hmc
+        }
+        .fits_i32());
+        let sr31 = Rounding::Stochastic { bits: 31 };
+        assert!(!SgldLpL {
+            rounding: sr31,
+            ..sgld
+        }
+        .fits_i32());
+        let wide = NoiseGen::Clt {
+            k: 4,
+            bits: 28,
+            shift: 20,
+        };
+        assert!(!SghmcLpL { noise: wide, ..hmc }.fits_i32());
+        assert!(SghmcLpL { noise: wide, ..hmc }.fits_i64());
     }
 
     /// Every family above takes the `i64` lane path for narrow states (the test is about the
