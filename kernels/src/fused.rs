@@ -44,14 +44,18 @@
 //! # Paths
 //! [`reference`] is the scalar twin (`i128` sums, [`crate::portable::round_code`],
 //! [`crate::bits::unpack`] per element). [`fast`] works in blocks: it unpacks each region's
-//! bits to one lane per element, builds the noise codes of the block, then runs one
-//! branch-free `i64` loop monomorphized on the rounding mode; it is used when every
-//! intermediate provably fits `i64` ([`SgldLpL::fits_i64`]), otherwise it calls the reference.
+//! bits to one lane per element, builds the noise codes of the block (a `clt:K:B` with
+//! `K·B ≤ 32` sums each code's uniforms inside one unpacked field), then runs one branch-free
+//! loop monomorphized on the rounding mode, in `i32` lanes when every intermediate provably
+//! stays below `2^30` ([`SgldLpL::fits_i32`]: 16 lanes per 512-bit vector), else in `i64`
+//! lanes when it fits `i64` ([`SgldLpL::fits_i64`]), otherwise it calls the reference.
 //! [`crate::Platform`] chooses (the AVX2/AVX-512 builds compile [`fast`] with those features).
 
 use crate::bits::{words_for, WordSource};
 use crate::portable::round_code;
 use crate::{Code, Overflow, Rounding};
+use std::fmt::Debug;
+use std::ops::{Add, AddAssign, BitAnd, Mul, Shl, Shr, Sub};
 
 /// A fixed-point format as the kernels see it: word length, fraction length, overflow rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,6 +242,32 @@ impl SgldLpL<'_> {
             &terms,
         ) && Rq::ok(self.accum.fl as i32 - self.x.fl as i32, self.accum.wl)
     }
+
+    /// Whether every intermediate of the step fits `i32` with 1 bit to spare (all below
+    /// `2^30` in magnitude: the gradient's product and Q_G, the noise codes, each aligned term
+    /// and their sum, both roundings' shifts and random bits), so that [`fast`] may compute
+    /// in `i32` lanes. Bounds use the actual constants (`prec`, `mean`, `η`, `c_n`, table
+    /// entries) and state codes within `x.wl` bits.
+    pub fn fits_i32(&self) -> bool {
+        let (fa, fc, r) = (self.accum.fl, self.coef_fl, self.rounding);
+        let fits = || -> Option<()> {
+            let g = grad32(&self.target, self.x, self.grad, r)?;
+            let n = noise32(&self.noise, self.noise_fmt)?;
+            let sum = sum32(&[
+                term32(1, fmt_max(self.x.wl), self.x.fl, fa)?,
+                term32(self.eta.unsigned_abs(), g, fc + self.grad.fl, fa)?,
+                term32(
+                    self.noise_coef.unsigned_abs(),
+                    n,
+                    fc + self.noise_fmt.fl,
+                    fa,
+                )?,
+            ])?;
+            round32(ov32(sum, self.accum), fa as i32 - self.x.fl as i32, r)?;
+            Some(())
+        };
+        self.x.wl <= 32 && fits().is_some()
+    }
 }
 
 impl SghmcLpL<'_> {
@@ -276,6 +306,35 @@ impl SghmcLpL<'_> {
             && Rq::ok(self.accum.fl as i32 - self.v.fl as i32, self.accum.wl)
             && self.coefs.iter().all(|c| c.unsigned_abs() < 1 << 31)
     }
+
+    /// Whether every intermediate fits `i32` with 1 bit to spare (see
+    /// [`SgldLpL::fits_i32`]; here both sums, both state roundings).
+    pub fn fits_i32(&self) -> bool {
+        let (fa, fc, r) = (self.accum.fl, self.coef_fl, self.rounding);
+        let [e, cvg, cxv, cxg, kv, kxv, kx] = self.coefs.map(|c| c.unsigned_abs());
+        let fits = || -> Option<()> {
+            let g = grad32(&self.target, self.x, self.grad, r)?;
+            let n = noise32(&self.noise, self.noise_fmt)?;
+            let v = fmt_max(self.v.wl);
+            let (fv, fg, fnz) = (fc + self.v.fl, fc + self.grad.fl, fc + self.noise_fmt.fl);
+            let sv = sum32(&[
+                term32(e, v, fv, fa)?,
+                term32(cvg, g, fg, fa)?,
+                term32(kv, n, fnz, fa)?,
+            ])?;
+            let sx = sum32(&[
+                term32(1, fmt_max(self.x.wl), self.x.fl, fa)?,
+                term32(cxv, v, fv, fa)?,
+                term32(cxg, g, fg, fa)?,
+                term32(kxv, n, fnz, fa)?,
+                term32(kx, n, fnz, fa)?,
+            ])?;
+            round32(ov32(sv, self.accum), fa as i32 - self.v.fl as i32, r)?;
+            round32(ov32(sx, self.accum), fa as i32 - self.x.fl as i32, r)?;
+            Some(())
+        };
+        self.x.wl <= 32 && self.v.wl <= 32 && fits().is_some()
+    }
 }
 
 /// Coefficient codes are stored quantities: at most 32 bits.
@@ -310,20 +369,203 @@ fn common_fits(t: &GaussGrad, x: Fmt, g: Fmt, accum: Fmt, noise: &NoiseGen, term
     sum <= 1 << 62 && accum.wl <= 64
 }
 
-/// One rounding (before overflow) of `i64` codes by a fixed shift, as branch-free lane code.
+/// The `i32`-lane limit: every intermediate's magnitude stays below `2^30` (1 bit to spare).
+const LIM32: u128 = 1 << 30;
+
+/// The largest magnitude of a `wl`-bit code, `2^(wl−1)`.
+fn fmt_max(wl: u32) -> u128 {
+    1u128 << (wl.clamp(1, 100) - 1)
+}
+
+/// `Some(v)` if `v < 2^30`.
+fn lim32(v: u128) -> Option<u128> {
+    (v < LIM32).then_some(v)
+}
+
+/// Bound of an aligned term `A(c·q, from → to)` with `|c| ≤ c`, `|q| ≤ q`: the product must
+/// fit, then the exact left shift (a floor right shift does not grow a magnitude).
+fn term32(c: u64, q: u128, from: u32, to: u32) -> Option<u128> {
+    let p = lim32(c as u128 * q)?;
+    let l = to.saturating_sub(from);
+    if l > 30 {
+        return (p == 0).then_some(0);
+    }
+    lim32(p << l)
+}
+
+/// Bound of a sum of term bounds (every partial sum is below it).
+fn sum32(terms: &[u128]) -> Option<u128> {
+    lim32(terms.iter().sum())
+}
+
+/// Bound of a rounding by `shift` with `rounding` of codes bounded by `k`, if the [`RqL`]
+/// formulas are exact for it in `i32` lanes (`shift ≤ 30`, at most 30 random bits; for
+/// `shift ≤ 0` the exact left shift fits).
+fn round32(k: u128, shift: i32, rounding: Rounding) -> Option<u128> {
+    lim32(k)?;
+    if shift >= 1 {
+        if shift > 30 || rounding.bits_per_code(shift) > 30 {
+            return None;
+        }
+        // ⌊k/2^s⌋ rounded up at most once.
+        lim32((k >> shift) + 2)
+    } else {
+        let l = (-shift) as u32;
+        if l > 30 {
+            return (k == 0).then_some(0);
+        }
+        lim32(k << l)
+    }
+}
+
+/// Bound after the overflow rule of `f`: saturation never grows a magnitude, and a wrap
+/// happens only when `|q|` exceeds `2^(wl−1)`, which bounds the result.
+fn ov32(q: u128, f: Fmt) -> u128 {
+    q.min(fmt_max(f.wl))
+}
+
+/// Bound of Q_G's result in `i32` lanes: `|prec|·(2^(x.wl−1) + |μ|)`, rounded, overflowed.
+fn grad32(t: &GaussGrad, x: Fmt, g: Fmt, r: Rounding) -> Option<u128> {
+    if g.wl > 32 {
+        return None;
+    }
+    let max = |s: &[i64]| {
+        s.iter()
+            .map(|v| v.unsigned_abs() as u128)
+            .max()
+            .unwrap_or(0)
+    };
+    let diff = lim32(fmt_max(x.wl) + max(t.mean))?;
+    let q = round32(lim32(max(t.prec) * diff)?, grad_shift(t, x, g), r)?;
+    Some(ov32(q, g))
+}
+
+/// Bound of a noise code in `i32` lanes: a CLT sum `2·Σu − k(2^B − 1)` (its `2·Σu` must
+/// fit), its nearest-even shift and the noise format's rule; or the largest table entry.
+fn noise32(noise: &NoiseGen, f: Fmt) -> Option<u128> {
+    match *noise {
+        NoiseGen::Clt { k, bits, shift } => {
+            if bits > 30 {
+                return None;
+            }
+            let t = k as u128 * ((1u128 << bits) - 1);
+            lim32(2 * t)?;
+            Some(ov32(round32(t, shift, Rounding::NearestEven)?, f))
+        }
+        NoiseGen::Table { table, .. } => lim32(
+            table
+                .iter()
+                .map(|v| v.unsigned_abs() as u128)
+                .max()
+                .unwrap_or(0),
+        ),
+    }
+}
+
+/// An integer lane type of the [`fast`] loops: `i64`, or `i32` when the step's
+/// `fits_i32` holds (16 lanes per 512-bit vector instead of 8). `U` is its unsigned twin, used
+/// for random bits and the discarded bits of a rounding.
+pub(crate) trait Lane:
+    Copy
+    + Debug
+    + Default
+    + Ord
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Shl<u32, Output = Self>
+    + Shr<u32, Output = Self>
+    + BitAnd<Output = Self>
+{
+    /// The unsigned lane of the same width.
+    type U: Copy
+        + Debug
+        + Default
+        + Ord
+        + Add<Output = Self::U>
+        + AddAssign
+        + Shl<u32, Output = Self::U>
+        + Shr<u32, Output = Self::U>
+        + BitAnd<Output = Self::U>;
+    /// Lane width in bits.
+    const BITS: u32;
+    /// 1.
+    const ONE: Self;
+    /// `v` truncated to the lane (callers pass values that fit).
+    fn of(v: i64) -> Self;
+    /// The lane's value as `i64` (sign-extended).
+    fn wide(self) -> i64;
+    /// The lane's bits as unsigned.
+    fn ubits(self) -> Self::U;
+    /// Unsigned bits as a signed lane (callers pass values below `2^(BITS−1)`).
+    fn signed(u: Self::U) -> Self;
+    /// `v` truncated to the unsigned lane.
+    fn u(v: u64) -> Self::U;
+    /// `b` as 0 or 1.
+    fn flag(b: bool) -> Self::U;
+    /// The unsigned lane as `u64`.
+    fn uwide(u: Self::U) -> u64;
+}
+
+macro_rules! lane {
+    ($s:ty, $u:ty) => {
+        impl Lane for $s {
+            type U = $u;
+            const BITS: u32 = <$s>::BITS;
+            const ONE: Self = 1;
+            #[inline(always)]
+            fn of(v: i64) -> Self {
+                v as $s
+            }
+            #[inline(always)]
+            fn wide(self) -> i64 {
+                self as i64
+            }
+            #[inline(always)]
+            fn ubits(self) -> $u {
+                self as $u
+            }
+            #[inline(always)]
+            fn signed(u: $u) -> Self {
+                u as $s
+            }
+            #[inline(always)]
+            fn u(v: u64) -> $u {
+                v as $u
+            }
+            #[inline(always)]
+            fn flag(b: bool) -> $u {
+                b as $u
+            }
+            #[inline(always)]
+            fn uwide(u: $u) -> u64 {
+                u as u64
+            }
+        }
+    };
+}
+lane!(i64, u64);
+lane!(i32, u32);
+
+/// One rounding (before overflow) of codes by a fixed shift, as branch-free lane code in
+/// lanes `L`.
 ///
-/// Same results as [`round_code`] for codes `k` with `|k| < 2^62` and, for `s ≤ 0`,
-/// `|k|·2^−s < 2^62` (checked by [`Rq::ok`] and the `fits_i64` methods).
+/// In `i64` lanes ([`Rq`]): same results as [`round_code`] for codes `k` with `|k| < 2^62`
+/// and, for `s ≤ 0`, `|k|·2^−s < 2^62` (checked by [`Rq::ok`] and the `fits_i64` methods).
+/// In `i32` lanes the same formulas are exact for `|k| < 2^30`, `s ≤ 30`, `R ≤ 30` and, for
+/// `s ≤ 0`, `|k|·2^−s < 2^30` (checked by the `fits_i32` methods): the discarded bits
+/// `d < 2^s`, the carry sums `top_R(d) + u`, `rne_R(d) + u` (`< 2^(R+1)`) and `d + u`
+/// (`< 2^(s+1)`) fit 31 unsigned bits, and `⌊k/2^s⌋ + 1` fits.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Rq {
+pub(crate) struct RqL<L: Lane> {
     /// max(s, 1): the shift used by the rounding formulas.
     s: u32,
     /// max(−s, 0): the exact left shift when nothing is discarded.
     left: u32,
     /// s ≤ 0: no rounding, the result is `k << left`.
     exact: bool,
-    mask: u64,
-    half: u64,
+    mask: L::U,
+    half: L::U,
     /// R (random bits of sr:R / src:R).
     r: u32,
     /// `top_R(d) = (d >> a) << b`.
@@ -331,9 +573,12 @@ pub(crate) struct Rq {
     b: u32,
     /// src:R with R < s: round d to R bits (ties to even) first.
     rne: bool,
-    rmask: u64,
-    rhalf: u64,
+    rmask: L::U,
+    rhalf: L::U,
 }
+
+/// [`RqL`] in `i64` lanes.
+pub(crate) type Rq = RqL<i64>;
 
 /// The rounding mode as a const generic: 0 floor, 1 toward-zero, 2 nearest-even,
 /// 3 nearest-away, 4 sr:R, 5 sr (exact), 6 src:R.
@@ -354,7 +599,9 @@ impl Rq {
     fn ok(shift: i32, wl: u32) -> bool {
         (1..=62).contains(&shift) || (shift <= 0 && (wl - 1) + (-shift) as u32 <= 61)
     }
+}
 
+impl<L: Lane> RqL<L> {
     pub(crate) fn new(shift: i32, rounding: Rounding) -> Self {
         let s = shift.max(1) as u32;
         let r = match rounding {
@@ -363,44 +610,46 @@ impl Rq {
         };
         let a = s.saturating_sub(r);
         let rne = matches!(rounding, Rounding::StochasticCorrected { .. }) && r < s;
-        Rq {
+        RqL {
             s,
             left: (-shift).max(0) as u32,
             exact: shift <= 0,
-            mask: (1u64 << s) - 1,
-            half: 1u64 << (s - 1),
+            mask: L::u((1u64 << s) - 1),
+            half: L::u(1u64 << (s - 1)),
             r,
             a,
             b: r.saturating_sub(s),
             rne,
-            rmask: if a >= 1 { (1u64 << a) - 1 } else { 0 },
-            rhalf: if a >= 1 { 1u64 << (a - 1) } else { 0 },
+            rmask: L::u(if a >= 1 { (1u64 << a) - 1 } else { 0 }),
+            rhalf: L::u(if a >= 1 { 1u64 << (a - 1) } else { 0 }),
         }
     }
 
     /// `k` rounded with `u` random bits, mode `M` (see [`mode_id`]).
     #[inline(always)]
-    pub(crate) fn round<const M: u8>(&self, k: i64, u: u64) -> i64 {
+    pub(crate) fn round<const M: u8>(&self, k: L, u: L::U) -> L {
         let s = self.s;
-        let d = k as u64 & self.mask;
+        let d = k.ubits() & self.mask;
         let fl = k >> s;
-        let up: u64 = match M {
-            0 => 0,
-            1 => ((k < 0) & (d != 0)) as u64,
-            2 => ((d > self.half) | ((d == self.half) & (fl & 1 == 1))) as u64,
-            3 => ((d > self.half) | ((d == self.half) & (k >= 0))) as u64,
+        let z = L::U::default();
+        let up: L::U = match M {
+            0 => z,
+            1 => L::flag((k < L::default()) & (d != z)),
+            2 => L::flag((d > self.half) | ((d == self.half) & (fl & L::ONE == L::ONE))),
+            3 => L::flag((d > self.half) | ((d == self.half) & (k >= L::default()))),
             4 => (((d >> self.a) << self.b) + u) >> self.r,
             5 => (d + u) >> s,
             _ => {
                 let plain = (d >> self.a) << self.b;
                 let q = d >> self.a;
                 let rem = d & self.rmask;
-                let t = q + ((rem > self.rhalf) | ((rem == self.rhalf) & (q & 1 == 1))) as u64;
+                let one = L::flag(true);
+                let t = q + L::flag((rem > self.rhalf) | ((rem == self.rhalf) & (q & one == one)));
                 let t = if self.rne { t } else { plain };
                 (t + u) >> self.r
             }
         };
-        let rounded = fl + up as i64;
+        let rounded = fl + L::signed(up);
         if self.exact {
             k << self.left
         } else {
@@ -409,28 +658,35 @@ impl Rq {
     }
 }
 
-/// An overflow rule as branch-free lane code: `(result, event)`.
+/// An overflow rule as branch-free lane code in lanes `L`: `(result, event)`. A format wider
+/// than the lanes gets the lanes' own range (no overflow can happen there: the `fits_*`
+/// checks bound every value below `2^(L::BITS − 2)`).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Ov {
+pub(crate) struct OvL<L: Lane> {
     wrap: bool,
     sh: u32,
-    min: i64,
-    max: i64,
+    min: L,
+    max: L,
 }
 
-impl Ov {
+/// [`OvL`] in `i64` lanes.
+#[allow(dead_code)] // the `i64` name the multi-chain kernels use
+pub(crate) type Ov = OvL<i64>;
+
+impl<L: Lane> OvL<L> {
     pub(crate) fn new(f: Fmt) -> Self {
-        let max = ((1u64 << (f.wl - 1)) - 1) as i64;
-        Ov {
+        let wl = f.wl.min(L::BITS);
+        let max = ((1u64 << (wl - 1)) - 1) as i64;
+        OvL {
             wrap: f.overflow == Overflow::Wrap,
-            sh: 64 - f.wl,
-            min: -max - 1,
-            max,
+            sh: L::BITS - wl,
+            min: L::of(-max - 1),
+            max: L::of(max),
         }
     }
 
     #[inline(always)]
-    pub(crate) fn apply(&self, q: i64) -> (i64, bool) {
+    pub(crate) fn apply(&self, q: L) -> (L, bool) {
         let w = (q << self.sh) >> self.sh;
         let c = q.max(self.min).min(self.max);
         let out = if self.wrap { w } else { c };
@@ -438,18 +694,18 @@ impl Ov {
     }
 }
 
-/// `(lsh, rsh)` of [`align`] from `from` to `to` fraction bits in `i64` lanes (a right shift
-/// of 63 is the floor for every `|v| < 2^63`).
-fn shifts(from: u32, to: u32) -> (u32, u32) {
+/// `(lsh, rsh)` of [`align`] from `from` to `to` fraction bits in `bits`-bit lanes (a right
+/// shift of `bits − 1` is the floor for every value of the lane).
+fn shifts(from: u32, to: u32, bits: u32) -> (u32, u32) {
     if to >= from {
         (to - from, 0)
     } else {
-        (0, (from - to).min(63))
+        (0, (from - to).min(bits - 1))
     }
 }
 
 #[inline(always)]
-fn al(v: i64, (l, r): (u32, u32)) -> i64 {
+fn al<L: Lane>(v: L, (l, r): (u32, u32)) -> L {
     (v << l) >> r
 }
 
@@ -588,7 +844,8 @@ pub mod reference {
 }
 
 /// The blockwise path: bits unpacked per block to one lane per element, noise codes built per
-/// block, then one branch-free `i64` loop per block monomorphized on the rounding mode.
+/// block, then one branch-free loop per block in `i32` or `i64` lanes (the `Lane` trait),
+/// monomorphized on the rounding mode.
 pub mod fast {
     use super::*;
 
@@ -671,9 +928,9 @@ pub mod fast {
 
         /// The next `out.len()` elements.
         #[inline(always)]
-        fn take<T: From<u32> + Copy>(&mut self, out: &mut [T], cast: impl Fn(u64) -> T) {
+        fn take<T: Default + Copy>(&mut self, out: &mut [T], cast: impl Fn(u64) -> T) {
             if self.r == 0 {
-                out.fill(T::from(0));
+                out.fill(T::default());
                 return;
             }
             let mut i = 0;
@@ -722,16 +979,16 @@ pub mod fast {
     }
 
     /// Brings raw generator output to noise codes; made once per call.
-    struct NoiseConv<'w> {
+    struct NoiseConv<'w, L: Lane> {
         gen: NoiseGen<'w>,
         geo: Geo,
-        rq: Rq,
-        ov: Ov,
+        rq: RqL<L>,
+        ov: OvL<L>,
         uni: [u32; UB],
         idx: [u64; B],
     }
 
-    impl<'w> NoiseConv<'w> {
+    impl<'w, L: Lane> NoiseConv<'w, L> {
         fn new(gen: NoiseGen<'w>, f: Fmt) -> Self {
             let shift = match gen {
                 NoiseGen::Clt { shift, .. } => shift,
@@ -743,8 +1000,8 @@ pub mod fast {
             NoiseConv {
                 gen,
                 geo: Geo::new(r),
-                rq: Rq::new(shift, Rounding::NearestEven),
-                ov: Ov::new(f),
+                rq: RqL::new(shift, Rounding::NearestEven),
+                ov: OvL::new(f),
                 uni: [0; UB],
                 idx: [0; B],
             }
@@ -766,42 +1023,64 @@ pub mod fast {
 
         /// One noise code (the small-dimension path).
         #[inline(always)]
-        fn one(&self, src: &mut Unpack) -> i64 {
+        fn one(&self, src: &mut Unpack) -> L {
             match self.gen {
                 NoiseGen::Clt { k, bits, .. } => {
-                    let mut s = 0i64;
+                    let mut s = L::default();
                     for _ in 0..k {
-                        s += src.one() as i64;
+                        s = s + L::of(src.one() as i64);
                     }
-                    let t = 2 * s - k as i64 * ((1i64 << bits) - 1);
-                    self.ov.apply(self.rq.round::<2>(t, 0)).0
+                    let t = s + s - L::of(k as i64 * ((1i64 << bits) - 1));
+                    self.ov.apply(self.rq.round::<2>(t, L::U::default())).0
                 }
-                NoiseGen::Table { table, .. } => table[src.one() as usize],
+                NoiseGen::Table { table, .. } => L::of(table[src.one() as usize]),
             }
         }
 
         /// The next `out.len()` noise codes.
         #[inline(always)]
-        fn fill(&mut self, src: &mut Unpack, out: &mut [i64]) {
+        fn fill(&mut self, src: &mut Unpack, out: &mut [L]) {
             match self.gen {
                 NoiseGen::Clt { k, bits, .. } => {
-                    let off = k as i64 * ((1i64 << bits) - 1);
+                    let off = L::of(k as i64 * ((1i64 << bits) - 1));
                     let (rq, ov) = (self.rq, self.ov);
+                    // Codes that never straddle a word (k·bits ≤ 32 divides 64): unpack
+                    // one field of k uniforms per code and sum inside it.
+                    let g = k * bits;
+                    if matches!((k, bits), (2 | 4 | 8, 4 | 8 | 16) if g <= 32) {
+                        let kk = k as usize;
+                        let mut view = Geo::new(g).at(src.words, (src.pos, src.k / kk));
+                        for o in out.chunks_mut(UB) {
+                            let u = &mut self.uni[..o.len()];
+                            view.take(u, |w| w as u32);
+                            match (k, bits) {
+                                (2, 4) => clt_fields::<L, 2, 4>(u, o, off, &rq, &ov),
+                                (4, 4) => clt_fields::<L, 4, 4>(u, o, off, &rq, &ov),
+                                (8, 4) => clt_fields::<L, 8, 4>(u, o, off, &rq, &ov),
+                                (2, 8) => clt_fields::<L, 2, 8>(u, o, off, &rq, &ov),
+                                (4, 8) => clt_fields::<L, 4, 8>(u, o, off, &rq, &ov),
+                                _ => clt_fields::<L, 2, 16>(u, o, off, &rq, &ov),
+                            }
+                        }
+                        (src.pos, src.k) = (view.pos, view.k * kk);
+                        return;
+                    }
                     let k = k as usize;
                     for o in out.chunks_mut(UB / k) {
                         let u = &mut self.uni[..o.len() * k];
                         src.take(u, |w| w as u32);
                         match k {
-                            1 => clt_sums::<1>(u, o, off, &rq, &ov),
-                            2 => clt_sums::<2>(u, o, off, &rq, &ov),
-                            3 => clt_sums::<3>(u, o, off, &rq, &ov),
-                            4 => clt_sums::<4>(u, o, off, &rq, &ov),
-                            8 => clt_sums::<8>(u, o, off, &rq, &ov),
-                            12 => clt_sums::<12>(u, o, off, &rq, &ov),
+                            1 => clt_sums::<L, 1>(u, o, off, &rq, &ov),
+                            2 => clt_sums::<L, 2>(u, o, off, &rq, &ov),
+                            3 => clt_sums::<L, 3>(u, o, off, &rq, &ov),
+                            4 => clt_sums::<L, 4>(u, o, off, &rq, &ov),
+                            8 => clt_sums::<L, 8>(u, o, off, &rq, &ov),
+                            12 => clt_sums::<L, 12>(u, o, off, &rq, &ov),
                             _ => {
                                 for (c, us) in o.iter_mut().zip(u.chunks_exact(k)) {
-                                    let s: i64 = us.iter().map(|&x| x as i64).sum();
-                                    *c = ov.apply(rq.round::<2>(2 * s - off, 0)).0;
+                                    let s =
+                                        us.iter().fold(L::default(), |s, &x| s + L::of(x as i64));
+                                    *c = ov.apply(rq.round::<2>(s + s - off, L::U::default())).0;
                                 }
                             }
                         }
@@ -811,54 +1090,101 @@ pub mod fast {
                     let idx = &mut self.idx[..out.len()];
                     src.take(idx, |w| w);
                     for (c, &i) in out.iter_mut().zip(idx.iter()) {
-                        *c = table[i as usize];
+                        *c = L::of(table[i as usize]);
                     }
                 }
             }
         }
     }
 
-    /// CLT sums of `K` uniforms per code, brought to noise codes.
+    /// The mask of the low `w` bits of every `2w`-bit group of a word.
+    const fn group_mask(w: u32) -> u64 {
+        let mut m = 0u64;
+        let mut at = 0;
+        while at < 64 {
+            m |= (u64::MAX >> (64 - w)) << at;
+            at += 2 * w;
+        }
+        m
+    }
+
+    /// CLT codes from fields of `K` adjacent `R`-bit uniforms (`K·R ≤ 32` bits per field),
+    /// summed inside the field by a tree of masked adds (`R + log2 K ≤ K·R` bits hold each
+    /// partial sum), then brought to noise codes. Same codes as [`clt_sums`] of the unpacked
+    /// uniforms.
     #[inline(always)]
-    fn clt_sums<const K: usize>(u: &[u32], out: &mut [i64], off: i64, rq: &Rq, ov: &Ov) {
-        for (c, us) in out.iter_mut().zip(u.chunks_exact(K)) {
-            let mut s = 0i64;
-            for &x in us {
-                s += x as i64;
+    fn clt_fields<L: Lane, const K: u32, const R: u32>(
+        u: &[u32],
+        out: &mut [L],
+        off: L,
+        rq: &RqL<L>,
+        ov: &OvL<L>,
+    ) {
+        for (c, &f) in out.iter_mut().zip(u) {
+            let mut t = f;
+            let mut width = R;
+            while width < K * R {
+                let m = group_mask(width) as u32;
+                t = (t & m) + ((t >> width) & m);
+                width *= 2;
             }
-            *c = ov.apply(rq.round::<2>(2 * s - off, 0)).0;
+            let s = L::of(t as i64);
+            *c = ov.apply(rq.round::<2>(s + s - off, L::U::default())).0;
         }
     }
 
-    /// The per-element constants of the SGLD step (valid when [`SgldLpL::fits_i64`]).
-    pub(crate) struct SgldElem {
-        rqg: Rq,
-        rqx: Rq,
-        ovg: Ov,
-        ova: Ov,
-        ovx: Ov,
+    /// CLT sums of `K` uniforms per code, brought to noise codes.
+    #[inline(always)]
+    fn clt_sums<L: Lane, const K: usize>(
+        u: &[u32],
+        out: &mut [L],
+        off: L,
+        rq: &RqL<L>,
+        ov: &OvL<L>,
+    ) {
+        for (c, us) in out.iter_mut().zip(u.chunks_exact(K)) {
+            let mut s = L::default();
+            for &x in us {
+                s = s + L::of(x as i64);
+            }
+            *c = ov.apply(rq.round::<2>(s + s - off, L::U::default())).0;
+        }
+    }
+
+    /// The per-element constants of the SGLD step in lanes `L` (valid when
+    /// [`SgldLpL::fits_i64`], and for `i32` lanes [`SgldLpL::fits_i32`]).
+    pub(crate) struct SgldElemL<L: Lane> {
+        rqg: RqL<L>,
+        rqx: RqL<L>,
+        ovg: OvL<L>,
+        ova: OvL<L>,
+        ovx: OvL<L>,
         sx: (u32, u32),
         sg: (u32, u32),
         sn: (u32, u32),
-        eta: i64,
-        nc: i64,
+        eta: L,
+        nc: L,
     }
 
-    impl SgldElem {
+    /// [`SgldElemL`] in `i64` lanes.
+    #[allow(dead_code)] // the `i64` name the multi-chain kernels use
+    pub(crate) type SgldElem = SgldElemL<i64>;
+
+    impl<L: Lane> SgldElemL<L> {
         /// The constants of `p`.
         pub(crate) fn of(p: &SgldLpL) -> Self {
             let (fa, fc) = (p.accum.fl, p.coef_fl);
-            SgldElem {
-                rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
-                rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
-                ovg: Ov::new(p.grad),
-                ova: Ov::new(p.accum),
-                ovx: Ov::new(p.x),
-                sx: shifts(p.x.fl, fa),
-                sg: shifts(fc + p.grad.fl, fa),
-                sn: shifts(fc + p.noise_fmt.fl, fa),
-                eta: p.eta,
-                nc: p.noise_coef,
+            SgldElemL {
+                rqg: RqL::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
+                rqx: RqL::new(fa as i32 - p.x.fl as i32, p.rounding),
+                ovg: OvL::new(p.grad),
+                ova: OvL::new(p.accum),
+                ovx: OvL::new(p.x),
+                sx: shifts(p.x.fl, fa, L::BITS),
+                sg: shifts(fc + p.grad.fl, fa, L::BITS),
+                sn: shifts(fc + p.noise_fmt.fl, fa, L::BITS),
+                eta: L::of(p.eta),
+                nc: L::of(p.noise_coef),
             }
         }
 
@@ -866,54 +1192,59 @@ pub mod fast {
         #[inline(always)]
         pub(crate) fn step<const M: u8>(
             &self,
-            xi: i64,
-            pr: i64,
-            mu: i64,
-            ug: u64,
-            nz: i64,
-            ux: u64,
-        ) -> (i64, u64) {
+            xi: L,
+            pr: L,
+            mu: L,
+            ug: L::U,
+            nz: L,
+            ux: L::U,
+        ) -> (L, L::U) {
             let (g, e1) = self.ovg.apply(self.rqg.round::<M>(pr * (xi - mu), ug));
             let sum = al(xi, self.sx) - al(self.eta * g, self.sg) + al(self.nc * nz, self.sn);
             let (acc, e2) = self.ova.apply(sum);
             let (c, e3) = self.ovx.apply(self.rqx.round::<M>(acc, ux));
-            (c, e1 as u64 + e2 as u64 + e3 as u64)
+            (c, L::flag(e1) + L::flag(e2) + L::flag(e3))
         }
     }
 
-    /// The per-element constants of the SGHMC step (valid when [`SghmcLpL::fits_i64`]).
-    pub(crate) struct HmcElem {
-        rqg: Rq,
-        rqv: Rq,
-        rqx: Rq,
-        ovg: Ov,
-        ova: Ov,
-        ovv: Ov,
-        ovx: Ov,
+    /// The per-element constants of the SGHMC step in lanes `L` (valid when
+    /// [`SghmcLpL::fits_i64`], and for `i32` lanes [`SghmcLpL::fits_i32`]).
+    pub(crate) struct HmcElemL<L: Lane> {
+        rqg: RqL<L>,
+        rqv: RqL<L>,
+        rqx: RqL<L>,
+        ovg: OvL<L>,
+        ova: OvL<L>,
+        ovv: OvL<L>,
+        ovx: OvL<L>,
         sx: (u32, u32),
         sv: (u32, u32),
         sg: (u32, u32),
         sn: (u32, u32),
-        c: [i64; 7],
+        c: [L; 7],
     }
 
-    impl HmcElem {
+    /// [`HmcElemL`] in `i64` lanes.
+    #[allow(dead_code)] // the `i64` name the multi-chain kernels use
+    pub(crate) type HmcElem = HmcElemL<i64>;
+
+    impl<L: Lane> HmcElemL<L> {
         /// The constants of `p`.
         pub(crate) fn of(p: &SghmcLpL) -> Self {
             let (fa, fc) = (p.accum.fl, p.coef_fl);
-            HmcElem {
-                rqg: Rq::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
-                rqv: Rq::new(fa as i32 - p.v.fl as i32, p.rounding),
-                rqx: Rq::new(fa as i32 - p.x.fl as i32, p.rounding),
-                ovg: Ov::new(p.grad),
-                ova: Ov::new(p.accum),
-                ovv: Ov::new(p.v),
-                ovx: Ov::new(p.x),
-                sx: shifts(p.x.fl, fa),
-                sv: shifts(fc + p.v.fl, fa),
-                sg: shifts(fc + p.grad.fl, fa),
-                sn: shifts(fc + p.noise_fmt.fl, fa),
-                c: p.coefs,
+            HmcElemL {
+                rqg: RqL::new(grad_shift(&p.target, p.x, p.grad), p.rounding),
+                rqv: RqL::new(fa as i32 - p.v.fl as i32, p.rounding),
+                rqx: RqL::new(fa as i32 - p.x.fl as i32, p.rounding),
+                ovg: OvL::new(p.grad),
+                ova: OvL::new(p.accum),
+                ovv: OvL::new(p.v),
+                ovx: OvL::new(p.x),
+                sx: shifts(p.x.fl, fa, L::BITS),
+                sv: shifts(fc + p.v.fl, fa, L::BITS),
+                sg: shifts(fc + p.grad.fl, fa, L::BITS),
+                sn: shifts(fc + p.noise_fmt.fl, fa, L::BITS),
+                c: p.coefs.map(L::of),
             }
         }
 
@@ -922,14 +1253,14 @@ pub mod fast {
         #[allow(clippy::too_many_arguments)]
         pub(crate) fn step<const M: u8>(
             &self,
-            xi: i64,
-            vi: i64,
-            pr: i64,
-            mu: i64,
-            u: [u64; 3],
-            n1: i64,
-            n2: i64,
-        ) -> (i64, i64, u64) {
+            xi: L,
+            vi: L,
+            pr: L,
+            mu: L,
+            u: [L::U; 3],
+            n1: L,
+            n2: L,
+        ) -> (L, L, L::U) {
             let [e, cvg, cxv, cxg, kv, kxv, kx] = self.c;
             let [ug, uv, ux] = u;
             let (g, e1) = self.ovg.apply(self.rqg.round::<M>(pr * (xi - mu), ug));
@@ -943,11 +1274,8 @@ pub mod fast {
             let (ax, e3) = self.ova.apply(sxs);
             let (cv, e4) = self.ovv.apply(self.rqv.round::<M>(av, uv));
             let (cx, e5) = self.ovx.apply(self.rqx.round::<M>(ax, ux));
-            (
-                cx,
-                cv,
-                e1 as u64 + e2 as u64 + e3 as u64 + e4 as u64 + e5 as u64,
-            )
+            let ev = L::flag(e1) + L::flag(e2) + L::flag(e3) + L::flag(e4) + L::flag(e5);
+            (cx, cv, ev)
         }
     }
 
@@ -955,22 +1283,22 @@ pub mod fast {
     const SMALL_D: usize = 8;
 
     /// Per-block copies of the per-coordinate constants (or their broadcast).
-    struct Consts {
-        prec: [i64; B],
-        mean: [i64; B],
+    struct Consts<L: Lane> {
+        prec: [L; B],
+        mean: [L; B],
     }
 
-    impl Consts {
+    impl<L: Lane> Consts<L> {
         fn new(t: &GaussGrad) -> Self {
             let mut c = Consts {
-                prec: [0; B],
-                mean: [0; B],
+                prec: [L::default(); B],
+                mean: [L::default(); B],
             };
             if t.prec.len() == 1 {
-                c.prec.fill(t.prec[0]);
+                c.prec.fill(L::of(t.prec[0]));
             }
             if t.mean.len() == 1 {
-                c.mean.fill(t.mean[0]);
+                c.mean.fill(L::of(t.mean[0]));
             }
             c
         }
@@ -978,10 +1306,14 @@ pub mod fast {
         #[inline(always)]
         fn block(&mut self, t: &GaussGrad, i0: usize, n: usize) {
             if t.prec.len() > 1 {
-                self.prec[..n].copy_from_slice(&t.prec[i0..i0 + n]);
+                for (c, &v) in self.prec[..n].iter_mut().zip(&t.prec[i0..i0 + n]) {
+                    *c = L::of(v);
+                }
             }
             if t.mean.len() > 1 {
-                self.mean[..n].copy_from_slice(&t.mean[i0..i0 + n]);
+                for (c, &v) in self.mean[..n].iter_mut().zip(&t.mean[i0..i0 + n]) {
+                    *c = L::of(v);
+                }
             }
         }
     }
@@ -1003,22 +1335,37 @@ pub mod fast {
         bits: &mut W,
         words: &mut [u64],
     ) -> u64 {
-        if !p.fits_i64() {
-            return reference::sgld_lp_l(p, x, steps, bits, words);
+        if p.fits_i32() {
+            sgld_lanes::<i32, C, W>(p, x, steps, bits, words)
+        } else if p.fits_i64() {
+            sgld_lanes::<i64, C, W>(p, x, steps, bits, words)
+        } else {
+            reference::sgld_lp_l(p, x, steps, bits, words)
         }
+    }
+
+    /// [`sgld_run`] in lanes `L`, monomorphized on the rounding mode.
+    #[inline(always)]
+    fn sgld_lanes<L: Lane, C: Code, W: WordSource + ?Sized>(
+        p: &SgldLpL,
+        x: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
         match mode_id(p.rounding) {
-            0 => sgld_run::<C, W, 0>(p, x, steps, bits, words),
-            1 => sgld_run::<C, W, 1>(p, x, steps, bits, words),
-            2 => sgld_run::<C, W, 2>(p, x, steps, bits, words),
-            3 => sgld_run::<C, W, 3>(p, x, steps, bits, words),
-            4 => sgld_run::<C, W, 4>(p, x, steps, bits, words),
-            5 => sgld_run::<C, W, 5>(p, x, steps, bits, words),
-            _ => sgld_run::<C, W, 6>(p, x, steps, bits, words),
+            0 => sgld_run::<L, C, W, 0>(p, x, steps, bits, words),
+            1 => sgld_run::<L, C, W, 1>(p, x, steps, bits, words),
+            2 => sgld_run::<L, C, W, 2>(p, x, steps, bits, words),
+            3 => sgld_run::<L, C, W, 3>(p, x, steps, bits, words),
+            4 => sgld_run::<L, C, W, 4>(p, x, steps, bits, words),
+            5 => sgld_run::<L, C, W, 5>(p, x, steps, bits, words),
+            _ => sgld_run::<L, C, W, 6>(p, x, steps, bits, words),
         }
     }
 
     #[inline(always)]
-    fn sgld_run<C: Code, W: WordSource + ?Sized, const M: u8>(
+    fn sgld_run<L: Lane, C: Code, W: WordSource + ?Sized, const M: u8>(
         p: &SgldLpL,
         x: &mut [C],
         steps: u64,
@@ -1030,14 +1377,13 @@ pub mod fast {
         let (ng, nn, nx) = (words_for(d, rg), p.noise.words(d), words_for(d, rx));
         let per_step = ng + nn + nx;
         let k = batch(words.len(), per_step);
-        let el = SgldElem::of(p);
-        let elem = |xi, pr, mu, ug, nz, ux| el.step::<M>(xi, pr, mu, ug, nz, ux);
+        let el = SgldElemL::<L>::of(p);
         let (gg, gx) = (Geo::new(rg), Geo::new(rx));
-        let mut consts = Consts::new(&p.target);
-        let mut ug = [0u64; B];
-        let mut ux = [0u64; B];
-        let mut nz = [0i64; B];
-        let mut conv = NoiseConv::new(p.noise, p.noise_fmt);
+        let mut consts = Consts::<L>::new(&p.target);
+        let mut ug = [L::U::default(); B];
+        let mut ux = [L::U::default(); B];
+        let mut nz = [L::default(); B];
+        let mut conv = NoiseConv::<L>::new(p.noise, p.noise_fmt);
         let mut events = 0u64;
         let mut left = steps;
         while left > 0 {
@@ -1053,29 +1399,33 @@ pub mod fast {
                 if d <= SMALL_D {
                     for (i, xv) in x.iter_mut().enumerate() {
                         let (pr, mu) = p.target.at(i);
-                        let u = ugs.one();
+                        let u = L::u(ugs.one());
                         let n = conv.one(&mut nzs);
-                        let (c, e) = elem(xv.to_i64(), pr, mu, u, n, uxs.one());
-                        *xv = C::from_i64(c);
-                        events += e;
+                        let xi = L::of(xv.to_i64());
+                        let (pr, mu) = (L::of(pr), L::of(mu));
+                        let (c, e) = el.step::<M>(xi, pr, mu, u, n, L::u(uxs.one()));
+                        *xv = C::from_i64(c.wide());
+                        events += L::uwide(e);
                     }
                     continue;
                 }
                 for (bi, xb) in x.chunks_mut(B).enumerate() {
                     let n = xb.len();
                     consts.block(&p.target, bi * B, n);
-                    ugs.take(&mut ug[..n], |w| w);
+                    ugs.take(&mut ug[..n], L::u);
                     conv.fill(&mut nzs, &mut nz[..n]);
-                    uxs.take(&mut ux[..n], |w| w);
+                    uxs.take(&mut ux[..n], L::u);
                     let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
                     let (ugb, nzb, uxb) = (&ug[..n], &nz[..n], &ux[..n]);
-                    let mut ev = 0u64;
+                    // At most 3·B events per block: fits the unsigned lane.
+                    let mut ev = L::U::default();
                     for j in 0..n {
-                        let (c, e) = elem(xb[j].to_i64(), pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
-                        xb[j] = C::from_i64(c);
+                        let xi = L::of(xb[j].to_i64());
+                        let (c, e) = el.step::<M>(xi, pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
+                        xb[j] = C::from_i64(c.wide());
                         ev += e;
                     }
-                    events += ev;
+                    events += L::uwide(ev);
                 }
             }
             left -= kk as u64;
@@ -1097,22 +1447,38 @@ pub mod fast {
         words: &mut [u64],
     ) -> u64 {
         assert_eq!(x.len(), v.len(), "sghmc_lp_l: x and v lengths differ");
-        if !p.fits_i64() {
-            return reference::sghmc_lp_l(p, x, v, steps, bits, words);
+        if p.fits_i32() {
+            sghmc_lanes::<i32, C, W>(p, x, v, steps, bits, words)
+        } else if p.fits_i64() {
+            sghmc_lanes::<i64, C, W>(p, x, v, steps, bits, words)
+        } else {
+            reference::sghmc_lp_l(p, x, v, steps, bits, words)
         }
+    }
+
+    /// [`sghmc_run`] in lanes `L`, monomorphized on the rounding mode.
+    #[inline(always)]
+    fn sghmc_lanes<L: Lane, C: Code, W: WordSource + ?Sized>(
+        p: &SghmcLpL,
+        x: &mut [C],
+        v: &mut [C],
+        steps: u64,
+        bits: &mut W,
+        words: &mut [u64],
+    ) -> u64 {
         match mode_id(p.rounding) {
-            0 => sghmc_run::<C, W, 0>(p, x, v, steps, bits, words),
-            1 => sghmc_run::<C, W, 1>(p, x, v, steps, bits, words),
-            2 => sghmc_run::<C, W, 2>(p, x, v, steps, bits, words),
-            3 => sghmc_run::<C, W, 3>(p, x, v, steps, bits, words),
-            4 => sghmc_run::<C, W, 4>(p, x, v, steps, bits, words),
-            5 => sghmc_run::<C, W, 5>(p, x, v, steps, bits, words),
-            _ => sghmc_run::<C, W, 6>(p, x, v, steps, bits, words),
+            0 => sghmc_run::<L, C, W, 0>(p, x, v, steps, bits, words),
+            1 => sghmc_run::<L, C, W, 1>(p, x, v, steps, bits, words),
+            2 => sghmc_run::<L, C, W, 2>(p, x, v, steps, bits, words),
+            3 => sghmc_run::<L, C, W, 3>(p, x, v, steps, bits, words),
+            4 => sghmc_run::<L, C, W, 4>(p, x, v, steps, bits, words),
+            5 => sghmc_run::<L, C, W, 5>(p, x, v, steps, bits, words),
+            _ => sghmc_run::<L, C, W, 6>(p, x, v, steps, bits, words),
         }
     }
 
     #[inline(always)]
-    fn sghmc_run<C: Code, W: WordSource + ?Sized, const M: u8>(
+    fn sghmc_run<L: Lane, C: Code, W: WordSource + ?Sized, const M: u8>(
         p: &SghmcLpL,
         x: &mut [C],
         v: &mut [C],
@@ -1126,16 +1492,15 @@ pub mod fast {
         let (nv, nx) = (words_for(d, rv), words_for(d, rx));
         let per_step = ng + nn + nv + nx;
         let k = batch(words.len(), per_step);
-        let el = HmcElem::of(p);
-        let elem = |xi, vi, pr, mu, u, n1, n2| el.step::<M>(xi, vi, pr, mu, u, n1, n2);
+        let el = HmcElemL::<L>::of(p);
         let (gg, gv, gx) = (Geo::new(rg), Geo::new(rv), Geo::new(rx));
-        let mut consts = Consts::new(&p.target);
-        let mut ug = [0u64; B];
-        let mut uv = [0u64; B];
-        let mut ux = [0u64; B];
-        let mut n1 = [0i64; B];
-        let mut n2 = [0i64; B];
-        let mut conv = NoiseConv::new(p.noise, p.noise_fmt);
+        let mut consts = Consts::<L>::new(&p.target);
+        let mut ug = [L::U::default(); B];
+        let mut uv = [L::U::default(); B];
+        let mut ux = [L::U::default(); B];
+        let mut n1 = [L::default(); B];
+        let mut n2 = [L::default(); B];
+        let mut conv = NoiseConv::<L>::new(p.noise, p.noise_fmt);
         let n2_at = conv.place(d);
         let mut events = 0u64;
         let mut left = steps;
@@ -1158,11 +1523,13 @@ pub mod fast {
                         let u0 = ugs.one();
                         let a = conv.one(&mut n1s);
                         let b = conv.one(&mut n2s);
-                        let u = [u0, uvs.one(), uxs.one()];
-                        let (cx, cv, ev) = elem(xv.to_i64(), vv.to_i64(), pr, mu, u, a, b);
-                        *xv = C::from_i64(cx);
-                        *vv = C::from_i64(cv);
-                        events += ev;
+                        let u = [L::u(u0), L::u(uvs.one()), L::u(uxs.one())];
+                        let (xi, vi) = (L::of(xv.to_i64()), L::of(vv.to_i64()));
+                        let (pr, mu) = (L::of(pr), L::of(mu));
+                        let (cx, cv, ev) = el.step::<M>(xi, vi, pr, mu, u, a, b);
+                        *xv = C::from_i64(cx.wide());
+                        *vv = C::from_i64(cv.wide());
+                        events += L::uwide(ev);
                     }
                     continue;
                 }
@@ -1170,31 +1537,25 @@ pub mod fast {
                     let n = xb.len();
                     let vb = &mut vb[..n];
                     consts.block(&p.target, bi * B, n);
-                    ugs.take(&mut ug[..n], |w| w);
+                    ugs.take(&mut ug[..n], L::u);
                     conv.fill(&mut n1s, &mut n1[..n]);
                     conv.fill(&mut n2s, &mut n2[..n]);
-                    uvs.take(&mut uv[..n], |w| w);
-                    uxs.take(&mut ux[..n], |w| w);
+                    uvs.take(&mut uv[..n], L::u);
+                    uxs.take(&mut ux[..n], L::u);
                     let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
                     let (ugb, uvb, uxb) = (&ug[..n], &uv[..n], &ux[..n]);
                     let (n1b, n2b) = (&n1[..n], &n2[..n]);
-                    let mut ev = 0u64;
+                    // At most 5·B events per block: fits the unsigned lane.
+                    let mut ev = L::U::default();
                     for j in 0..n {
                         let u = [ugb[j], uvb[j], uxb[j]];
-                        let (cx, cv, e) = elem(
-                            xb[j].to_i64(),
-                            vb[j].to_i64(),
-                            pr[j],
-                            mu[j],
-                            u,
-                            n1b[j],
-                            n2b[j],
-                        );
-                        xb[j] = C::from_i64(cx);
-                        vb[j] = C::from_i64(cv);
+                        let (xi, vi) = (L::of(xb[j].to_i64()), L::of(vb[j].to_i64()));
+                        let (cx, cv, e) = el.step::<M>(xi, vi, pr[j], mu[j], u, n1b[j], n2b[j]);
+                        xb[j] = C::from_i64(cx.wide());
+                        vb[j] = C::from_i64(cv.wide());
                         ev += e;
                     }
-                    events += ev;
+                    events += L::uwide(ev);
                 }
             }
             left -= kk as u64;
@@ -1257,6 +1618,9 @@ pub(crate) mod tests {
             (sat(w, 4), sat(w, 2), sat(w + 2, 3), 3, sat(8, 4)),
             // Wide accumulator: right-shifted (floored) products.
             (sat(w, 3), sat(w, 6), sat(48, 5), 20, sat(24, 16)),
+            // Fine accumulator: the state term alone is 2^(w−1)·2^27, past the `i32` lanes'
+            // 2^30 for every container, so narrow states take the `i64` lanes.
+            (sat(w, 3), sat(w, 3), sat(w + 30, 30), 20, sat(24, 16)),
         ]
     }
 
@@ -1283,13 +1647,26 @@ pub(crate) mod tests {
                 bits: 13,
                 shift: 0,
             },
+            // Codes in whole 32- and 16-bit fields of a word (`clt_fields`).
+            NoiseGen::Clt {
+                k: 2,
+                bits: 16,
+                shift: 5,
+            },
+            NoiseGen::Clt {
+                k: 4,
+                bits: 4,
+                shift: -1,
+            },
             NoiseGen::Table { bits: 6, table },
         ]
     }
 
-    /// Runs `f` on every platform with the same inputs and asserts state, events and the next
-    /// word of the stream agree with the reference (also when the fast paths batch steps).
-    fn check_all<C: Code>() {
+    /// Runs every platform with the same inputs and asserts state, events and the next word
+    /// of the stream agree with the reference (also when the fast paths batch steps).
+    /// Returns how many SGLD and SGHMC cases took `i32` lanes and how many `i64` lanes.
+    fn check_all<C: Code>() -> [usize; 4] {
+        let mut lanes = [0usize; 4];
         let mut g = XoshiroLanes::new(77, C::BITS as u64);
         let table: Vec<i64> = codes(&mut g, 64, 9);
         let mut case = 0u64;
@@ -1340,6 +1717,8 @@ pub(crate) mod tests {
                             noise: gen,
                             noise_fmt: fnz,
                         };
+                        lanes[if sgld.fits_i32() { 0 } else { 1 }] += sgld.fits_i64() as usize;
+                        lanes[if hmc.fits_i32() { 2 } else { 3 }] += hmc.fits_i64() as usize;
                         let steps = 5;
                         let ctx = format!(
                             "i{} {fx:?} {fa:?} fc={fc} {gen:?} {rounding} d={d} per_dim={per_dim}",
@@ -1395,21 +1774,110 @@ pub(crate) mod tests {
                 }
             }
         }
+        lanes
     }
 
+    /// 8- and 16-bit states run both lane widths (the `i32` lanes and the `i64` lanes are
+    /// each compared with the reference); 32-bit states never fit `i32` lanes (their codes
+    /// alone reach 2^31; with these families they run the reference).
     #[test]
     fn fused_paths_bit_identical_i8() {
-        check_all::<i8>();
+        let lanes = check_all::<i8>();
+        assert!(lanes.iter().all(|&n| n > 0), "{lanes:?}");
     }
 
     #[test]
     fn fused_paths_bit_identical_i16() {
-        check_all::<i16>();
+        let lanes = check_all::<i16>();
+        assert!(lanes.iter().all(|&n| n > 0), "{lanes:?}");
     }
 
     #[test]
     fn fused_paths_bit_identical_i32() {
-        check_all::<i32>();
+        let lanes = check_all::<i32>();
+        assert!(lanes[0] == 0 && lanes[2] == 0, "{lanes:?}");
+    }
+
+    /// `fits_i32` on the bench setting (8-bit state, `sr:8`, `clt:4:8`) and where it must
+    /// fail: a 32-bit state (its codes alone reach `2^31`), a product past `2^30`, more than
+    /// 30 random bits, a CLT sum past `2^30`.
+    #[test]
+    fn fits_i32_bounds() {
+        let f = |wl, fl| Fmt {
+            wl,
+            fl,
+            overflow: Overflow::Saturate,
+        };
+        let (one, zero) = ([4096i64], [0i64]);
+        let target = GaussGrad {
+            prec: &one,
+            mean: &zero,
+            prec_fl: 12,
+        };
+        let noise = NoiseGen::Clt {
+            k: 4,
+            bits: 8,
+            shift: -4,
+        };
+        let sgld = SgldLpL {
+            rounding: Rounding::Stochastic { bits: 8 },
+            x: f(8, 3),
+            grad: f(8, 3),
+            accum: f(24, 16),
+            coef_fl: 12,
+            eta: 8,
+            noise_coef: 259,
+            target,
+            noise,
+            noise_fmt: f(16, 12),
+        };
+        let hmc = SghmcLpL {
+            rounding: Rounding::Stochastic { bits: 8 },
+            x: f(8, 3),
+            v: f(8, 3),
+            grad: f(8, 3),
+            accum: f(24, 16),
+            coef_fl: 12,
+            coefs: [3118, -641, 321, -33, 2733, 308, 405],
+            target,
+            noise,
+            noise_fmt: f(16, 12),
+        };
+        assert!(sgld.fits_i32() && hmc.fits_i32());
+        assert!(!SgldLpL {
+            x: f(32, 3),
+            ..sgld
+        }
+        .fits_i32());
+        assert!(SgldLpL {
+            x: f(32, 3),
+            ..sgld
+        }
+        .fits_i64());
+        // |c_n|·|n| ≥ 2^17·(4·255·2^4) > 2^30 (the noise format alone would allow 2^16).
+        assert!(!SgldLpL {
+            noise_coef: 1 << 17,
+            ..sgld
+        }
+        .fits_i32());
+        assert!(!SghmcLpL {
+            coefs: [1 << 16; 7],
+            ..hmc
+        }
+        .fits_i32());
+        let sr31 = Rounding::Stochastic { bits: 31 };
+        assert!(!SgldLpL {
+            rounding: sr31,
+            ..sgld
+        }
+        .fits_i32());
+        let wide = NoiseGen::Clt {
+            k: 4,
+            bits: 28,
+            shift: 20,
+        };
+        assert!(!SghmcLpL { noise: wide, ..hmc }.fits_i32());
+        assert!(SghmcLpL { noise: wide, ..hmc }.fits_i64());
     }
 
     /// Every family above takes the `i64` lane path for narrow states (the test is about the
