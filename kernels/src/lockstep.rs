@@ -20,12 +20,13 @@
 //! to [`Sums`]: the exact integer moments of the kept samples, with no per-sample call.
 
 use crate::bits::{words_for, WordSource};
-use crate::fused::fast::{HmcElem, SgldElem};
-use crate::fused::{mode_id, Fmt, GaussGrad, NoiseGen, Ov, Rq, SghmcLpL, SgldLpL};
+use crate::fused::fast::{HmcElemL, SgldElemL};
+use crate::fused::{mode_id, Fmt, GaussGrad, Lane, NoiseGen, OvL, RqL, SghmcLpL, SgldLpL};
 use crate::{Code, Platform, Rounding};
 
-/// Chains per lockstep group: one 512-bit vector of `i64` lanes.
-pub const LANES: usize = 8;
+/// Chains per lockstep group: one 512-bit vector of `i32` lanes (when the step's
+/// `fits_i32` holds), else two of `i64` lanes.
+pub const LANES: usize = 16;
 
 /// Largest dimension the lockstep kernels take (larger chains vectorize across coordinates
 /// in [`crate::fused`]).
@@ -257,58 +258,59 @@ pub mod reference {
 pub mod fast {
     use super::*;
 
-    /// A fused step's per-element rule, the same signature for SGLD (no momentum) and SGHMC.
-    pub(crate) trait Rule {
+    /// A fused step's per-element rule in lanes `L`, the same signature for SGLD (no
+    /// momentum) and SGHMC.
+    pub(crate) trait Rule<L: Lane> {
         /// One coordinate of one chain: `(x', v', events)`; `u` = bits of Q_G, Q_V, Q_W.
         #[allow(clippy::too_many_arguments)]
         fn lane<const M: u8>(
             &self,
-            x: i64,
-            v: i64,
-            pr: i64,
-            mu: i64,
-            u: [u64; 3],
-            n1: i64,
-            n2: i64,
-        ) -> (i64, i64, u64);
+            x: L,
+            v: L,
+            pr: L,
+            mu: L,
+            u: [L::U; 3],
+            n1: L,
+            n2: L,
+        ) -> (L, L, L::U);
     }
 
-    impl Rule for SgldElem {
+    impl<L: Lane> Rule<L> for SgldElemL<L> {
         #[inline(always)]
         fn lane<const M: u8>(
             &self,
-            x: i64,
-            _: i64,
-            pr: i64,
-            mu: i64,
-            u: [u64; 3],
-            n1: i64,
-            _: i64,
-        ) -> (i64, i64, u64) {
+            x: L,
+            _: L,
+            pr: L,
+            mu: L,
+            u: [L::U; 3],
+            n1: L,
+            _: L,
+        ) -> (L, L, L::U) {
             let (c, e) = self.step::<M>(x, pr, mu, u[0], n1, u[2]);
-            (c, 0, e)
+            (c, L::default(), e)
         }
     }
 
-    impl Rule for HmcElem {
+    impl<L: Lane> Rule<L> for HmcElemL<L> {
         #[inline(always)]
         fn lane<const M: u8>(
             &self,
-            x: i64,
-            v: i64,
-            pr: i64,
-            mu: i64,
-            u: [u64; 3],
-            n1: i64,
-            n2: i64,
-        ) -> (i64, i64, u64) {
+            x: L,
+            v: L,
+            pr: L,
+            mu: L,
+            u: [L::U; 3],
+            n1: L,
+            n2: L,
+        ) -> (L, L, L::U) {
             self.step::<M>(x, v, pr, mu, u, n1, n2)
         }
     }
 
     /// Where a step's bits are: the start word of each region, bits per element, and the
     /// noise generator.
-    struct Layout<'a> {
+    struct Layout<'a, L: Lane> {
         d: usize,
         wps: usize,
         /// Q_G, Q_V (SGLD: 0 bits), Q_W: (first word, bits per element).
@@ -318,13 +320,13 @@ pub mod fast {
         /// First word of the noise region.
         n: usize,
         gen: NoiseGen<'a>,
-        nrq: Rq,
-        nov: Ov,
+        nrq: RqL<L>,
+        nov: OvL<L>,
         target: GaussGrad<'a>,
         momentum: bool,
     }
 
-    impl<'a> Layout<'a> {
+    impl<'a, L: Lane> Layout<'a, L> {
         #[allow(clippy::too_many_arguments)]
         fn new(
             d: usize,
@@ -351,8 +353,8 @@ pub mod fast {
                 v: (ng + nn, rv),
                 x: (ng + nn + nv, rx),
                 gen,
-                nrq: Rq::new(shift, Rounding::NearestEven),
-                nov: Ov::new(nfmt),
+                nrq: RqL::new(shift, Rounding::NearestEven),
+                nov: OvL::new(nfmt),
                 target,
                 momentum,
             }
@@ -401,29 +403,33 @@ pub mod fast {
         }
     }
 
-    impl Layout<'_> {
+    impl<L: Lane> Layout<'_, L> {
         /// The next noise code of every lane from the cursor `c` of the noise region.
         #[inline(always)]
-        fn noise(&self, ws: &[u64], c: &mut Cursor) -> [i64; LANES] {
-            let mut out = [0i64; LANES];
+        fn noise(&self, ws: &[u64], c: &mut Cursor) -> [L; LANES] {
+            let mut out = [L::default(); LANES];
             match self.gen {
                 NoiseGen::Clt { k, bits, .. } => {
-                    let mut s = [0i64; LANES];
+                    let mut s = [L::default(); LANES];
                     for _ in 0..k {
                         let u = c.take(ws);
                         for j in 0..LANES {
-                            s[j] += u[j] as i64;
+                            s[j] = s[j] + L::of(u[j] as i64);
                         }
                     }
-                    let off = k as i64 * ((1i64 << bits) - 1);
+                    let off = L::of(k as i64 * ((1i64 << bits) - 1));
+                    let zero = L::U::default();
                     for j in 0..LANES {
-                        out[j] = self.nov.apply(self.nrq.round::<2>(2 * s[j] - off, 0)).0;
+                        out[j] = self
+                            .nov
+                            .apply(self.nrq.round::<2>(s[j] + s[j] - off, zero))
+                            .0;
                     }
                 }
                 NoiseGen::Table { table, .. } => {
                     let u = c.take(ws);
                     for j in 0..LANES {
-                        out[j] = table[u[j] as usize];
+                        out[j] = L::of(table[u[j] as usize]);
                     }
                 }
             }
@@ -450,9 +456,9 @@ pub mod fast {
     /// Runs every group of [`LANES`] chains; see [`Platform::sghmc_lp_l_chains`].
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn run<R: Rule, C: Code, W: WordSource, const M: u8>(
+    fn run<R: Rule<L>, L: Lane, C: Code, W: WordSource, const M: u8>(
         rule: &R,
-        lay: &Layout,
+        lay: &Layout<L>,
         platform: Platform,
         x: &mut [C],
         mut v: Option<&mut [C]>,
@@ -468,25 +474,26 @@ pub mod fast {
         let k = (scratch.len() / (2 * per_step)).max(1);
         assert!(scratch.len() >= 2 * per_step, "lockstep: scratch too short");
         let (raw, tr) = scratch.split_at_mut(k * per_step);
-        let mut consts = [(0i64, 0i64); MAX_D];
+        let mut consts = [(L::default(), L::default()); MAX_D];
         for (i, c) in consts[..d].iter_mut().enumerate() {
-            *c = lay.target.at(i);
+            let (pr, mu) = lay.target.at(i);
+            *c = (L::of(pr), L::of(mu));
         }
         let starts = lay.cursors();
         let m = bits.len();
         for g0 in (0..m).step_by(LANES) {
             let lanes = (m - g0).min(LANES);
-            let mut xs = [[0i64; LANES]; MAX_D];
-            let mut vs = [[0i64; LANES]; MAX_D];
+            let mut xs = [[L::default(); LANES]; MAX_D];
+            let mut vs = [[L::default(); LANES]; MAX_D];
             let mut c0 = [[0i64; LANES]; MAX_D];
             let mut s1 = [[0i64; LANES]; MAX_D];
             let mut s2 = [[0i64; LANES]; MAX_D];
             for j in 0..lanes {
                 for i in 0..d {
                     let at = (g0 + j) * d + i;
-                    xs[i][j] = x[at].to_i64();
+                    xs[i][j] = L::of(x[at].to_i64());
                     if let Some(v) = v.as_deref() {
-                        vs[i][j] = v[at].to_i64();
+                        vs[i][j] = L::of(v[at].to_i64());
                     }
                     if let Some(s) = sums.as_ref() {
                         c0[i][j] = s.c0[at];
@@ -533,17 +540,17 @@ pub mod fast {
                         let n2 = if lay.momentum {
                             lay.noise(ws, &mut cn2)
                         } else {
-                            [0; LANES]
+                            [L::default(); LANES]
                         };
                         let uv = cv.take(ws);
                         let ux = cx.take(ws);
                         let (xi, vi) = (&mut xs[i], &mut vs[i]);
                         for j in 0..LANES {
-                            let u = [ug[j], uv[j], ux[j]];
+                            let u = [L::u(ug[j]), L::u(uv[j]), L::u(ux[j])];
                             let (cx, cv, e) = rule.lane::<M>(xi[j], vi[j], pr, mu, u, n1[j], n2[j]);
                             xi[j] = cx;
                             vi[j] = cv;
-                            ev[j] += e;
+                            ev[j] += L::uwide(e);
                         }
                     }
                     // Kept: a countdown instead of a division per step.
@@ -551,7 +558,7 @@ pub mod fast {
                         to_keep = every;
                         for i in 0..d {
                             for j in 0..LANES {
-                                let c = xs[i][j] - c0[i][j];
+                                let c = xs[i][j].wide() - c0[i][j];
                                 s1[i][j] += c;
                                 s2[i][j] += c * c;
                             }
@@ -566,9 +573,9 @@ pub mod fast {
                 events[g0 + j] += ev[j];
                 for i in 0..d {
                     let at = (g0 + j) * d + i;
-                    x[at] = C::from_i64(xs[i][j]);
+                    x[at] = C::from_i64(xs[i][j].wide());
                     if let Some(v) = v.as_deref_mut() {
-                        v[at] = C::from_i64(vs[i][j]);
+                        v[at] = C::from_i64(vs[i][j].wide());
                     }
                     if let Some(s) = sums.as_mut() {
                         s.s1[at] += s1[i][j];
@@ -594,7 +601,8 @@ pub mod fast {
     }
 
     /// Same contract and bits as [`reference::sgld_lp_l`]; random words drawn with
-    /// `platform`'s SIMD step.
+    /// `platform`'s SIMD step; `i32` lanes when [`SgldLpL::fits_i32`], else `i64` lanes when
+    /// [`SgldLpL::fits_i64`], else the reference.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub fn sgld_lp_l<C: Code, W: WordSource>(
@@ -608,24 +616,34 @@ pub mod fast {
         scratch: &mut [u64],
         platform: Platform,
     ) {
-        if !p.fits_i64() {
+        let narrow = p.fits_i32();
+        if !narrow && !p.fits_i64() {
             return reference::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch);
         }
         let d = check_shapes::<W>(x, None::<&[C]>, bits, &sums, events, steps, keep, p.x.wl);
         let (rg, rx) = p.round_bits();
-        let lay = Layout::new(d, (rg, 0, rx), p.noise, p.noise_fmt, p.target, false);
-        let el = SgldElem::of(p);
         let v = None::<&mut [C]>;
-        by_mode!(
-            p.rounding,
-            run::<SgldElem, C, W>(
-                &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
-            )
-        )
+        macro_rules! go {
+            ($l:ty) => {{
+                let lay = Layout::<$l>::new(d, (rg, 0, rx), p.noise, p.noise_fmt, p.target, false);
+                let el = SgldElemL::<$l>::of(p);
+                by_mode!(
+                    p.rounding,
+                    run::<SgldElemL<$l>, $l, C, W>(
+                        &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
+                    )
+                )
+            }};
+        }
+        if narrow {
+            go!(i32)
+        } else {
+            go!(i64)
+        }
     }
 
     /// Same contract and bits as [`reference::sghmc_lp_l`]; random words drawn with
-    /// `platform`'s SIMD step.
+    /// `platform`'s SIMD step; lanes chosen as in [`sgld_lp_l`].
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub fn sghmc_lp_l<C: Code, W: WordSource>(
@@ -640,19 +658,30 @@ pub mod fast {
         scratch: &mut [u64],
         platform: Platform,
     ) {
-        if !p.fits_i64() {
+        let narrow = p.fits_i32();
+        if !narrow && !p.fits_i64() {
             return reference::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch);
         }
         let d = check_shapes(x, Some(&*v), bits, &sums, events, steps, keep, p.x.wl);
-        let lay = Layout::new(d, p.round_bits(), p.noise, p.noise_fmt, p.target, true);
-        let el = HmcElem::of(p);
         let v = Some(v);
-        by_mode!(
-            p.rounding,
-            run::<HmcElem, C, W>(
-                &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
-            )
-        )
+        macro_rules! go {
+            ($l:ty) => {{
+                let lay =
+                    Layout::<$l>::new(d, p.round_bits(), p.noise, p.noise_fmt, p.target, true);
+                let el = HmcElemL::<$l>::of(p);
+                by_mode!(
+                    p.rounding,
+                    run::<HmcElemL<$l>, $l, C, W>(
+                        &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
+                    )
+                )
+            }};
+        }
+        if narrow {
+            go!(i32)
+        } else {
+            go!(i64)
+        }
     }
 }
 
@@ -669,10 +698,12 @@ mod tests {
         let mut g = XoshiroLanes::new(91, C::BITS as u64);
         let table: Vec<i64> = codes(&mut g, 64, 9);
         let mut case = 0u64;
+        // Which lane widths the fast path took: [i64, i32].
+        let mut lanes_seen = [false; 2];
         for (fx, fg, fa, fc, fnz) in families(C::BITS) {
             for gen in gens(&table) {
                 for &rounding in ROUNDINGS.iter().step_by(2) {
-                    for (m, d) in [(1usize, 1usize), (3, 2), (8, 1), (13, 5)] {
+                    for (m, d) in [(1usize, 1usize), (3, 2), (16, 1), (21, 5)] {
                         case += 1;
                         let per_dim = case.is_multiple_of(2);
                         let np = if per_dim { d } else { 1 };
@@ -716,6 +747,10 @@ mod tests {
                             noise: gen,
                             noise_fmt: fnz,
                         };
+                        for fits in [sgld.fits_i64(), hmc.fits_i64()] {
+                            lanes_seen[0] |= fits;
+                        }
+                        lanes_seen[1] |= sgld.fits_i32() || hmc.fits_i32();
                         let steps = 23;
                         let keep = Keep {
                             first: 1 + case % 4,
@@ -776,6 +811,7 @@ mod tests {
                 }
             }
         }
+        assert_eq!(lanes_seen, [true, true], "both lane widths exercised");
     }
 
     #[test]
