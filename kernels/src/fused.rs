@@ -249,24 +249,26 @@ impl SgldLpL<'_> {
     /// in `i32` lanes. Bounds use the actual constants (`prec`, `mean`, `η`, `c_n`, table
     /// entries) and state codes within `x.wl` bits.
     pub fn fits_i32(&self) -> bool {
+        self.x.wl <= 32 && self.bounds32().is_some()
+    }
+
+    /// `Some` if every bound of [`Self::fits_i32`] holds.
+    fn bounds32(&self) -> Option<()> {
         let (fa, fc, r) = (self.accum.fl, self.coef_fl, self.rounding);
-        let fits = || -> Option<()> {
-            let g = grad32(&self.target, self.x, self.grad, r)?;
-            let n = noise32(&self.noise, self.noise_fmt)?;
-            let sum = sum32(&[
-                term32(1, fmt_max(self.x.wl), self.x.fl, fa)?,
-                term32(self.eta.unsigned_abs(), g, fc + self.grad.fl, fa)?,
-                term32(
-                    self.noise_coef.unsigned_abs(),
-                    n,
-                    fc + self.noise_fmt.fl,
-                    fa,
-                )?,
-            ])?;
-            round32(ov32(sum, self.accum), fa as i32 - self.x.fl as i32, r)?;
-            Some(())
-        };
-        self.x.wl <= 32 && fits().is_some()
+        let g = grad32(&self.target, self.x, self.grad, r)?;
+        let n = noise32(&self.noise, self.noise_fmt)?;
+        let sum = sum32(&[
+            term32(1, fmt_max(self.x.wl), self.x.fl, fa)?,
+            term32(self.eta.unsigned_abs(), g, fc + self.grad.fl, fa)?,
+            term32(
+                self.noise_coef.unsigned_abs(),
+                n,
+                fc + self.noise_fmt.fl,
+                fa,
+            )?,
+        ])?;
+        round32(ov32(sum, self.accum), fa as i32 - self.x.fl as i32, r)?;
+        Some(())
     }
 }
 
@@ -310,30 +312,32 @@ impl SghmcLpL<'_> {
     /// Whether every intermediate fits `i32` with 1 bit to spare (see
     /// [`SgldLpL::fits_i32`]; here both sums, both state roundings).
     pub fn fits_i32(&self) -> bool {
+        self.x.wl <= 32 && self.v.wl <= 32 && self.bounds32().is_some()
+    }
+
+    /// `Some` if every bound of [`Self::fits_i32`] holds.
+    fn bounds32(&self) -> Option<()> {
         let (fa, fc, r) = (self.accum.fl, self.coef_fl, self.rounding);
         let [e, cvg, cxv, cxg, kv, kxv, kx] = self.coefs.map(|c| c.unsigned_abs());
-        let fits = || -> Option<()> {
-            let g = grad32(&self.target, self.x, self.grad, r)?;
-            let n = noise32(&self.noise, self.noise_fmt)?;
-            let v = fmt_max(self.v.wl);
-            let (fv, fg, fnz) = (fc + self.v.fl, fc + self.grad.fl, fc + self.noise_fmt.fl);
-            let sv = sum32(&[
-                term32(e, v, fv, fa)?,
-                term32(cvg, g, fg, fa)?,
-                term32(kv, n, fnz, fa)?,
-            ])?;
-            let sx = sum32(&[
-                term32(1, fmt_max(self.x.wl), self.x.fl, fa)?,
-                term32(cxv, v, fv, fa)?,
-                term32(cxg, g, fg, fa)?,
-                term32(kxv, n, fnz, fa)?,
-                term32(kx, n, fnz, fa)?,
-            ])?;
-            round32(ov32(sv, self.accum), fa as i32 - self.v.fl as i32, r)?;
-            round32(ov32(sx, self.accum), fa as i32 - self.x.fl as i32, r)?;
-            Some(())
-        };
-        self.x.wl <= 32 && self.v.wl <= 32 && fits().is_some()
+        let g = grad32(&self.target, self.x, self.grad, r)?;
+        let n = noise32(&self.noise, self.noise_fmt)?;
+        let v = fmt_max(self.v.wl);
+        let (fv, fg, fnz) = (fc + self.v.fl, fc + self.grad.fl, fc + self.noise_fmt.fl);
+        let sv = sum32(&[
+            term32(e, v, fv, fa)?,
+            term32(cvg, g, fg, fa)?,
+            term32(kv, n, fnz, fa)?,
+        ])?;
+        let sx = sum32(&[
+            term32(1, fmt_max(self.x.wl), self.x.fl, fa)?,
+            term32(cxv, v, fv, fa)?,
+            term32(cxg, g, fg, fa)?,
+            term32(kxv, n, fnz, fa)?,
+            term32(kx, n, fnz, fa)?,
+        ])?;
+        round32(ov32(sv, self.accum), fa as i32 - self.v.fl as i32, r)?;
+        round32(ov32(sx, self.accum), fa as i32 - self.x.fl as i32, r)?;
+        Some(())
     }
 }
 
