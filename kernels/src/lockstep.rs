@@ -811,7 +811,13 @@ mod tests {
                 }
             }
         }
-        assert_eq!(lanes_seen, [true, true], "both lane widths exercised");
+        // 8- and 16-bit states take both lane widths; the test families' 32-bit states fit
+        // neither (they run the reference), as in the single-chain tests.
+        if C::BITS < 32 {
+            assert_eq!(lanes_seen, [true, true], "both lane widths exercised");
+        } else {
+            assert!(!lanes_seen[1], "32-bit states never fit i32 lanes");
+        }
     }
 
     #[test]
