@@ -71,10 +71,41 @@ pub trait Code: Copy + Default + Send + Sync + 'static {
     fn to_i64(self) -> i64;
     /// Keeps the low `BITS` bits of `v` (callers pass values already in range).
     fn from_i64(v: i64) -> Self;
+    /// `s` tagged with its container, so that a kernel can be compiled once for all four
+    /// containers and chosen at run time ([`Platform`]'s methods do this).
+    fn slice(s: &[Self]) -> CodeSlice<'_>;
+    /// [`Code::slice`] for a mutable slice.
+    fn slice_mut(s: &mut [Self]) -> CodeSliceMut<'_>;
+}
+
+/// A slice of codes in one of the four containers (see [`Code::slice`]).
+#[derive(Debug)]
+pub enum CodeSlice<'a> {
+    /// `i8` codes.
+    I8(&'a [i8]),
+    /// `i16` codes.
+    I16(&'a [i16]),
+    /// `i32` codes.
+    I32(&'a [i32]),
+    /// `i64` codes.
+    I64(&'a [i64]),
+}
+
+/// A mutable slice of codes in one of the four containers (see [`Code::slice_mut`]).
+#[derive(Debug)]
+pub enum CodeSliceMut<'a> {
+    /// `i8` codes.
+    I8(&'a mut [i8]),
+    /// `i16` codes.
+    I16(&'a mut [i16]),
+    /// `i32` codes.
+    I32(&'a mut [i32]),
+    /// `i64` codes.
+    I64(&'a mut [i64]),
 }
 
 macro_rules! impl_code {
-    ($($t:ty),*) => {$(
+    ($($t:ident $v:ident),*) => {$(
         impl Code for $t {
             const BITS: u32 = <$t>::BITS;
             #[inline(always)]
@@ -85,7 +116,15 @@ macro_rules! impl_code {
             fn from_i64(v: i64) -> Self {
                 v as $t
             }
+            #[inline(always)]
+            fn slice(s: &[Self]) -> CodeSlice<'_> {
+                CodeSlice::$v(s)
+            }
+            #[inline(always)]
+            fn slice_mut(s: &mut [Self]) -> CodeSliceMut<'_> {
+                CodeSliceMut::$v(s)
+            }
         }
     )*};
 }
-impl_code!(i8, i16, i32, i64);
+impl_code!(i8 I8, i16 I16, i32 I32, i64 I64);

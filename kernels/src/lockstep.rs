@@ -96,6 +96,33 @@ pub fn max_kept(wl: u32) -> u64 {
     }
 }
 
+/// The random-bit streams of a group of chains, stream `j` for chain `j`: an object-safe view
+/// of `[W]`, so that the lockstep kernels are compiled once and not once per source type.
+pub trait Streams {
+    /// Number of streams (one per chain).
+    fn count(&self) -> usize;
+    /// Stream `j` (`j < count()`).
+    fn stream(&mut self, j: usize) -> &mut dyn WordSource;
+}
+
+impl<W: WordSource> Streams for [W] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn stream(&mut self, j: usize) -> &mut dyn WordSource {
+        &mut self[j]
+    }
+}
+
+impl<S: Streams + ?Sized> Streams for &mut S {
+    fn count(&self) -> usize {
+        (**self).count()
+    }
+    fn stream(&mut self, j: usize) -> &mut dyn WordSource {
+        (**self).stream(j)
+    }
+}
+
 /// Words of scratch a call needs for one step of `d` coordinates, `LANES` lanes (two copies:
 /// drawn and transposed); more lets a call draw several steps at once.
 fn scratch_per_step(wps: usize) -> usize {
@@ -118,17 +145,17 @@ impl SghmcLpL<'_> {
 
 /// Panics unless the shapes agree; returns `d`.
 #[allow(clippy::too_many_arguments)]
-fn check_shapes<W>(
+fn check_shapes(
     x: &[impl Code],
     v: Option<&[impl Code]>,
-    bits: &[W],
+    bits: &dyn Streams,
     sums: &Option<Sums>,
     events: &[u64],
     steps: u64,
     keep: Keep,
     wl: u32,
 ) -> usize {
-    let m = bits.len();
+    let m = bits.count();
     assert!(
         m > 0 && x.len().is_multiple_of(m),
         "lockstep: x has {} codes for {m} chains",
@@ -159,25 +186,26 @@ pub mod reference {
     use super::*;
 
     #[allow(clippy::too_many_arguments)]
-    fn chains<C: Code, W: WordSource>(
+    fn chains<C: Code>(
         wps: usize,
-        mut step: impl FnMut(&mut [C], Option<&mut [C]>, &mut W, &mut [u64]) -> u64,
+        mut step: impl FnMut(&mut [C], Option<&mut [C]>, &mut dyn WordSource, &mut [u64]) -> u64,
         x: &mut [C],
         mut v: Option<&mut [C]>,
         steps: u64,
-        bits: &mut [W],
+        bits: &mut dyn Streams,
         keep: Keep,
         mut sums: Option<Sums>,
         events: &mut [u64],
         scratch: &mut [u64],
     ) {
-        let d = x.len() / bits.len();
+        let d = x.len() / bits.count();
         let words = &mut scratch[..wps];
-        for (j, b) in bits.iter_mut().enumerate() {
+        for (j, ev) in events.iter_mut().enumerate() {
+            let b = bits.stream(j);
             let r = j * d..(j + 1) * d;
             for t in 1..=steps {
                 let vj = v.as_deref_mut().map(|v| &mut v[r.clone()]);
-                events[j] += step(&mut x[r.clone()], vj, b, words);
+                *ev += step(&mut x[r.clone()], vj, &mut *b, words);
                 if let Some(s) = sums.as_mut().filter(|_| keep.kept(t)) {
                     for i in r.clone() {
                         let c = x[i].to_i64() - s.c0[i];
@@ -191,18 +219,18 @@ pub mod reference {
 
     /// [`Platform::sgld_lp_l_chains`], chain by chain.
     #[allow(clippy::too_many_arguments)]
-    pub fn sgld_lp_l<C: Code, W: WordSource>(
+    pub fn sgld_lp_l<C: Code>(
         p: &SgldLpL,
         x: &mut [C],
         steps: u64,
-        bits: &mut [W],
+        bits: &mut dyn Streams,
         keep: Keep,
         sums: Option<Sums>,
         events: &mut [u64],
         scratch: &mut [u64],
     ) {
-        let d = check_shapes::<W>(x, None::<&[C]>, bits, &sums, events, steps, keep, p.x.wl);
-        let step = |x: &mut [C], _: Option<&mut [C]>, b: &mut W, w: &mut [u64]| {
+        let d = check_shapes(x, None::<&[C]>, bits, &sums, events, steps, keep, p.x.wl);
+        let step = |x: &mut [C], _: Option<&mut [C]>, b: &mut dyn WordSource, w: &mut [u64]| {
             crate::fused::reference::sgld_lp_l(p, x, 1, b, w)
         };
         chains(
@@ -221,19 +249,19 @@ pub mod reference {
 
     /// [`Platform::sghmc_lp_l_chains`], chain by chain.
     #[allow(clippy::too_many_arguments)]
-    pub fn sghmc_lp_l<C: Code, W: WordSource>(
+    pub fn sghmc_lp_l<C: Code>(
         p: &SghmcLpL,
         x: &mut [C],
         v: &mut [C],
         steps: u64,
-        bits: &mut [W],
+        bits: &mut dyn Streams,
         keep: Keep,
         sums: Option<Sums>,
         events: &mut [u64],
         scratch: &mut [u64],
     ) {
         let d = check_shapes(x, Some(&*v), bits, &sums, events, steps, keep, p.x.wl);
-        let step = |x: &mut [C], v: Option<&mut [C]>, b: &mut W, w: &mut [u64]| {
+        let step = |x: &mut [C], v: Option<&mut [C]>, b: &mut dyn WordSource, w: &mut [u64]| {
             let v = v.expect("sghmc has a momentum");
             crate::fused::reference::sghmc_lp_l(p, x, v, 1, b, w)
         };
@@ -456,14 +484,14 @@ pub mod fast {
     /// Runs every group of [`LANES`] chains; see [`Platform::sghmc_lp_l_chains`].
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn run<R: Rule<L>, L: Lane, C: Code, W: WordSource, const M: u8>(
+    fn run<R: Rule<L>, L: Lane, C: Code, const M: u8>(
         rule: &R,
         lay: &Layout<L>,
         platform: Platform,
         x: &mut [C],
         mut v: Option<&mut [C]>,
         steps: u64,
-        bits: &mut [W],
+        bits: &mut dyn Streams,
         keep: Keep,
         mut sums: Option<Sums>,
         events: &mut [u64],
@@ -480,7 +508,7 @@ pub mod fast {
             *c = (L::of(pr), L::of(mu));
         }
         let starts = lay.cursors();
-        let m = bits.len();
+        let m = bits.count();
         for g0 in (0..m).step_by(LANES) {
             let lanes = (m - g0).min(LANES);
             let mut xs = [[L::default(); LANES]; MAX_D];
@@ -512,8 +540,9 @@ pub mod fast {
             while t < steps {
                 let kk = (k as u64).min(steps - t) as usize;
                 let n = kk * wps;
-                for (j, b) in bits[g0..g0 + lanes].iter_mut().enumerate() {
-                    b.fill_on(platform, &mut raw[j * n..(j + 1) * n]);
+                for j in 0..lanes {
+                    bits.stream(g0 + j)
+                        .fill_on(platform, &mut raw[j * n..(j + 1) * n]);
                 }
                 // Transpose to [word][lane], one lane's row at a time (contiguous loads,
                 // stride-LANES stores); lanes without a chain get zero words.
@@ -605,11 +634,11 @@ pub mod fast {
     /// [`SgldLpL::fits_i64`], else the reference.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn sgld_lp_l<C: Code, W: WordSource>(
+    pub fn sgld_lp_l<C: Code>(
         p: &SgldLpL,
         x: &mut [C],
         steps: u64,
-        bits: &mut [W],
+        bits: &mut dyn Streams,
         keep: Keep,
         sums: Option<Sums>,
         events: &mut [u64],
@@ -620,7 +649,7 @@ pub mod fast {
         if !narrow && !p.fits_i64() {
             return reference::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch);
         }
-        let d = check_shapes::<W>(x, None::<&[C]>, bits, &sums, events, steps, keep, p.x.wl);
+        let d = check_shapes(x, None::<&[C]>, bits, &sums, events, steps, keep, p.x.wl);
         let (rg, rx) = p.round_bits();
         let v = None::<&mut [C]>;
         macro_rules! go {
@@ -629,7 +658,7 @@ pub mod fast {
                 let el = SgldElemL::<$l>::of(p);
                 by_mode!(
                     p.rounding,
-                    run::<SgldElemL<$l>, $l, C, W>(
+                    run::<SgldElemL<$l>, $l, C>(
                         &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
                     )
                 )
@@ -646,12 +675,12 @@ pub mod fast {
     /// `platform`'s SIMD step; lanes chosen as in [`sgld_lp_l`].
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn sghmc_lp_l<C: Code, W: WordSource>(
+    pub fn sghmc_lp_l<C: Code>(
         p: &SghmcLpL,
         x: &mut [C],
         v: &mut [C],
         steps: u64,
-        bits: &mut [W],
+        bits: &mut dyn Streams,
         keep: Keep,
         sums: Option<Sums>,
         events: &mut [u64],
@@ -671,7 +700,7 @@ pub mod fast {
                 let el = HmcElemL::<$l>::of(p);
                 by_mode!(
                     p.rounding,
-                    run::<HmcElemL<$l>, $l, C, W>(
+                    run::<HmcElemL<$l>, $l, C>(
                         &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
                     )
                 )

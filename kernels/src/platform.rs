@@ -2,8 +2,45 @@
 
 use crate::bits::WordSource;
 use crate::fused::{self, SghmcLpL, SgldLpL};
-use crate::lockstep::{Keep, Sums};
-use crate::{chunked, portable, Code, Spec};
+use crate::lockstep::{Keep, Streams, Sums};
+use crate::{chunked, portable, Code, CodeSlice, CodeSliceMut, Spec};
+
+/// `match` on a [`CodeSlice`]: `$body` with `$v` bound to the typed slice, for each container.
+macro_rules! with_slice {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            CodeSlice::I8($v) => $body,
+            CodeSlice::I16($v) => $body,
+            CodeSlice::I32($v) => $body,
+            CodeSlice::I64($v) => $body,
+        }
+    };
+}
+
+/// [`with_slice!`] for a [`CodeSliceMut`].
+macro_rules! with_slice_mut {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            CodeSliceMut::I8($v) => $body,
+            CodeSliceMut::I16($v) => $body,
+            CodeSliceMut::I32($v) => $body,
+            CodeSliceMut::I64($v) => $body,
+        }
+    };
+}
+
+/// [`with_slice_mut!`] for two slices of one container type (`x` and `v` of a chain).
+macro_rules! with_pair_mut {
+    ($a:expr, $b:expr, ($x:ident, $y:ident) => $body:expr) => {
+        match ($a, $b) {
+            (CodeSliceMut::I8($x), CodeSliceMut::I8($y)) => $body,
+            (CodeSliceMut::I16($x), CodeSliceMut::I16($y)) => $body,
+            (CodeSliceMut::I32($x), CodeSliceMut::I32($y)) => $body,
+            (CodeSliceMut::I64($x), CodeSliceMut::I64($y)) => $body,
+            _ => unreachable!("x and v come from one container type"),
+        }
+    };
+}
 
 /// An implementation of the kernels. All give identical bits; they differ in speed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,13 +121,38 @@ impl Platform {
     ///
     /// # Panics
     /// If `src.len() != dst.len()`.
+    #[inline]
     pub fn requantize<I: Code, O: Code, W: WordSource + ?Sized>(
         self,
         spec: Spec,
         shift: i32,
         src: &[I],
         dst: &mut [O],
-        bits: &mut W,
+        mut bits: &mut W,
+    ) -> u64 {
+        self.requantize_in(spec, shift, I::slice(src), O::slice_mut(dst), &mut bits)
+    }
+
+    /// [`Platform::requantize`] with the containers and the source type erased, so that the
+    /// kernels are compiled once, here, and not again in every crate and test that calls them.
+    fn requantize_in(
+        self,
+        spec: Spec,
+        shift: i32,
+        src: CodeSlice,
+        dst: CodeSliceMut,
+        bits: &mut dyn WordSource,
+    ) -> u64 {
+        with_slice!(src, s => with_slice_mut!(dst, d => self.requantize_on(spec, shift, s, d, bits)))
+    }
+
+    fn requantize_on<I: Code, O: Code>(
+        self,
+        spec: Spec,
+        shift: i32,
+        src: &[I],
+        dst: &mut [O],
+        bits: &mut dyn WordSource,
     ) -> u64 {
         match self {
             Platform::Portable => portable::requantize(spec, shift, src, dst, bits),
@@ -98,15 +160,13 @@ impl Platform {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
             Platform::Avx2 => unsafe { crate::x86::avx2::requantize(spec, shift, src, dst, bits) },
-            #[cfg(not(target_arch = "x86_64"))]
-            Platform::Avx2 => unreachable!("Avx2 is only constructed on x86-64"),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
             Platform::Avx512 => unsafe {
                 crate::x86::avx512::requantize(spec, shift, src, dst, bits)
             },
             #[cfg(not(target_arch = "x86_64"))]
-            Platform::Avx512 => unreachable!("Avx512 is only constructed on x86-64"),
+            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
         }
     }
 
@@ -115,30 +175,41 @@ impl Platform {
     ///
     /// # Panics
     /// If `src.len() != dst.len()`.
+    #[inline]
     pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
         self,
         spec: Spec,
         fl: u32,
         src: &[f64],
         dst: &mut [O],
-        bits: &mut W,
+        mut bits: &mut W,
     ) -> u64 {
-        match self {
-            Platform::Portable => portable::quantize_f64(spec, fl, src, dst, bits),
-            Platform::Chunked => chunked::quantize_f64(spec, fl, src, dst, bits),
+        self.quantize_f64_in(spec, fl, src, O::slice_mut(dst), &mut bits)
+    }
+
+    /// [`Platform::quantize_f64`], types erased as in [`Platform::requantize_in`].
+    fn quantize_f64_in(
+        self,
+        spec: Spec,
+        fl: u32,
+        src: &[f64],
+        dst: CodeSliceMut,
+        bits: &mut dyn WordSource,
+    ) -> u64 {
+        with_slice_mut!(dst, d => match self {
+            Platform::Portable => portable::quantize_f64(spec, fl, src, d, bits),
+            Platform::Chunked => chunked::quantize_f64(spec, fl, src, d, bits),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
-            Platform::Avx2 => unsafe { crate::x86::avx2::quantize_f64(spec, fl, src, dst, bits) },
-            #[cfg(not(target_arch = "x86_64"))]
-            Platform::Avx2 => unreachable!("Avx2 is only constructed on x86-64"),
+            Platform::Avx2 => unsafe { crate::x86::avx2::quantize_f64(spec, fl, src, d, bits) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
             Platform::Avx512 => unsafe {
-                crate::x86::avx512::quantize_f64(spec, fl, src, dst, bits)
+                crate::x86::avx512::quantize_f64(spec, fl, src, d, bits)
             },
             #[cfg(not(target_arch = "x86_64"))]
-            Platform::Avx512 => unreachable!("Avx512 is only constructed on x86-64"),
-        }
+            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
+        })
     }
 
     /// `steps` fused SGLD `lp-l` steps of `x` on the integer datapath; returns the overflow
@@ -148,15 +219,28 @@ impl Platform {
     ///
     /// # Panics
     /// If `words` is too short.
+    #[inline]
     pub fn sgld_lp_l<C: Code, W: WordSource + ?Sized>(
         self,
         p: &SgldLpL,
         x: &mut [C],
         steps: u64,
-        bits: &mut W,
+        mut bits: &mut W,
         words: &mut [u64],
     ) -> u64 {
-        match self {
+        self.sgld_lp_l_in(p, C::slice_mut(x), steps, &mut bits, words)
+    }
+
+    /// [`Platform::sgld_lp_l`], types erased as in [`Platform::requantize_in`].
+    fn sgld_lp_l_in(
+        self,
+        p: &SgldLpL,
+        x: CodeSliceMut,
+        steps: u64,
+        bits: &mut dyn WordSource,
+        words: &mut [u64],
+    ) -> u64 {
+        with_slice_mut!(x, x => match self {
             Platform::Portable => fused::reference::sgld_lp_l(p, x, steps, bits, words),
             Platform::Chunked => fused::fast::sgld_lp_l(p, x, steps, bits, words),
             #[cfg(target_arch = "x86_64")]
@@ -167,7 +251,7 @@ impl Platform {
             Platform::Avx512 => unsafe { crate::x86::avx512::sgld_lp_l(p, x, steps, bits, words) },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
-        }
+        })
     }
 
     /// `steps` fused SGHMC `lp-l` steps of `(x, v)` on the integer datapath; returns the
@@ -176,16 +260,31 @@ impl Platform {
     ///
     /// # Panics
     /// If `x.len() != v.len()` or `words` is too short.
+    #[inline]
     pub fn sghmc_lp_l<C: Code, W: WordSource + ?Sized>(
         self,
         p: &SghmcLpL,
         x: &mut [C],
         v: &mut [C],
         steps: u64,
-        bits: &mut W,
+        mut bits: &mut W,
         words: &mut [u64],
     ) -> u64 {
-        match self {
+        self.sghmc_lp_l_in(p, C::slice_mut(x), C::slice_mut(v), steps, &mut bits, words)
+    }
+
+    /// [`Platform::sghmc_lp_l`], types erased as in [`Platform::requantize_in`]; `x` and `v`
+    /// come from one container type.
+    fn sghmc_lp_l_in(
+        self,
+        p: &SghmcLpL,
+        x: CodeSliceMut,
+        v: CodeSliceMut,
+        steps: u64,
+        bits: &mut dyn WordSource,
+        words: &mut [u64],
+    ) -> u64 {
+        with_pair_mut!(x, v, (x, v) => match self {
             Platform::Portable => fused::reference::sghmc_lp_l(p, x, v, steps, bits, words),
             Platform::Chunked => fused::fast::sghmc_lp_l(p, x, v, steps, bits, words),
             #[cfg(target_arch = "x86_64")]
@@ -198,7 +297,7 @@ impl Platform {
             },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
-        }
+        })
     }
 
     /// `steps` fused SGLD `lp-l` steps of `bits.len()` independent chains in lockstep (see
@@ -212,19 +311,37 @@ impl Platform {
     /// If the shapes disagree, `d > `[`crate::lockstep::MAX_D`], `scratch` is too short or the
     /// kept steps exceed [`crate::lockstep::max_kept`].
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn sgld_lp_l_chains<C: Code, W: WordSource>(
         self,
         p: &SgldLpL,
         x: &mut [C],
         steps: u64,
-        bits: &mut [W],
+        mut bits: &mut [W],
+        keep: Keep,
+        sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+    ) {
+        let x = C::slice_mut(x);
+        self.sgld_lp_l_chains_in(p, x, steps, &mut bits, keep, sums, events, scratch)
+    }
+
+    /// [`Platform::sgld_lp_l_chains`], types erased as in [`Platform::requantize_in`].
+    #[allow(clippy::too_many_arguments)]
+    fn sgld_lp_l_chains_in(
+        self,
+        p: &SgldLpL,
+        x: CodeSliceMut,
+        steps: u64,
+        bits: &mut dyn Streams,
         keep: Keep,
         sums: Option<Sums>,
         events: &mut [u64],
         scratch: &mut [u64],
     ) {
         use crate::lockstep::{fast, reference};
-        match self {
+        with_slice_mut!(x, x => match self {
             Platform::Portable => {
                 reference::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch)
             }
@@ -243,7 +360,7 @@ impl Platform {
             },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
-        }
+        })
     }
 
     /// [`Platform::sgld_lp_l_chains`] for SGHMC `lp-l` ([`Platform::sghmc_lp_l`] per chain);
@@ -252,20 +369,39 @@ impl Platform {
     /// # Panics
     /// As [`Platform::sgld_lp_l_chains`], or if `x.len() != v.len()`.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn sghmc_lp_l_chains<C: Code, W: WordSource>(
         self,
         p: &SghmcLpL,
         x: &mut [C],
         v: &mut [C],
         steps: u64,
-        bits: &mut [W],
+        mut bits: &mut [W],
+        keep: Keep,
+        sums: Option<Sums>,
+        events: &mut [u64],
+        scratch: &mut [u64],
+    ) {
+        let (x, v) = (C::slice_mut(x), C::slice_mut(v));
+        self.sghmc_lp_l_chains_in(p, x, v, steps, &mut bits, keep, sums, events, scratch)
+    }
+
+    /// [`Platform::sghmc_lp_l_chains`], types erased as in [`Platform::requantize_in`].
+    #[allow(clippy::too_many_arguments)]
+    fn sghmc_lp_l_chains_in(
+        self,
+        p: &SghmcLpL,
+        x: CodeSliceMut,
+        v: CodeSliceMut,
+        steps: u64,
+        bits: &mut dyn Streams,
         keep: Keep,
         sums: Option<Sums>,
         events: &mut [u64],
         scratch: &mut [u64],
     ) {
         use crate::lockstep::{fast, reference};
-        match self {
+        with_pair_mut!(x, v, (x, v) => match self {
             Platform::Portable => {
                 reference::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch)
             }
@@ -288,7 +424,7 @@ impl Platform {
             },
             #[cfg(not(target_arch = "x86_64"))]
             Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
-        }
+        })
     }
 
     /// Fills `out` with the next `out.len()` words of `bits`, the same words on every

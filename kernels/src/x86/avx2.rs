@@ -144,11 +144,11 @@ pub(crate) unsafe fn xoshiro_rounds(s: &mut [[u64; 8]; 4], out: &mut [u64]) {
 /// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
 #[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn sgld_lp_l_chains<C: Code, W: WordSource>(
+pub unsafe fn sgld_lp_l_chains<C: Code>(
     p: &crate::fused::SgldLpL,
     x: &mut [C],
     steps: u64,
-    bits: &mut [W],
+    bits: &mut dyn crate::lockstep::Streams,
     keep: crate::lockstep::Keep,
     sums: Option<crate::lockstep::Sums>,
     events: &mut [u64],
@@ -164,12 +164,12 @@ pub unsafe fn sgld_lp_l_chains<C: Code, W: WordSource>(
 /// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
 #[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn sghmc_lp_l_chains<C: Code, W: WordSource>(
+pub unsafe fn sghmc_lp_l_chains<C: Code>(
     p: &crate::fused::SghmcLpL,
     x: &mut [C],
     v: &mut [C],
     steps: u64,
-    bits: &mut [W],
+    bits: &mut dyn crate::lockstep::Streams,
     keep: crate::lockstep::Keep,
     sums: Option<crate::lockstep::Sums>,
     events: &mut [u64],
