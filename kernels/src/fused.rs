@@ -852,6 +852,7 @@ pub mod reference {
 /// monomorphized on the rounding mode.
 pub mod fast {
     use super::*;
+    use crate::Platform;
 
     /// Elements per block.
     const B: usize = 256;
@@ -1327,56 +1328,107 @@ pub mod fast {
         words.checked_div(per_step).unwrap_or(1).max(1)
     }
 
-    /// Same contract and bits as [`reference::sgld_lp_l`].
+    /// A chain's state in lanes `L`, whatever its container: blocks are loaded into lanes
+    /// before a step and stored after it, so that the step code is compiled once per lane
+    /// type and platform, not again for every container.
+    pub(crate) trait State<L> {
+        /// Number of codes.
+        fn codes(&self) -> usize;
+        /// Loads codes `i0..i0 + out.len()`.
+        fn load(&self, i0: usize, out: &mut [L]);
+        /// Stores `v` as codes `i0..i0 + v.len()`.
+        fn store(&mut self, i0: usize, v: &[L]);
+    }
+
+    impl<C: Code, L: Lane> State<L> for &mut [C] {
+        fn codes(&self) -> usize {
+            <[C]>::len(self)
+        }
+        fn load(&self, i0: usize, out: &mut [L]) {
+            for (o, c) in out.iter_mut().zip(&self[i0..]) {
+                *o = L::of(c.to_i64());
+            }
+        }
+        fn store(&mut self, i0: usize, v: &[L]) {
+            for (c, l) in self[i0..].iter_mut().zip(v) {
+                *c = C::from_i64(l.wide());
+            }
+        }
+    }
+
+    /// Same contract and bits as [`reference::sgld_lp_l`], run on `platform`'s build of the
+    /// step: `i32` lanes when [`SgldLpL::fits_i32`], else `i64` lanes when
+    /// [`SgldLpL::fits_i64`], else the reference.
     ///
     /// # Panics
     /// If `words` is shorter than [`SgldLpL::words_per_step`].
-    #[inline(always)]
-    pub fn sgld_lp_l<C: Code, W: WordSource + ?Sized>(
+    pub fn sgld_lp_l<C: Code>(
         p: &SgldLpL,
-        x: &mut [C],
+        mut x: &mut [C],
         steps: u64,
-        bits: &mut W,
+        bits: &mut dyn WordSource,
         words: &mut [u64],
+        platform: Platform,
     ) -> u64 {
+        macro_rules! go {
+            ($l:ty) => {{
+                let xs: &mut dyn State<$l> = &mut x;
+                match platform {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked
+                    // support.
+                    Platform::Avx2 => unsafe {
+                        crate::x86::avx2::sgld_lanes(p, xs, steps, bits, words)
+                    },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: an `Avx512` value is only handed out by `avx512()`, which
+                    // checked support.
+                    Platform::Avx512 => unsafe {
+                        crate::x86::avx512::sgld_lanes(p, xs, steps, bits, words)
+                    },
+                    _ => sgld_lanes(p, xs, steps, bits, words),
+                }
+            }};
+        }
         if p.fits_i32() {
-            sgld_lanes::<i32, C, W>(p, x, steps, bits, words)
+            go!(i32)
         } else if p.fits_i64() {
-            sgld_lanes::<i64, C, W>(p, x, steps, bits, words)
+            go!(i64)
         } else {
             reference::sgld_lp_l(p, x, steps, bits, words)
         }
     }
 
-    /// [`sgld_run`] in lanes `L`, monomorphized on the rounding mode.
+    /// [`sgld_run`] in lanes `L`, monomorphized on the rounding mode; inlined into each
+    /// platform's build (`x86::*::sgld_lanes`).
     #[inline(always)]
-    fn sgld_lanes<L: Lane, C: Code, W: WordSource + ?Sized>(
+    pub(crate) fn sgld_lanes<L: Lane>(
         p: &SgldLpL,
-        x: &mut [C],
+        x: &mut dyn State<L>,
         steps: u64,
-        bits: &mut W,
+        bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
         match mode_id(p.rounding) {
-            0 => sgld_run::<L, C, W, 0>(p, x, steps, bits, words),
-            1 => sgld_run::<L, C, W, 1>(p, x, steps, bits, words),
-            2 => sgld_run::<L, C, W, 2>(p, x, steps, bits, words),
-            3 => sgld_run::<L, C, W, 3>(p, x, steps, bits, words),
-            4 => sgld_run::<L, C, W, 4>(p, x, steps, bits, words),
-            5 => sgld_run::<L, C, W, 5>(p, x, steps, bits, words),
-            _ => sgld_run::<L, C, W, 6>(p, x, steps, bits, words),
+            0 => sgld_run::<L, 0>(p, x, steps, bits, words),
+            1 => sgld_run::<L, 1>(p, x, steps, bits, words),
+            2 => sgld_run::<L, 2>(p, x, steps, bits, words),
+            3 => sgld_run::<L, 3>(p, x, steps, bits, words),
+            4 => sgld_run::<L, 4>(p, x, steps, bits, words),
+            5 => sgld_run::<L, 5>(p, x, steps, bits, words),
+            _ => sgld_run::<L, 6>(p, x, steps, bits, words),
         }
     }
 
     #[inline(always)]
-    fn sgld_run<L: Lane, C: Code, W: WordSource + ?Sized, const M: u8>(
+    fn sgld_run<L: Lane, const M: u8>(
         p: &SgldLpL,
-        x: &mut [C],
+        x: &mut dyn State<L>,
         steps: u64,
-        bits: &mut W,
+        bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        let d = x.len();
+        let d = x.codes();
         let (rg, rx) = p.round_bits();
         let (ng, nn, nx) = (words_for(d, rg), p.noise.words(d), words_for(d, rx));
         let per_step = ng + nn + nx;
@@ -1384,10 +1436,16 @@ pub mod fast {
         let el = SgldElemL::<L>::of(p);
         let (gg, gx) = (Geo::new(rg), Geo::new(rx));
         let mut consts = Consts::<L>::new(&p.target);
+        let mut xb = [L::default(); B];
         let mut ug = [L::U::default(); B];
         let mut ux = [L::U::default(); B];
         let mut nz = [L::default(); B];
         let mut conv = NoiseConv::<L>::new(p.noise, p.noise_fmt);
+        // Small chains stay in lanes for the whole call.
+        let small = d <= SMALL_D;
+        if small {
+            x.load(0, &mut xb[..d]);
+        }
         let mut events = 0u64;
         let mut left = steps;
         while left > 0 {
@@ -1400,97 +1458,123 @@ pub mod fast {
                 let mut ugs = gg.at(wg, (0, 0));
                 let mut uxs = gx.at(wx, (0, 0));
                 let mut nzs = conv.src(wn, (0, 0));
-                if d <= SMALL_D {
-                    for (i, xv) in x.iter_mut().enumerate() {
+                if small {
+                    for (i, xi) in xb[..d].iter_mut().enumerate() {
                         let (pr, mu) = p.target.at(i);
                         let u = L::u(ugs.one());
                         let n = conv.one(&mut nzs);
-                        let xi = L::of(xv.to_i64());
                         let (pr, mu) = (L::of(pr), L::of(mu));
-                        let (c, e) = el.step::<M>(xi, pr, mu, u, n, L::u(uxs.one()));
-                        *xv = C::from_i64(c.wide());
+                        let (c, e) = el.step::<M>(*xi, pr, mu, u, n, L::u(uxs.one()));
+                        *xi = c;
                         events += L::uwide(e);
                     }
                     continue;
                 }
-                for (bi, xb) in x.chunks_mut(B).enumerate() {
-                    let n = xb.len();
-                    consts.block(&p.target, bi * B, n);
+                for i0 in (0..d).step_by(B) {
+                    let n = (d - i0).min(B);
+                    x.load(i0, &mut xb[..n]);
+                    consts.block(&p.target, i0, n);
                     ugs.take(&mut ug[..n], L::u);
                     conv.fill(&mut nzs, &mut nz[..n]);
                     uxs.take(&mut ux[..n], L::u);
                     let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
                     let (ugb, nzb, uxb) = (&ug[..n], &nz[..n], &ux[..n]);
+                    let xbn = &mut xb[..n];
                     // At most 3·B events per block: fits the unsigned lane.
                     let mut ev = L::U::default();
                     for j in 0..n {
-                        let xi = L::of(xb[j].to_i64());
-                        let (c, e) = el.step::<M>(xi, pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
-                        xb[j] = C::from_i64(c.wide());
+                        let (c, e) = el.step::<M>(xbn[j], pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
+                        xbn[j] = c;
                         ev += e;
                     }
                     events += L::uwide(ev);
+                    x.store(i0, xbn);
                 }
             }
             left -= kk as u64;
         }
+        if small {
+            x.store(0, &xb[..d]);
+        }
         events
     }
 
-    /// Same contract and bits as [`reference::sghmc_lp_l`].
+    /// Same contract and bits as [`reference::sghmc_lp_l`], run on `platform`'s build of the
+    /// step; lanes chosen as in [`sgld_lp_l`].
     ///
     /// # Panics
     /// If `x.len() != v.len()` or `words` is shorter than [`SghmcLpL::words_per_step`].
-    #[inline(always)]
-    pub fn sghmc_lp_l<C: Code, W: WordSource + ?Sized>(
+    pub fn sghmc_lp_l<C: Code>(
         p: &SghmcLpL,
-        x: &mut [C],
-        v: &mut [C],
+        mut x: &mut [C],
+        mut v: &mut [C],
         steps: u64,
-        bits: &mut W,
+        bits: &mut dyn WordSource,
         words: &mut [u64],
+        platform: Platform,
     ) -> u64 {
         assert_eq!(x.len(), v.len(), "sghmc_lp_l: x and v lengths differ");
+        macro_rules! go {
+            ($l:ty) => {{
+                let (xs, vs): (&mut dyn State<$l>, &mut dyn State<$l>) = (&mut x, &mut v);
+                match platform {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked
+                    // support.
+                    Platform::Avx2 => unsafe {
+                        crate::x86::avx2::sghmc_lanes(p, xs, vs, steps, bits, words)
+                    },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: an `Avx512` value is only handed out by `avx512()`, which
+                    // checked support.
+                    Platform::Avx512 => unsafe {
+                        crate::x86::avx512::sghmc_lanes(p, xs, vs, steps, bits, words)
+                    },
+                    _ => sghmc_lanes(p, xs, vs, steps, bits, words),
+                }
+            }};
+        }
         if p.fits_i32() {
-            sghmc_lanes::<i32, C, W>(p, x, v, steps, bits, words)
+            go!(i32)
         } else if p.fits_i64() {
-            sghmc_lanes::<i64, C, W>(p, x, v, steps, bits, words)
+            go!(i64)
         } else {
             reference::sghmc_lp_l(p, x, v, steps, bits, words)
         }
     }
 
-    /// [`sghmc_run`] in lanes `L`, monomorphized on the rounding mode.
+    /// [`sghmc_run`] in lanes `L`, monomorphized on the rounding mode; inlined into each
+    /// platform's build (`x86::*::sghmc_lanes`).
     #[inline(always)]
-    fn sghmc_lanes<L: Lane, C: Code, W: WordSource + ?Sized>(
+    pub(crate) fn sghmc_lanes<L: Lane>(
         p: &SghmcLpL,
-        x: &mut [C],
-        v: &mut [C],
+        x: &mut dyn State<L>,
+        v: &mut dyn State<L>,
         steps: u64,
-        bits: &mut W,
+        bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
         match mode_id(p.rounding) {
-            0 => sghmc_run::<L, C, W, 0>(p, x, v, steps, bits, words),
-            1 => sghmc_run::<L, C, W, 1>(p, x, v, steps, bits, words),
-            2 => sghmc_run::<L, C, W, 2>(p, x, v, steps, bits, words),
-            3 => sghmc_run::<L, C, W, 3>(p, x, v, steps, bits, words),
-            4 => sghmc_run::<L, C, W, 4>(p, x, v, steps, bits, words),
-            5 => sghmc_run::<L, C, W, 5>(p, x, v, steps, bits, words),
-            _ => sghmc_run::<L, C, W, 6>(p, x, v, steps, bits, words),
+            0 => sghmc_run::<L, 0>(p, x, v, steps, bits, words),
+            1 => sghmc_run::<L, 1>(p, x, v, steps, bits, words),
+            2 => sghmc_run::<L, 2>(p, x, v, steps, bits, words),
+            3 => sghmc_run::<L, 3>(p, x, v, steps, bits, words),
+            4 => sghmc_run::<L, 4>(p, x, v, steps, bits, words),
+            5 => sghmc_run::<L, 5>(p, x, v, steps, bits, words),
+            _ => sghmc_run::<L, 6>(p, x, v, steps, bits, words),
         }
     }
 
     #[inline(always)]
-    fn sghmc_run<L: Lane, C: Code, W: WordSource + ?Sized, const M: u8>(
+    fn sghmc_run<L: Lane, const M: u8>(
         p: &SghmcLpL,
-        x: &mut [C],
-        v: &mut [C],
+        x: &mut dyn State<L>,
+        v: &mut dyn State<L>,
         steps: u64,
-        bits: &mut W,
+        bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        let d = x.len();
+        let d = x.codes();
         let (rg, rv, rx) = p.round_bits();
         let (ng, nn) = (words_for(d, rg), p.noise.words(2 * d));
         let (nv, nx) = (words_for(d, rv), words_for(d, rx));
@@ -1499,6 +1583,8 @@ pub mod fast {
         let el = HmcElemL::<L>::of(p);
         let (gg, gv, gx) = (Geo::new(rg), Geo::new(rv), Geo::new(rx));
         let mut consts = Consts::<L>::new(&p.target);
+        let mut xb = [L::default(); B];
+        let mut vb = [L::default(); B];
         let mut ug = [L::U::default(); B];
         let mut uv = [L::U::default(); B];
         let mut ux = [L::U::default(); B];
@@ -1506,6 +1592,12 @@ pub mod fast {
         let mut n2 = [L::default(); B];
         let mut conv = NoiseConv::<L>::new(p.noise, p.noise_fmt);
         let n2_at = conv.place(d);
+        // Small chains stay in lanes for the whole call.
+        let small = d <= SMALL_D;
+        if small {
+            x.load(0, &mut xb[..d]);
+            v.load(0, &mut vb[..d]);
+        }
         let mut events = 0u64;
         let mut left = steps;
         while left > 0 {
@@ -1521,26 +1613,26 @@ pub mod fast {
                 let mut uxs = gx.at(wx, (0, 0));
                 let mut n1s = conv.src(wn, (0, 0));
                 let mut n2s = conv.src(wn, n2_at);
-                if d <= SMALL_D {
-                    for (i, (xv, vv)) in x.iter_mut().zip(v.iter_mut()).enumerate() {
+                if small {
+                    for (i, (xi, vi)) in xb[..d].iter_mut().zip(&mut vb[..d]).enumerate() {
                         let (pr, mu) = p.target.at(i);
                         let u0 = ugs.one();
                         let a = conv.one(&mut n1s);
                         let b = conv.one(&mut n2s);
                         let u = [L::u(u0), L::u(uvs.one()), L::u(uxs.one())];
-                        let (xi, vi) = (L::of(xv.to_i64()), L::of(vv.to_i64()));
                         let (pr, mu) = (L::of(pr), L::of(mu));
-                        let (cx, cv, ev) = el.step::<M>(xi, vi, pr, mu, u, a, b);
-                        *xv = C::from_i64(cx.wide());
-                        *vv = C::from_i64(cv.wide());
+                        let (cx, cv, ev) = el.step::<M>(*xi, *vi, pr, mu, u, a, b);
+                        *xi = cx;
+                        *vi = cv;
                         events += L::uwide(ev);
                     }
                     continue;
                 }
-                for (bi, (xb, vb)) in x.chunks_mut(B).zip(v.chunks_mut(B)).enumerate() {
-                    let n = xb.len();
-                    let vb = &mut vb[..n];
-                    consts.block(&p.target, bi * B, n);
+                for i0 in (0..d).step_by(B) {
+                    let n = (d - i0).min(B);
+                    x.load(i0, &mut xb[..n]);
+                    v.load(i0, &mut vb[..n]);
+                    consts.block(&p.target, i0, n);
                     ugs.take(&mut ug[..n], L::u);
                     conv.fill(&mut n1s, &mut n1[..n]);
                     conv.fill(&mut n2s, &mut n2[..n]);
@@ -1549,20 +1641,27 @@ pub mod fast {
                     let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
                     let (ugb, uvb, uxb) = (&ug[..n], &uv[..n], &ux[..n]);
                     let (n1b, n2b) = (&n1[..n], &n2[..n]);
+                    let (xbn, vbn) = (&mut xb[..n], &mut vb[..n]);
                     // At most 5·B events per block: fits the unsigned lane.
                     let mut ev = L::U::default();
                     for j in 0..n {
                         let u = [ugb[j], uvb[j], uxb[j]];
-                        let (xi, vi) = (L::of(xb[j].to_i64()), L::of(vb[j].to_i64()));
-                        let (cx, cv, e) = el.step::<M>(xi, vi, pr[j], mu[j], u, n1b[j], n2b[j]);
-                        xb[j] = C::from_i64(cx.wide());
-                        vb[j] = C::from_i64(cv.wide());
+                        let (cx, cv, e) =
+                            el.step::<M>(xbn[j], vbn[j], pr[j], mu[j], u, n1b[j], n2b[j]);
+                        xbn[j] = cx;
+                        vbn[j] = cv;
                         ev += e;
                     }
                     events += L::uwide(ev);
+                    x.store(i0, xbn);
+                    v.store(i0, vbn);
                 }
             }
             left -= kk as u64;
+        }
+        if small {
+            x.store(0, &xb[..d]);
+            v.store(0, &vb[..d]);
         }
         events
     }

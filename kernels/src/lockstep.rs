@@ -338,7 +338,7 @@ pub mod fast {
 
     /// Where a step's bits are: the start word of each region, bits per element, and the
     /// noise generator.
-    struct Layout<'a, L: Lane> {
+    pub(crate) struct Layout<'a, L: Lane> {
         d: usize,
         wps: usize,
         /// Q_G, Q_V (SGLD: 0 bits), Q_W: (first word, bits per element).
@@ -350,7 +350,6 @@ pub mod fast {
         gen: NoiseGen<'a>,
         nrq: RqL<L>,
         nov: OvL<L>,
-        target: GaussGrad<'a>,
         momentum: bool,
     }
 
@@ -361,7 +360,6 @@ pub mod fast {
             (rg, rv, rx): (u32, u32, u32),
             gen: NoiseGen<'a>,
             nfmt: Fmt,
-            target: GaussGrad<'a>,
             momentum: bool,
         ) -> Self {
             let codes = if momentum { 2 * d } else { d };
@@ -383,7 +381,6 @@ pub mod fast {
                 gen,
                 nrq: RqL::new(shift, Rounding::NearestEven),
                 nov: OvL::new(nfmt),
-                target,
                 momentum,
             }
         }
@@ -481,159 +478,224 @@ pub mod fast {
         }
     }
 
+    /// One group of up to [`LANES`] chains, `[coordinate][lane]`: loaded from the callers'
+    /// containers before the steps and stored after them, so that the stepping code
+    /// ([`advance`]) is compiled once for every container.
+    pub(crate) struct Group<L> {
+        xs: [[L; LANES]; MAX_D],
+        vs: [[L; LANES]; MAX_D],
+        c0: [[i64; LANES]; MAX_D],
+        s1: [[i64; LANES]; MAX_D],
+        s2: [[i64; LANES]; MAX_D],
+        ev: [u64; LANES],
+        /// First chain of the group and number of chains in it (≤ [`LANES`]).
+        g0: usize,
+        lanes: usize,
+    }
+
+    /// What every group of a call shares: the rule, where the bits are, the target's
+    /// constants, the call's steps and kept steps, and the platform drawing the words.
+    pub(crate) struct Call<'a, R, L: Lane> {
+        rule: &'a R,
+        lay: &'a Layout<'a, L>,
+        consts: [(L, L); MAX_D],
+        mode: u8,
+        platform: Platform,
+        steps: u64,
+        keep: Keep,
+        summing: bool,
+    }
+
     /// Runs every group of [`LANES`] chains; see [`Platform::sghmc_lp_l_chains`].
     #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn run<R: Rule<L>, L: Lane, C: Code, const M: u8>(
-        rule: &R,
-        lay: &Layout<L>,
-        platform: Platform,
+    fn run<R: Rule<L>, L: Lane, C: Code>(
+        cx: &Call<R, L>,
         x: &mut [C],
         mut v: Option<&mut [C]>,
-        steps: u64,
         bits: &mut dyn Streams,
-        keep: Keep,
         mut sums: Option<Sums>,
         events: &mut [u64],
         scratch: &mut [u64],
     ) {
-        let (d, wps) = (lay.d, lay.wps);
-        let per_step = LANES * wps;
-        let k = (scratch.len() / (2 * per_step)).max(1);
-        assert!(scratch.len() >= 2 * per_step, "lockstep: scratch too short");
-        let (raw, tr) = scratch.split_at_mut(k * per_step);
-        let mut consts = [(L::default(), L::default()); MAX_D];
-        for (i, c) in consts[..d].iter_mut().enumerate() {
-            let (pr, mu) = lay.target.at(i);
-            *c = (L::of(pr), L::of(mu));
-        }
-        let starts = lay.cursors();
+        let d = cx.lay.d;
         let m = bits.count();
         for g0 in (0..m).step_by(LANES) {
             let lanes = (m - g0).min(LANES);
-            let mut xs = [[L::default(); LANES]; MAX_D];
-            let mut vs = [[L::default(); LANES]; MAX_D];
-            let mut c0 = [[0i64; LANES]; MAX_D];
-            let mut s1 = [[0i64; LANES]; MAX_D];
-            let mut s2 = [[0i64; LANES]; MAX_D];
+            let mut g = Group {
+                xs: [[L::default(); LANES]; MAX_D],
+                vs: [[L::default(); LANES]; MAX_D],
+                c0: [[0i64; LANES]; MAX_D],
+                s1: [[0i64; LANES]; MAX_D],
+                s2: [[0i64; LANES]; MAX_D],
+                ev: [0u64; LANES],
+                g0,
+                lanes,
+            };
             for j in 0..lanes {
                 for i in 0..d {
                     let at = (g0 + j) * d + i;
-                    xs[i][j] = L::of(x[at].to_i64());
+                    g.xs[i][j] = L::of(x[at].to_i64());
                     if let Some(v) = v.as_deref() {
-                        vs[i][j] = L::of(v[at].to_i64());
+                        g.vs[i][j] = L::of(v[at].to_i64());
                     }
                     if let Some(s) = sums.as_ref() {
-                        c0[i][j] = s.c0[at];
+                        g.c0[i][j] = s.c0[at];
                     }
                 }
             }
-            let mut ev = [0u64; LANES];
-            // Steps until the next kept step (0: none kept in this call).
-            let every = keep.every.max(1);
-            let mut to_keep = if sums.is_some() && keep.first <= steps {
-                keep.first
-            } else {
-                0
-            };
-            let mut t = 0u64;
-            while t < steps {
-                let kk = (k as u64).min(steps - t) as usize;
-                let n = kk * wps;
-                for j in 0..lanes {
-                    bits.stream(g0 + j)
-                        .fill_on(platform, &mut raw[j * n..(j + 1) * n]);
-                }
-                // Transpose to [word][lane], one lane's row at a time (contiguous loads,
-                // stride-LANES stores); lanes without a chain get zero words.
-                let tr_n = &mut tr[..n * LANES];
-                for j in 0..LANES {
-                    if j < lanes {
-                        let row = &raw[j * n..(j + 1) * n];
-                        for (dst, &w) in tr_n.chunks_exact_mut(LANES).zip(row) {
-                            dst[j] = w;
-                        }
-                    } else {
-                        for dst in tr_n.chunks_exact_mut(LANES) {
-                            dst[j] = 0;
-                        }
-                    }
-                }
-                for s in 0..kk {
-                    let ws = &tr[s * per_step..(s + 1) * per_step];
-                    let [mut cg, mut cn1, mut cn2, mut cv, mut cx] = starts;
-                    for i in 0..d {
-                        let (pr, mu) = consts[i];
-                        let ug = cg.take(ws);
-                        let n1 = lay.noise(ws, &mut cn1);
-                        let n2 = if lay.momentum {
-                            lay.noise(ws, &mut cn2)
-                        } else {
-                            [L::default(); LANES]
-                        };
-                        let uv = cv.take(ws);
-                        let ux = cx.take(ws);
-                        let (xi, vi) = (&mut xs[i], &mut vs[i]);
-                        for j in 0..LANES {
-                            let u = [L::u(ug[j]), L::u(uv[j]), L::u(ux[j])];
-                            let (cx, cv, e) = rule.lane::<M>(xi[j], vi[j], pr, mu, u, n1[j], n2[j]);
-                            xi[j] = cx;
-                            vi[j] = cv;
-                            ev[j] += L::uwide(e);
-                        }
-                    }
-                    // Kept: a countdown instead of a division per step.
-                    if to_keep == 1 {
-                        to_keep = every;
-                        for i in 0..d {
-                            for j in 0..LANES {
-                                let c = xs[i][j].wide() - c0[i][j];
-                                s1[i][j] += c;
-                                s2[i][j] += c * c;
-                            }
-                        }
-                    } else {
-                        to_keep = to_keep.saturating_sub(1);
-                    }
-                }
-                t += kk as u64;
+            match cx.platform {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
+                Platform::Avx2 => unsafe {
+                    crate::x86::avx2::lockstep_advance(cx, &mut g, bits, scratch)
+                },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked
+                // support.
+                Platform::Avx512 => unsafe {
+                    crate::x86::avx512::lockstep_advance(cx, &mut g, bits, scratch)
+                },
+                _ => advance(cx, &mut g, bits, scratch),
             }
             for j in 0..lanes {
-                events[g0 + j] += ev[j];
+                events[g0 + j] += g.ev[j];
                 for i in 0..d {
                     let at = (g0 + j) * d + i;
-                    x[at] = C::from_i64(xs[i][j].wide());
+                    x[at] = C::from_i64(g.xs[i][j].wide());
                     if let Some(v) = v.as_deref_mut() {
-                        v[at] = C::from_i64(vs[i][j].wide());
+                        v[at] = C::from_i64(g.vs[i][j].wide());
                     }
                     if let Some(s) = sums.as_mut() {
-                        s.s1[at] += s1[i][j];
-                        s.s2[at] += s2[i][j];
+                        s.s1[at] += g.s1[i][j];
+                        s.s2[at] += g.s2[i][j];
                     }
                 }
             }
         }
     }
 
-    macro_rules! by_mode {
-        ($r:expr, $f:ident::<$($t:ty),*>($($a:expr),*)) => {
-            match mode_id($r) {
-                0 => $f::<$($t),*, 0>($($a),*),
-                1 => $f::<$($t),*, 1>($($a),*),
-                2 => $f::<$($t),*, 2>($($a),*),
-                3 => $f::<$($t),*, 3>($($a),*),
-                4 => $f::<$($t),*, 4>($($a),*),
-                5 => $f::<$($t),*, 5>($($a),*),
-                _ => $f::<$($t),*, 6>($($a),*),
-            }
+    /// The call's steps of one group, monomorphized on the rounding mode; inlined into each
+    /// platform's build (`x86::*::lockstep_advance`).
+    #[inline(always)]
+    pub(crate) fn advance<R: Rule<L>, L: Lane>(
+        cx: &Call<R, L>,
+        g: &mut Group<L>,
+        bits: &mut dyn Streams,
+        scratch: &mut [u64],
+    ) {
+        match cx.mode {
+            0 => advance_in::<R, L, 0>(cx, g, bits, scratch),
+            1 => advance_in::<R, L, 1>(cx, g, bits, scratch),
+            2 => advance_in::<R, L, 2>(cx, g, bits, scratch),
+            3 => advance_in::<R, L, 3>(cx, g, bits, scratch),
+            4 => advance_in::<R, L, 4>(cx, g, bits, scratch),
+            5 => advance_in::<R, L, 5>(cx, g, bits, scratch),
+            _ => advance_in::<R, L, 6>(cx, g, bits, scratch),
+        }
+    }
+
+    #[inline(always)]
+    fn advance_in<R: Rule<L>, L: Lane, const M: u8>(
+        cx: &Call<R, L>,
+        g: &mut Group<L>,
+        bits: &mut dyn Streams,
+        scratch: &mut [u64],
+    ) {
+        let (lay, rule, steps) = (cx.lay, cx.rule, cx.steps);
+        let (d, wps) = (lay.d, lay.wps);
+        let per_step = LANES * wps;
+        let k = (scratch.len() / (2 * per_step)).max(1);
+        assert!(scratch.len() >= 2 * per_step, "lockstep: scratch too short");
+        let (raw, tr) = scratch.split_at_mut(k * per_step);
+        let starts = lay.cursors();
+        let (g0, lanes) = (g.g0, g.lanes);
+        let (xs, vs, ev) = (&mut g.xs, &mut g.vs, &mut g.ev);
+        // Steps until the next kept step (0: none kept in this call).
+        let every = cx.keep.every.max(1);
+        let mut to_keep = if cx.summing && cx.keep.first <= steps {
+            cx.keep.first
+        } else {
+            0
         };
+        let mut t = 0u64;
+        while t < steps {
+            let kk = (k as u64).min(steps - t) as usize;
+            let n = kk * wps;
+            for j in 0..lanes {
+                bits.stream(g0 + j)
+                    .fill_on(cx.platform, &mut raw[j * n..(j + 1) * n]);
+            }
+            // Transpose to [word][lane], one lane's row at a time (contiguous loads,
+            // stride-LANES stores); lanes without a chain get zero words.
+            let tr_n = &mut tr[..n * LANES];
+            for j in 0..LANES {
+                if j < lanes {
+                    let row = &raw[j * n..(j + 1) * n];
+                    for (dst, &w) in tr_n.chunks_exact_mut(LANES).zip(row) {
+                        dst[j] = w;
+                    }
+                } else {
+                    for dst in tr_n.chunks_exact_mut(LANES) {
+                        dst[j] = 0;
+                    }
+                }
+            }
+            for s in 0..kk {
+                let ws = &tr[s * per_step..(s + 1) * per_step];
+                let [mut cg, mut cn1, mut cn2, mut cv, mut cx_] = starts;
+                for i in 0..d {
+                    let (pr, mu) = cx.consts[i];
+                    let ug = cg.take(ws);
+                    let n1 = lay.noise(ws, &mut cn1);
+                    let n2 = if lay.momentum {
+                        lay.noise(ws, &mut cn2)
+                    } else {
+                        [L::default(); LANES]
+                    };
+                    let uv = cv.take(ws);
+                    let ux = cx_.take(ws);
+                    let (xi, vi) = (&mut xs[i], &mut vs[i]);
+                    for j in 0..LANES {
+                        let u = [L::u(ug[j]), L::u(uv[j]), L::u(ux[j])];
+                        let (cx, cv, e) = rule.lane::<M>(xi[j], vi[j], pr, mu, u, n1[j], n2[j]);
+                        xi[j] = cx;
+                        vi[j] = cv;
+                        ev[j] += L::uwide(e);
+                    }
+                }
+                // Kept: a countdown instead of a division per step.
+                if to_keep == 1 {
+                    to_keep = every;
+                    let kept = xs.iter().zip(&g.c0).zip(g.s1.iter_mut().zip(&mut g.s2));
+                    for ((x, c0), (s1, s2)) in kept.take(d) {
+                        for j in 0..LANES {
+                            let c = x[j].wide() - c0[j];
+                            s1[j] += c;
+                            s2[j] += c * c;
+                        }
+                    }
+                } else {
+                    to_keep = to_keep.saturating_sub(1);
+                }
+            }
+            t += kk as u64;
+        }
+    }
+
+    /// The constants of the target per coordinate, in lanes.
+    fn consts<L: Lane>(target: &GaussGrad, d: usize) -> [(L, L); MAX_D] {
+        let mut c = [(L::default(), L::default()); MAX_D];
+        for (i, c) in c[..d].iter_mut().enumerate() {
+            let (pr, mu) = target.at(i);
+            *c = (L::of(pr), L::of(mu));
+        }
+        c
     }
 
     /// Same contract and bits as [`reference::sgld_lp_l`]; random words drawn with
     /// `platform`'s SIMD step; `i32` lanes when [`SgldLpL::fits_i32`], else `i64` lanes when
     /// [`SgldLpL::fits_i64`], else the reference.
     #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
     pub fn sgld_lp_l<C: Code>(
         p: &SgldLpL,
         x: &mut [C],
@@ -651,17 +713,20 @@ pub mod fast {
         }
         let d = check_shapes(x, None::<&[C]>, bits, &sums, events, steps, keep, p.x.wl);
         let (rg, rx) = p.round_bits();
-        let v = None::<&mut [C]>;
         macro_rules! go {
             ($l:ty) => {{
-                let lay = Layout::<$l>::new(d, (rg, 0, rx), p.noise, p.noise_fmt, p.target, false);
-                let el = SgldElemL::<$l>::of(p);
-                by_mode!(
-                    p.rounding,
-                    run::<SgldElemL<$l>, $l, C>(
-                        &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
-                    )
-                )
+                let lay = Layout::<$l>::new(d, (rg, 0, rx), p.noise, p.noise_fmt, false);
+                let cx = Call {
+                    rule: &SgldElemL::<$l>::of(p),
+                    lay: &lay,
+                    consts: consts(&p.target, d),
+                    mode: mode_id(p.rounding),
+                    platform,
+                    steps,
+                    keep,
+                    summing: sums.is_some(),
+                };
+                run(&cx, x, None, bits, sums, events, scratch)
             }};
         }
         if narrow {
@@ -674,7 +739,6 @@ pub mod fast {
     /// Same contract and bits as [`reference::sghmc_lp_l`]; random words drawn with
     /// `platform`'s SIMD step; lanes chosen as in [`sgld_lp_l`].
     #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
     pub fn sghmc_lp_l<C: Code>(
         p: &SghmcLpL,
         x: &mut [C],
@@ -692,18 +756,20 @@ pub mod fast {
             return reference::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch);
         }
         let d = check_shapes(x, Some(&*v), bits, &sums, events, steps, keep, p.x.wl);
-        let v = Some(v);
         macro_rules! go {
             ($l:ty) => {{
-                let lay =
-                    Layout::<$l>::new(d, p.round_bits(), p.noise, p.noise_fmt, p.target, true);
-                let el = HmcElemL::<$l>::of(p);
-                by_mode!(
-                    p.rounding,
-                    run::<HmcElemL<$l>, $l, C>(
-                        &el, &lay, platform, x, v, steps, bits, keep, sums, events, scratch
-                    )
-                )
+                let lay = Layout::<$l>::new(d, p.round_bits(), p.noise, p.noise_fmt, true);
+                let cx = Call {
+                    rule: &HmcElemL::<$l>::of(p),
+                    lay: &lay,
+                    consts: consts(&p.target, d),
+                    mode: mode_id(p.rounding),
+                    platform,
+                    steps,
+                    keep,
+                    summing: sums.is_some(),
+                };
+                run(&cx, x, Some(v), bits, sums, events, scratch)
             }};
         }
         if narrow {

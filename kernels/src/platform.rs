@@ -242,15 +242,7 @@ impl Platform {
     ) -> u64 {
         with_slice_mut!(x, x => match self {
             Platform::Portable => fused::reference::sgld_lp_l(p, x, steps, bits, words),
-            Platform::Chunked => fused::fast::sgld_lp_l(p, x, steps, bits, words),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
-            Platform::Avx2 => unsafe { crate::x86::avx2::sgld_lp_l(p, x, steps, bits, words) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
-            Platform::Avx512 => unsafe { crate::x86::avx512::sgld_lp_l(p, x, steps, bits, words) },
-            #[cfg(not(target_arch = "x86_64"))]
-            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
+            _ => fused::fast::sgld_lp_l(p, x, steps, bits, words, self),
         })
     }
 
@@ -286,17 +278,7 @@ impl Platform {
     ) -> u64 {
         with_pair_mut!(x, v, (x, v) => match self {
             Platform::Portable => fused::reference::sghmc_lp_l(p, x, v, steps, bits, words),
-            Platform::Chunked => fused::fast::sghmc_lp_l(p, x, v, steps, bits, words),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
-            Platform::Avx2 => unsafe { crate::x86::avx2::sghmc_lp_l(p, x, v, steps, bits, words) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
-            Platform::Avx512 => unsafe {
-                crate::x86::avx512::sghmc_lp_l(p, x, v, steps, bits, words)
-            },
-            #[cfg(not(target_arch = "x86_64"))]
-            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
+            _ => fused::fast::sghmc_lp_l(p, x, v, steps, bits, words, self),
         })
     }
 
@@ -345,21 +327,7 @@ impl Platform {
             Platform::Portable => {
                 reference::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch)
             }
-            Platform::Chunked => {
-                fast::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch, self)
-            }
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
-            Platform::Avx2 => unsafe {
-                crate::x86::avx2::sgld_lp_l_chains(p, x, steps, bits, keep, sums, events, scratch)
-            },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
-            Platform::Avx512 => unsafe {
-                crate::x86::avx512::sgld_lp_l_chains(p, x, steps, bits, keep, sums, events, scratch)
-            },
-            #[cfg(not(target_arch = "x86_64"))]
-            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
+            _ => fast::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch, self),
         })
     }
 
@@ -405,25 +373,7 @@ impl Platform {
             Platform::Portable => {
                 reference::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch)
             }
-            Platform::Chunked => {
-                fast::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch, self)
-            }
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked support.
-            Platform::Avx2 => unsafe {
-                crate::x86::avx2::sghmc_lp_l_chains(
-                    p, x, v, steps, bits, keep, sums, events, scratch,
-                )
-            },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx512` value is only handed out by `avx512()`, which checked support.
-            Platform::Avx512 => unsafe {
-                crate::x86::avx512::sghmc_lp_l_chains(
-                    p, x, v, steps, bits, keep, sums, events, scratch,
-                )
-            },
-            #[cfg(not(target_arch = "x86_64"))]
-            Platform::Avx2 | Platform::Avx512 => unreachable!("x86 platforms only on x86-64"),
+            _ => fast::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch, self),
         })
     }
 

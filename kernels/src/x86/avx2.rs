@@ -42,43 +42,43 @@ pub unsafe fn quantize_f64<O: Code, W: WordSource + ?Sized>(
     chunked::quantize_f64(spec, fl, src, dst, &mut bits)
 }
 
-/// [`crate::fused::fast::sgld_lp_l`] compiled for AVX2.
+/// [`crate::fused::fast::sgld_lanes`] compiled for Avx2, words drawn with its SIMD step.
 ///
 /// # Safety
 /// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
 #[target_feature(enable = "avx2")]
-pub unsafe fn sgld_lp_l<C: Code, W: WordSource + ?Sized>(
+pub(crate) unsafe fn sgld_lanes<L: crate::fused::Lane>(
     p: &crate::fused::SgldLpL,
-    x: &mut [C],
+    x: &mut dyn crate::fused::fast::State<L>,
     steps: u64,
-    bits: &mut W,
+    bits: &mut dyn WordSource,
     words: &mut [u64],
 ) -> u64 {
     let mut bits = super::OnPlatform {
         bits,
         platform: crate::Platform::Avx2,
     };
-    crate::fused::fast::sgld_lp_l(p, x, steps, &mut bits, words)
+    crate::fused::fast::sgld_lanes(p, x, steps, &mut bits, words)
 }
 
-/// [`crate::fused::fast::sghmc_lp_l`] compiled for AVX2.
+/// [`crate::fused::fast::sghmc_lanes`] compiled for Avx2, words drawn with its SIMD step.
 ///
 /// # Safety
 /// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
 #[target_feature(enable = "avx2")]
-pub unsafe fn sghmc_lp_l<C: Code, W: WordSource + ?Sized>(
+pub(crate) unsafe fn sghmc_lanes<L: crate::fused::Lane>(
     p: &crate::fused::SghmcLpL,
-    x: &mut [C],
-    v: &mut [C],
+    x: &mut dyn crate::fused::fast::State<L>,
+    v: &mut dyn crate::fused::fast::State<L>,
     steps: u64,
-    bits: &mut W,
+    bits: &mut dyn WordSource,
     words: &mut [u64],
 ) -> u64 {
     let mut bits = super::OnPlatform {
         bits,
         platform: crate::Platform::Avx2,
     };
-    crate::fused::fast::sghmc_lp_l(p, x, v, steps, &mut bits, words)
+    crate::fused::fast::sghmc_lanes(p, x, v, steps, &mut bits, words)
 }
 
 /// [`WordSource::fill`] compiled for AVX2.
@@ -138,43 +138,19 @@ pub(crate) unsafe fn xoshiro_rounds(s: &mut [[u64; 8]; 4], out: &mut [u64]) {
     }
 }
 
-/// [`crate::lockstep::fast::sgld_lp_l`] compiled for Avx2.
+/// [`crate::lockstep::fast::advance`] compiled for Avx2: one group's steps.
 ///
 /// # Safety
 /// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn sgld_lp_l_chains<C: Code>(
-    p: &crate::fused::SgldLpL,
-    x: &mut [C],
-    steps: u64,
+pub(crate) unsafe fn lockstep_advance<R, L>(
+    cx: &crate::lockstep::fast::Call<R, L>,
+    g: &mut crate::lockstep::fast::Group<L>,
     bits: &mut dyn crate::lockstep::Streams,
-    keep: crate::lockstep::Keep,
-    sums: Option<crate::lockstep::Sums>,
-    events: &mut [u64],
     scratch: &mut [u64],
-) {
-    let platform = crate::Platform::Avx2;
-    crate::lockstep::fast::sgld_lp_l(p, x, steps, bits, keep, sums, events, scratch, platform)
-}
-
-/// [`crate::lockstep::fast::sghmc_lp_l`] compiled for Avx2.
-///
-/// # Safety
-/// The CPU must support the enabled features (checked by [`crate::Platform::avx2`]).
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn sghmc_lp_l_chains<C: Code>(
-    p: &crate::fused::SghmcLpL,
-    x: &mut [C],
-    v: &mut [C],
-    steps: u64,
-    bits: &mut dyn crate::lockstep::Streams,
-    keep: crate::lockstep::Keep,
-    sums: Option<crate::lockstep::Sums>,
-    events: &mut [u64],
-    scratch: &mut [u64],
-) {
-    let platform = crate::Platform::Avx2;
-    crate::lockstep::fast::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch, platform)
+) where
+    R: crate::lockstep::fast::Rule<L>,
+    L: crate::fused::Lane,
+{
+    crate::lockstep::fast::advance(cx, g, bits, scratch)
 }
