@@ -1,0 +1,249 @@
+use lpmc_kernels::{Code, Overflow, Platform, Rounding, Spec, WordSource, XoshiroLanes};
+
+const ROUNDINGS: [Rounding; 12] = [
+    Rounding::NearestEven,
+    Rounding::NearestAway,
+    Rounding::Floor,
+    Rounding::TowardZero,
+    Rounding::StochasticExact,
+    Rounding::Stochastic { bits: 0 },
+    Rounding::Stochastic { bits: 1 },
+    Rounding::Stochastic { bits: 8 },
+    Rounding::Stochastic { bits: 13 },
+    Rounding::Stochastic { bits: 32 },
+    Rounding::StochasticCorrected { bits: 3 },
+    Rounding::StochasticCorrected { bits: 20 },
+];
+
+/// Random codes spread over the whole container, with a bias toward small magnitudes
+/// and exact ties so every branch of every mode is hit.
+fn inputs<I: Code>(n: usize, seed: u64) -> Vec<I> {
+    let mut g = XoshiroLanes::new(seed, 99);
+    (0..n)
+        .map(|i| {
+            let w = g.next_word() as i64;
+            let v = match i % 4 {
+                0 => w,
+                1 => w >> (64 - I::BITS + 2),
+                2 => (w >> 60) << 3, // multiples of 8: ties for shift 4
+                _ => w >> 58,
+            };
+            I::from_i64(v)
+        })
+        .collect()
+}
+
+fn check_pair<I: Code, O: Code>() {
+    let lens = [0usize, 1, 7, 63, 257, 1031];
+    let mut seed = 1;
+    for &rounding in &ROUNDINGS {
+        for overflow in [Overflow::Saturate, Overflow::Wrap] {
+            for wl in [2, O::BITS - 2, O::BITS].into_iter().filter(|&w| w >= 2) {
+                for shift in [-3i32, 0, 1, 4, I::BITS as i32 - 1, 40, 62] {
+                    let spec = Spec {
+                        wl,
+                        rounding,
+                        overflow,
+                    };
+                    for &n in &lens {
+                        seed += 1;
+                        let src = inputs::<I>(n, seed);
+                        let mut want = vec![O::default(); n];
+                        let mut bits = XoshiroLanes::new(seed, 0);
+                        let ev =
+                            Platform::Portable.requantize(spec, shift, &src, &mut want, &mut bits);
+                        let tail = bits.next_word();
+                        for p in Platform::all() {
+                            let mut got = vec![O::default(); n];
+                            let mut bits = XoshiroLanes::new(seed, 0);
+                            let ev2 = p.requantize(spec, shift, &src, &mut got, &mut bits);
+                            let ctx = format!(
+                                "{} {rounding} {overflow} wl={wl} shift={shift} n={n}",
+                                p.name()
+                            );
+                            assert!(
+                                want.iter().zip(&got).all(|(a, b)| a.to_i64() == b.to_i64()),
+                                "{ctx}"
+                            );
+                            assert_eq!(ev, ev2, "{ctx}");
+                            // Same number of words consumed.
+                            assert_eq!(tail, bits.next_word(), "{ctx}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every path against the reference for one pair of containers and the given modes,
+/// shifts and lengths (overflow: both rules; word lengths: 2, the container, one less).
+fn check_modes<I: Code, O: Code>(roundings: &[Rounding], shifts: &[i32], lens: &[usize]) {
+    let mut seed = 1000;
+    for &rounding in roundings {
+        for overflow in [Overflow::Saturate, Overflow::Wrap] {
+            for wl in [2, O::BITS - 1, O::BITS] {
+                for &shift in shifts {
+                    let spec = Spec {
+                        wl,
+                        rounding,
+                        overflow,
+                    };
+                    for &n in lens {
+                        seed += 1;
+                        let src = inputs::<I>(n, seed);
+                        let mut want = vec![O::default(); n];
+                        let mut bits = XoshiroLanes::new(seed, 0);
+                        let ev =
+                            Platform::Portable.requantize(spec, shift, &src, &mut want, &mut bits);
+                        let tail = bits.next_word();
+                        for p in Platform::all() {
+                            let mut got = vec![O::default(); n];
+                            let mut bits = XoshiroLanes::new(seed, 0);
+                            let ev2 = p.requantize(spec, shift, &src, &mut got, &mut bits);
+                            let ctx = format!(
+                                "{} i{}->i{} {rounding} {overflow} wl={wl} shift={shift} n={n}",
+                                p.name(),
+                                I::BITS,
+                                O::BITS
+                            );
+                            assert!(
+                                want.iter().zip(&got).all(|(a, b)| a.to_i64() == b.to_i64()),
+                                "{ctx}"
+                            );
+                            assert_eq!(ev, ev2, "{ctx}");
+                            assert_eq!(tail, bits.next_word(), "{ctx}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every packing `R = 0..=32` (the specialized 1, 2, 4, 8, 16 and the generic unpacking,
+/// the lane bounds `R = 15`/`16` and `31`/`32`) with shifts on both sides of each lane
+/// bound (15/16 for `i16` lanes, 31/32 for `i32` lanes), containers narrower, equal and
+/// wider, and lengths that end mid-word and span several blocks.
+#[test]
+fn requantize_every_packing_and_lane_bound() {
+    let mut roundings = vec![Rounding::StochasticExact];
+    for r in 0..=32 {
+        roundings.push(Rounding::Stochastic { bits: r });
+        roundings.push(Rounding::StochasticCorrected { bits: r });
+    }
+    let lens = [13usize, 1500];
+    let shifts = [1, 8, 15, 16, 31, 32];
+    check_modes::<i16, i8>(&roundings, &shifts, &lens);
+    check_modes::<i8, i16>(&roundings, &shifts, &lens);
+    check_modes::<i16, i32>(&roundings, &shifts, &lens);
+    check_modes::<i32, i32>(&roundings, &shifts, &lens);
+    check_modes::<i64, i16>(&roundings, &shifts, &lens);
+    // Deterministic modes in every lane width, including the exact ties.
+    let det = [
+        Rounding::NearestEven,
+        Rounding::NearestAway,
+        Rounding::Floor,
+        Rounding::TowardZero,
+    ];
+    let shifts = [1, 2, 4, 7, 15, 16, 31, 32, 33, 47];
+    check_modes::<i8, i8>(&det, &shifts, &lens);
+    check_modes::<i16, i16>(&det, &shifts, &lens);
+    check_modes::<i32, i8>(&det, &shifts, &lens);
+    check_modes::<i64, i64>(&det, &shifts, &lens);
+}
+
+/// `fill_words` gives the reference words on every platform, whatever the lane phase at
+/// the start and the length (SIMD rounds plus scalar head and tail).
+#[test]
+fn fill_words_bit_identical() {
+    for p in Platform::all() {
+        let mut a = XoshiroLanes::new(3, 9);
+        let mut b = XoshiroLanes::new(3, 9);
+        for n in [0usize, 1, 3, 8, 9, 16, 100, 4096, 5, 7] {
+            let mut got = vec![0u64; n];
+            p.fill_words(&mut a, &mut got);
+            let want: Vec<u64> = (0..n).map(|_| b.next_word()).collect();
+            assert_eq!(got, want, "{} n={n}", p.name());
+        }
+        assert_eq!(a, b, "{}", p.name());
+    }
+}
+
+#[test]
+fn requantize_paths_bit_identical() {
+    check_pair::<i16, i8>();
+    check_pair::<i32, i16>();
+    check_pair::<i64, i32>();
+    check_pair::<i32, i8>();
+    check_pair::<i64, i8>();
+    check_pair::<i8, i8>();
+}
+
+fn check_f64<O: Code>() {
+    let mut g = XoshiroLanes::new(5, 5);
+    let mut src: Vec<f64> = (0..1031)
+        .map(|i| {
+            let w = g.next_word();
+            let mag = (w >> 11) as f64 / (1u64 << 53) as f64;
+            let e = (i % 40) - 20;
+            let v = mag * 2f64.powi(e);
+            if w & 1 == 1 {
+                -v
+            } else {
+                v
+            }
+        })
+        .collect();
+    src.extend([
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e300,
+        -1e300,
+        0.5,
+        -0.5,
+    ]);
+    src.extend([0.03125, -0.03125, 0.09375, 2f64.powi(70) + 2f64.powi(20)]);
+    for &rounding in &ROUNDINGS {
+        for overflow in [Overflow::Saturate, Overflow::Wrap] {
+            for fl in [0u32, 3, 4, 20, 62] {
+                let spec = Spec {
+                    wl: O::BITS.min(wl_hint(fl)),
+                    rounding,
+                    overflow,
+                };
+                for n in [0usize, 1, 9, 200, src.len()] {
+                    let mut want = vec![O::default(); n];
+                    let mut bits = XoshiroLanes::new(fl as u64, 1);
+                    let ev =
+                        Platform::Portable.quantize_f64(spec, fl, &src[..n], &mut want, &mut bits);
+                    let tail = bits.next_word();
+                    for p in Platform::all() {
+                        let mut got = vec![O::default(); n];
+                        let mut bits = XoshiroLanes::new(fl as u64, 1);
+                        let ev2 = p.quantize_f64(spec, fl, &src[..n], &mut got, &mut bits);
+                        let ctx = format!("{} {rounding} {overflow} fl={fl} n={n}", p.name());
+                        assert!(
+                            want.iter().zip(&got).all(|(a, b)| a.to_i64() == b.to_i64()),
+                            "{ctx}"
+                        );
+                        assert_eq!(ev, ev2, "{ctx}");
+                        assert_eq!(tail, bits.next_word(), "{ctx}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn wl_hint(fl: u32) -> u32 {
+    (fl + 3).clamp(2, 64)
+}
+
+#[test]
+fn quantize_f64_paths_bit_identical() {
+    check_f64::<i8>();
+    check_f64::<i16>();
+    check_f64::<i64>();
+}
