@@ -67,51 +67,83 @@ pub fn requantize<I: Code, O: Code, W: WordSource + ?Sized>(
         return portable::requantize(spec, shift, src, dst, bits);
     }
     // The narrowest lanes in which every intermediate is exact (see `lanes16`/`lanes32`).
-    if I::BITS <= 16 && O::BITS <= 16 && shift <= 15 && r <= 15 {
+    // (`const` conditions: the lane paths are not even instantiated for wider containers.)
+    if const { I::BITS <= 16 && O::BITS <= 16 } && shift <= 15 && r <= 15 {
         return lanes16::requantize(spec, shift as u32, r, src, dst, bits);
     }
-    if I::BITS <= 32 && O::BITS <= 32 && shift <= 31 && r <= 31 {
+    if const { I::BITS <= 32 && O::BITS <= 32 } && shift <= 31 && r <= 31 {
         return lanes32::requantize(spec, shift as u32, r, src, dst, bits);
     }
     let s = shift as u32;
+    let mut events = 0u64;
+    let mut words = [0u64; BLOCK_WORDS];
+    let Packing { per, block, umask } = Packing::new(r);
+    for (sb, db) in src.chunks(block).zip(dst.chunks_mut(block)) {
+        if r > 0 {
+            let n = sb.len().div_ceil(per);
+            bits.fill(&mut words[..n]);
+        }
+        let u = |i: usize| {
+            if r == 0 {
+                0
+            } else {
+                (words[i / per] >> ((i % per) as u32 * r)) & umask
+            }
+        };
+        events += by_mode(spec, s, sb, db, u);
+    }
+    events
+}
+
+/// One block in `i64` lanes: the mode's rounding of element `i` with bits `u(i)`, then the
+/// overflow rule, branch-free. The mode is chosen here, per block, so that the block loop
+/// around it (drawing the words) is compiled once and not once per mode.
+#[inline(always)]
+fn by_mode<I: Code, O: Code>(
+    spec: Spec,
+    s: u32,
+    src: &[I],
+    dst: &mut [O],
+    u: impl Fn(usize) -> u64,
+) -> u64 {
     let mask = (1u64 << s) - 1;
     let half = 1u64 << (s - 1);
     match spec.rounding {
-        Rounding::Floor => run(spec, src, dst, bits, r, |k, _| k >> s),
-        Rounding::TowardZero => run(spec, src, dst, bits, r, |k, _| {
+        Rounding::Floor => run(spec, src, dst, u, |k, _| k >> s),
+        Rounding::TowardZero => run(spec, src, dst, u, |k, _| {
             let d = k as u64 & mask;
             (k >> s) + ((k < 0) & (d != 0)) as i64
         }),
-        Rounding::NearestEven => run(spec, src, dst, bits, r, |k, _| {
+        Rounding::NearestEven => run(spec, src, dst, u, |k, _| {
             let d = k as u64 & mask;
             let fl = k >> s;
             fl + ((d > half) | ((d == half) & (fl & 1 == 1))) as i64
         }),
-        Rounding::NearestAway => run(spec, src, dst, bits, r, |k, _| {
+        Rounding::NearestAway => run(spec, src, dst, u, |k, _| {
             let d = k as u64 & mask;
             (k >> s) + ((d > half) | ((d == half) & (k >= 0))) as i64
         }),
         Rounding::Stochastic { bits: rr } => {
             let (a, b) = (s.saturating_sub(rr), rr.saturating_sub(s));
-            run(spec, src, dst, bits, r, |k, u| {
+            run(spec, src, dst, u, |k, u| {
                 let t = ((k as u64 & mask) >> a) << b;
                 (k >> s) + ((t + u) >> rr) as i64
             })
         }
-        Rounding::StochasticExact => run(spec, src, dst, bits, r, |k, u| {
+        Rounding::StochasticExact => run(spec, src, dst, u, |k, u| {
             (k >> s) + (((k as u64 & mask) + u) >> s) as i64
         }),
         Rounding::StochasticCorrected { bits: rr } => {
             if rr >= s {
                 let b = rr - s;
-                run(spec, src, dst, bits, r, |k, u| {
+                run(spec, src, dst, u, |k, u| {
                     (k >> s) + ((((k as u64 & mask) << b) + u) >> rr) as i64
                 })
             } else {
                 let sh = s - rr;
                 let rmask = (1u64 << sh) - 1;
                 let rhalf = 1u64 << (sh - 1);
-                run(spec, src, dst, bits, r, |k, u| {
+                run(spec, src, dst, u, |k, u| {
                     let d = k as u64 & mask;
                     let q = d >> sh;
                     let rem = d & rmask;
@@ -150,87 +182,6 @@ macro_rules! narrow_lanes {
                 dst: &mut [O],
                 bits: &mut W,
             ) -> u64 {
-                if spec.overflow == Overflow::Wrap {
-                    by_mode::<I, O, W, true>(spec, s, r, src, dst, bits)
-                } else {
-                    by_mode::<I, O, W, false>(spec, s, r, src, dst, bits)
-                }
-            }
-
-            /// Chooses the rounding once; the closures are the `i64` ones in lane types.
-            #[inline(always)]
-            fn by_mode<I: Code, O: Code, W: WordSource + ?Sized, const WRAP: bool>(
-                spec: Spec,
-                s: u32,
-                r: u32,
-                src: &[I],
-                dst: &mut [O],
-                bits: &mut W,
-            ) -> u64 {
-                let mask = ((1u64 << s) - 1) as $u;
-                let half: $u = 1 << (s - 1);
-                let wl = spec.wl;
-                match spec.rounding {
-                    Rounding::Floor => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, _| k >> s),
-                    Rounding::TowardZero => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, _| {
-                        let d = k as $u & mask;
-                        (k >> s) + ((k < 0) & (d != 0)) as $s
-                    }),
-                    Rounding::NearestEven => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, _| {
-                        let d = k as $u & mask;
-                        let fl = k >> s;
-                        fl + ((d > half) | ((d == half) & (fl & 1 == 1))) as $s
-                    }),
-                    Rounding::NearestAway => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, _| {
-                        let d = k as $u & mask;
-                        (k >> s) + ((d > half) | ((d == half) & (k >= 0))) as $s
-                    }),
-                    Rounding::Stochastic { bits: rr } => {
-                        let (a, b) = (s.saturating_sub(rr), rr.saturating_sub(s));
-                        run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, u| {
-                            let t = ((k as $u & mask) >> a) << b;
-                            (k >> s) + ((t + u) >> rr) as $s
-                        })
-                    }
-                    Rounding::StochasticExact => run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, u| {
-                        (k >> s) + (((k as $u & mask) + u) >> s) as $s
-                    }),
-                    Rounding::StochasticCorrected { bits: rr } => {
-                        if rr >= s {
-                            let b = rr - s;
-                            run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, u| {
-                                (k >> s) + ((((k as $u & mask) << b) + u) >> rr) as $s
-                            })
-                        } else {
-                            let sh = s - rr;
-                            let rmask: $u = (1 << sh) - 1;
-                            let rhalf: $u = 1 << (sh - 1);
-                            run::<I, O, W, WRAP>(wl, r, src, dst, bits, |k, u| {
-                                let d = k as $u & mask;
-                                let q = d >> sh;
-                                let rem = d & rmask;
-                                let t = q + ((rem > rhalf) | ((rem == rhalf) & (q & 1 == 1))) as $u;
-                                (k >> s) + ((t + u) >> rr) as $s
-                            })
-                        }
-                    }
-                }
-            }
-
-            /// The block loop: draw the block's words, unpack them to one `$u` per element,
-            /// then round and apply the overflow rule in straight-line lane code.
-            #[inline(always)]
-            fn run<I: Code, O: Code, W: WordSource + ?Sized, const WRAP: bool>(
-                wl: u32,
-                r: u32,
-                src: &[I],
-                dst: &mut [O],
-                bits: &mut W,
-                round: impl Fn($s, $u) -> $s,
-            ) -> u64 {
-                let max = ((1i64 << (wl - 1)) - 1) as $s;
-                let min = (-(1i64 << (wl - 1))) as $s;
-                let sh = <$s>::BITS - wl;
                 let per = match 64u32.checked_div(r) {
                     Some(p) => p as usize,
                     None => NARROW_BLOCK,
@@ -246,17 +197,98 @@ macro_rules! narrow_lanes {
                         bits.fill(&mut words[..nw]);
                         unpack(r, &words[..nw], &mut us[..nw * per]);
                     }
-                    // At most NARROW_BLOCK events per block: fits the lane type.
-                    let mut ev: $u = 0;
-                    for ((x, d), &u) in sb.iter().zip(db.iter_mut()).zip(&us[..n]) {
-                        let q = round(x.to_i64() as $s, u);
-                        let c = if WRAP { (q << sh) >> sh } else { q.max(min).min(max) };
-                        ev += (c != q) as $u;
-                        *d = O::from_i64(c as i64);
-                    }
-                    events += ev as u64;
+                    events += if spec.overflow == Overflow::Wrap {
+                        by_mode::<I, O, true>(spec, s, sb, db, &us[..n])
+                    } else {
+                        by_mode::<I, O, false>(spec, s, sb, db, &us[..n])
+                    };
                 }
                 events
+            }
+
+            /// One block: chooses the rounding (per block, so that the block loop and the
+            /// unpacking around it are compiled once); the closures are the `i64` ones in
+            /// lane types.
+            #[inline(always)]
+            fn by_mode<I: Code, O: Code, const WRAP: bool>(
+                spec: Spec,
+                s: u32,
+                src: &[I],
+                dst: &mut [O],
+                us: &[$u],
+            ) -> u64 {
+                let mask = ((1u64 << s) - 1) as $u;
+                let half: $u = 1 << (s - 1);
+                let wl = spec.wl;
+                match spec.rounding {
+                    Rounding::Floor => run::<I, O, WRAP>(wl, src, dst, us, |k, _| k >> s),
+                    Rounding::TowardZero => run::<I, O, WRAP>(wl, src, dst, us, |k, _| {
+                        let d = k as $u & mask;
+                        (k >> s) + ((k < 0) & (d != 0)) as $s
+                    }),
+                    Rounding::NearestEven => run::<I, O, WRAP>(wl, src, dst, us, |k, _| {
+                        let d = k as $u & mask;
+                        let fl = k >> s;
+                        fl + ((d > half) | ((d == half) & (fl & 1 == 1))) as $s
+                    }),
+                    Rounding::NearestAway => run::<I, O, WRAP>(wl, src, dst, us, |k, _| {
+                        let d = k as $u & mask;
+                        (k >> s) + ((d > half) | ((d == half) & (k >= 0))) as $s
+                    }),
+                    Rounding::Stochastic { bits: rr } => {
+                        let (a, b) = (s.saturating_sub(rr), rr.saturating_sub(s));
+                        run::<I, O, WRAP>(wl, src, dst, us, |k, u| {
+                            let t = ((k as $u & mask) >> a) << b;
+                            (k >> s) + ((t + u) >> rr) as $s
+                        })
+                    }
+                    Rounding::StochasticExact => run::<I, O, WRAP>(wl, src, dst, us, |k, u| {
+                        (k >> s) + (((k as $u & mask) + u) >> s) as $s
+                    }),
+                    Rounding::StochasticCorrected { bits: rr } => {
+                        if rr >= s {
+                            let b = rr - s;
+                            run::<I, O, WRAP>(wl, src, dst, us, |k, u| {
+                                (k >> s) + ((((k as $u & mask) << b) + u) >> rr) as $s
+                            })
+                        } else {
+                            let sh = s - rr;
+                            let rmask: $u = (1 << sh) - 1;
+                            let rhalf: $u = 1 << (sh - 1);
+                            run::<I, O, WRAP>(wl, src, dst, us, |k, u| {
+                                let d = k as $u & mask;
+                                let q = d >> sh;
+                                let rem = d & rmask;
+                                let t = q + ((rem > rhalf) | ((rem == rhalf) & (q & 1 == 1))) as $u;
+                                (k >> s) + ((t + u) >> rr) as $s
+                            })
+                        }
+                    }
+                }
+            }
+
+            /// The element loop of one block: round and apply the overflow rule in
+            /// straight-line lane code.
+            #[inline(always)]
+            fn run<I: Code, O: Code, const WRAP: bool>(
+                wl: u32,
+                src: &[I],
+                dst: &mut [O],
+                us: &[$u],
+                round: impl Fn($s, $u) -> $s,
+            ) -> u64 {
+                let max = ((1i64 << (wl - 1)) - 1) as $s;
+                let min = (-(1i64 << (wl - 1))) as $s;
+                let sh = <$s>::BITS - wl;
+                // At most NARROW_BLOCK events per block: fits the lane type.
+                let mut ev: $u = 0;
+                for ((x, d), &u) in src.iter().zip(dst.iter_mut()).zip(us) {
+                    let q = round(x.to_i64() as $s, u);
+                    let c = if WRAP { (q << sh) >> sh } else { q.max(min).min(max) };
+                    ev += (c != q) as $u;
+                    *d = O::from_i64(c as i64);
+                }
+                ev as u64
             }
 
             /// `out[j·p + i]` = bits `[i·r, i·r + r)` of `words[j]` with `p = ⌊64/r⌋`
@@ -312,15 +344,14 @@ narrow_lanes!(
     lanes32, i32, u32
 );
 
-/// The block loop: `round(k, u)` gives the rounded code in `i64` (no overflow possible for
-/// `1 ≤ shift ≤ 62`), then the overflow rule, branch-free.
+/// The element loop of one block: `round(k, u(i))` gives the rounded code in `i64` (no
+/// overflow possible for `1 ≤ shift ≤ 62`), then the overflow rule, branch-free.
 #[inline(always)]
-fn run<I: Code, O: Code, W: WordSource + ?Sized>(
+fn run<I: Code, O: Code>(
     spec: Spec,
     src: &[I],
     dst: &mut [O],
-    bits: &mut W,
-    r: u32,
+    u: impl Fn(usize) -> u64,
     round: impl Fn(i64, u64) -> i64,
 ) -> u64 {
     let wl = spec.wl;
@@ -328,33 +359,18 @@ fn run<I: Code, O: Code, W: WordSource + ?Sized>(
     let min = -max - 1;
     let sh = 64 - wl;
     let wrap = spec.overflow == Overflow::Wrap;
-    let mut events = 0u64;
-    let mut words = [0u64; BLOCK_WORDS];
-    let Packing { per, block, umask } = Packing::new(r);
-    for (sb, db) in src.chunks(block).zip(dst.chunks_mut(block)) {
-        if r > 0 {
-            let n = sb.len().div_ceil(per);
-            bits.fill(&mut words[..n]);
-        }
-        let mut ev = 0u64;
-        for (i, (s, d)) in sb.iter().zip(db.iter_mut()).enumerate() {
-            let u = if r == 0 {
-                0
-            } else {
-                (words[i / per] >> ((i % per) as u32 * r)) & umask
-            };
-            let q = round(s.to_i64(), u);
-            let c = if wrap {
-                (q << sh) >> sh
-            } else {
-                q.clamp(min, max)
-            };
-            ev += (c != q) as u64;
-            *d = O::from_i64(c);
-        }
-        events += ev;
+    let mut ev = 0u64;
+    for (i, (s, d)) in src.iter().zip(dst.iter_mut()).enumerate() {
+        let q = round(s.to_i64(), u(i));
+        let c = if wrap {
+            (q << sh) >> sh
+        } else {
+            q.clamp(min, max)
+        };
+        ev += (c != q) as u64;
+        *d = O::from_i64(c);
     }
-    events
+    ev
 }
 
 /// Rounds `src` to codes with `fl` fraction bits; same contract and same bits as

@@ -598,6 +598,45 @@ pub(crate) fn mode_id(r: Rounding) -> u8 {
     }
 }
 
+/// `$body` with the const `$M` set to the mode id `$mode` (see [`mode_id`]): one copy of
+/// `$body` per mode. Kernels wrap only their element loops in it, so that the code around
+/// them (bit unpacking, noise) is compiled once and not once per mode.
+macro_rules! with_mode {
+    ($mode:expr, $M:ident => $body:expr) => {
+        match $mode {
+            0 => {
+                const $M: u8 = 0;
+                $body
+            }
+            1 => {
+                const $M: u8 = 1;
+                $body
+            }
+            2 => {
+                const $M: u8 = 2;
+                $body
+            }
+            3 => {
+                const $M: u8 = 3;
+                $body
+            }
+            4 => {
+                const $M: u8 = 4;
+                $body
+            }
+            5 => {
+                const $M: u8 = 5;
+                $body
+            }
+            _ => {
+                const $M: u8 = 6;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_mode;
+
 impl Rq {
     /// Whether a shift `shift` of `wl`-bit codes is in the range [`Rq`] handles.
     fn ok(shift: i32, wl: u32) -> bool {
@@ -1386,7 +1425,7 @@ pub mod fast {
                     Platform::Avx512 => unsafe {
                         crate::x86::avx512::sgld_lanes(p, xs, steps, bits, words)
                     },
-                    _ => sgld_lanes(p, xs, steps, bits, words),
+                    _ => sgld_chunked(p, xs, steps, bits, words),
                 }
             }};
         }
@@ -1399,6 +1438,32 @@ pub mod fast {
         }
     }
 
+    /// [`sgld_lanes`] for the baseline target, out of line: compiled once per lane type, not
+    /// once per container of the caller.
+    #[inline(never)]
+    fn sgld_chunked<L: Lane>(
+        p: &SgldLpL,
+        x: &mut dyn State<L>,
+        steps: u64,
+        bits: &mut dyn WordSource,
+        words: &mut [u64],
+    ) -> u64 {
+        sgld_lanes(p, x, steps, bits, words)
+    }
+
+    /// [`sghmc_lanes`] for the baseline target, out of line (as [`sgld_chunked`]).
+    #[inline(never)]
+    fn sghmc_chunked<L: Lane>(
+        p: &SghmcLpL,
+        x: &mut dyn State<L>,
+        v: &mut dyn State<L>,
+        steps: u64,
+        bits: &mut dyn WordSource,
+        words: &mut [u64],
+    ) -> u64 {
+        sghmc_lanes(p, x, v, steps, bits, words)
+    }
+
     /// [`sgld_run`] in lanes `L`, monomorphized on the rounding mode; inlined into each
     /// platform's build (`x86::*::sgld_lanes`).
     #[inline(always)]
@@ -1409,19 +1474,11 @@ pub mod fast {
         bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        match mode_id(p.rounding) {
-            0 => sgld_run::<L, 0>(p, x, steps, bits, words),
-            1 => sgld_run::<L, 1>(p, x, steps, bits, words),
-            2 => sgld_run::<L, 2>(p, x, steps, bits, words),
-            3 => sgld_run::<L, 3>(p, x, steps, bits, words),
-            4 => sgld_run::<L, 4>(p, x, steps, bits, words),
-            5 => sgld_run::<L, 5>(p, x, steps, bits, words),
-            _ => sgld_run::<L, 6>(p, x, steps, bits, words),
-        }
+        sgld_run::<L>(p, x, steps, bits, words)
     }
 
     #[inline(always)]
-    fn sgld_run<L: Lane, const M: u8>(
+    fn sgld_run<L: Lane>(
         p: &SgldLpL,
         x: &mut dyn State<L>,
         steps: u64,
@@ -1434,6 +1491,7 @@ pub mod fast {
         let per_step = ng + nn + nx;
         let k = batch(words.len(), per_step);
         let el = SgldElemL::<L>::of(p);
+        let mode = mode_id(p.rounding);
         let (gg, gx) = (Geo::new(rg), Geo::new(rx));
         let mut consts = Consts::<L>::new(&p.target);
         let mut xb = [L::default(); B];
@@ -1445,6 +1503,7 @@ pub mod fast {
         let small = d <= SMALL_D;
         if small {
             x.load(0, &mut xb[..d]);
+            consts.block(&p.target, 0, d);
         }
         let mut events = 0u64;
         let mut left = steps;
@@ -1459,38 +1518,43 @@ pub mod fast {
                 let mut uxs = gx.at(wx, (0, 0));
                 let mut nzs = conv.src(wn, (0, 0));
                 if small {
-                    for (i, xi) in xb[..d].iter_mut().enumerate() {
-                        let (pr, mu) = p.target.at(i);
-                        let u = L::u(ugs.one());
-                        let n = conv.one(&mut nzs);
-                        let (pr, mu) = (L::of(pr), L::of(mu));
-                        let (c, e) = el.step::<M>(*xi, pr, mu, u, n, L::u(uxs.one()));
-                        *xi = c;
-                        events += L::uwide(e);
+                    for i in 0..d {
+                        ug[i] = L::u(ugs.one());
+                        nz[i] = conv.one(&mut nzs);
+                        ux[i] = L::u(uxs.one());
                     }
-                    continue;
                 }
-                for i0 in (0..d).step_by(B) {
+                let blocks = if small { 1 } else { d.div_ceil(B) };
+                for i0 in (0..blocks).map(|b| b * B) {
                     let n = (d - i0).min(B);
-                    x.load(i0, &mut xb[..n]);
-                    consts.block(&p.target, i0, n);
-                    ugs.take(&mut ug[..n], L::u);
-                    conv.fill(&mut nzs, &mut nz[..n]);
-                    uxs.take(&mut ux[..n], L::u);
+                    if !small {
+                        x.load(i0, &mut xb[..n]);
+                        consts.block(&p.target, i0, n);
+                        ugs.take(&mut ug[..n], L::u);
+                        conv.fill(&mut nzs, &mut nz[..n]);
+                        uxs.take(&mut ux[..n], L::u);
+                    }
                     let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
                     let (ugb, nzb, uxb) = (&ug[..n], &nz[..n], &ux[..n]);
                     let xbn = &mut xb[..n];
                     // At most 3·B events per block: fits the unsigned lane.
-                    let mut ev = L::U::default();
-                    for j in 0..n {
-                        let (c, e) = el.step::<M>(xbn[j], pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
-                        xbn[j] = c;
-                        ev += e;
-                    }
+                    let ev = with_mode!(mode, M => {
+                        let mut ev = L::U::default();
+                        for j in 0..n {
+                            let (c, e) =
+                                el.step::<M>(xbn[j], pr[j], mu[j], ugb[j], nzb[j], uxb[j]);
+                            xbn[j] = c;
+                            ev += e;
+                        }
+                        ev
+                    });
                     events += L::uwide(ev);
-                    x.store(i0, xbn);
+                    if !small {
+                        x.store(i0, xbn);
+                    }
                 }
             }
+
             left -= kk as u64;
         }
         if small {
@@ -1530,7 +1594,7 @@ pub mod fast {
                     Platform::Avx512 => unsafe {
                         crate::x86::avx512::sghmc_lanes(p, xs, vs, steps, bits, words)
                     },
-                    _ => sghmc_lanes(p, xs, vs, steps, bits, words),
+                    _ => sghmc_chunked(p, xs, vs, steps, bits, words),
                 }
             }};
         }
@@ -1554,19 +1618,11 @@ pub mod fast {
         bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        match mode_id(p.rounding) {
-            0 => sghmc_run::<L, 0>(p, x, v, steps, bits, words),
-            1 => sghmc_run::<L, 1>(p, x, v, steps, bits, words),
-            2 => sghmc_run::<L, 2>(p, x, v, steps, bits, words),
-            3 => sghmc_run::<L, 3>(p, x, v, steps, bits, words),
-            4 => sghmc_run::<L, 4>(p, x, v, steps, bits, words),
-            5 => sghmc_run::<L, 5>(p, x, v, steps, bits, words),
-            _ => sghmc_run::<L, 6>(p, x, v, steps, bits, words),
-        }
+        sghmc_run::<L>(p, x, v, steps, bits, words)
     }
 
     #[inline(always)]
-    fn sghmc_run<L: Lane, const M: u8>(
+    fn sghmc_run<L: Lane>(
         p: &SghmcLpL,
         x: &mut dyn State<L>,
         v: &mut dyn State<L>,
@@ -1581,6 +1637,7 @@ pub mod fast {
         let per_step = ng + nn + nv + nx;
         let k = batch(words.len(), per_step);
         let el = HmcElemL::<L>::of(p);
+        let mode = mode_id(p.rounding);
         let (gg, gv, gx) = (Geo::new(rg), Geo::new(rv), Geo::new(rx));
         let mut consts = Consts::<L>::new(&p.target);
         let mut xb = [L::default(); B];
@@ -1597,6 +1654,7 @@ pub mod fast {
         if small {
             x.load(0, &mut xb[..d]);
             v.load(0, &mut vb[..d]);
+            consts.block(&p.target, 0, d);
         }
         let mut events = 0u64;
         let mut left = steps;
@@ -1614,47 +1672,49 @@ pub mod fast {
                 let mut n1s = conv.src(wn, (0, 0));
                 let mut n2s = conv.src(wn, n2_at);
                 if small {
-                    for (i, (xi, vi)) in xb[..d].iter_mut().zip(&mut vb[..d]).enumerate() {
-                        let (pr, mu) = p.target.at(i);
-                        let u0 = ugs.one();
-                        let a = conv.one(&mut n1s);
-                        let b = conv.one(&mut n2s);
-                        let u = [L::u(u0), L::u(uvs.one()), L::u(uxs.one())];
-                        let (pr, mu) = (L::of(pr), L::of(mu));
-                        let (cx, cv, ev) = el.step::<M>(*xi, *vi, pr, mu, u, a, b);
-                        *xi = cx;
-                        *vi = cv;
-                        events += L::uwide(ev);
+                    for i in 0..d {
+                        ug[i] = L::u(ugs.one());
+                        n1[i] = conv.one(&mut n1s);
+                        n2[i] = conv.one(&mut n2s);
+                        uv[i] = L::u(uvs.one());
+                        ux[i] = L::u(uxs.one());
                     }
-                    continue;
                 }
-                for i0 in (0..d).step_by(B) {
+                let blocks = if small { 1 } else { d.div_ceil(B) };
+                for i0 in (0..blocks).map(|b| b * B) {
                     let n = (d - i0).min(B);
-                    x.load(i0, &mut xb[..n]);
-                    v.load(i0, &mut vb[..n]);
-                    consts.block(&p.target, i0, n);
-                    ugs.take(&mut ug[..n], L::u);
-                    conv.fill(&mut n1s, &mut n1[..n]);
-                    conv.fill(&mut n2s, &mut n2[..n]);
-                    uvs.take(&mut uv[..n], L::u);
-                    uxs.take(&mut ux[..n], L::u);
+                    if !small {
+                        x.load(i0, &mut xb[..n]);
+                        v.load(i0, &mut vb[..n]);
+                        consts.block(&p.target, i0, n);
+                        ugs.take(&mut ug[..n], L::u);
+                        conv.fill(&mut n1s, &mut n1[..n]);
+                        conv.fill(&mut n2s, &mut n2[..n]);
+                        uvs.take(&mut uv[..n], L::u);
+                        uxs.take(&mut ux[..n], L::u);
+                    }
                     let (pr, mu) = (&consts.prec[..n], &consts.mean[..n]);
                     let (ugb, uvb, uxb) = (&ug[..n], &uv[..n], &ux[..n]);
                     let (n1b, n2b) = (&n1[..n], &n2[..n]);
                     let (xbn, vbn) = (&mut xb[..n], &mut vb[..n]);
                     // At most 5·B events per block: fits the unsigned lane.
-                    let mut ev = L::U::default();
-                    for j in 0..n {
-                        let u = [ugb[j], uvb[j], uxb[j]];
-                        let (cx, cv, e) =
-                            el.step::<M>(xbn[j], vbn[j], pr[j], mu[j], u, n1b[j], n2b[j]);
-                        xbn[j] = cx;
-                        vbn[j] = cv;
-                        ev += e;
-                    }
+                    let ev = with_mode!(mode, M => {
+                        let mut ev = L::U::default();
+                        for j in 0..n {
+                            let u = [ugb[j], uvb[j], uxb[j]];
+                            let (cx, cv, e) =
+                                el.step::<M>(xbn[j], vbn[j], pr[j], mu[j], u, n1b[j], n2b[j]);
+                            xbn[j] = cx;
+                            vbn[j] = cv;
+                            ev += e;
+                        }
+                        ev
+                    });
                     events += L::uwide(ev);
-                    x.store(i0, xbn);
-                    v.store(i0, vbn);
+                    if !small {
+                        x.store(i0, xbn);
+                        v.store(i0, vbn);
+                    }
                 }
             }
             left -= kk as u64;

@@ -21,7 +21,9 @@
 
 use crate::bits::{words_for, WordSource};
 use crate::fused::fast::{HmcElemL, SgldElemL};
-use crate::fused::{mode_id, Fmt, GaussGrad, Lane, NoiseGen, OvL, RqL, SghmcLpL, SgldLpL};
+use crate::fused::{
+    mode_id, with_mode, Fmt, GaussGrad, Lane, NoiseGen, OvL, RqL, SghmcLpL, SgldLpL,
+};
 use crate::{Code, Platform, Rounding};
 
 /// Chains per lockstep group: one 512-bit vector of `i32` lanes (when the step's
@@ -555,7 +557,7 @@ pub mod fast {
                 Platform::Avx512 => unsafe {
                     crate::x86::avx512::lockstep_advance(cx, &mut g, bits, scratch)
                 },
-                _ => advance(cx, &mut g, bits, scratch),
+                _ => advance_chunked(cx, &mut g, bits, scratch),
             }
             for j in 0..lanes {
                 events[g0 + j] += g.ev[j];
@@ -574,28 +576,22 @@ pub mod fast {
         }
     }
 
-    /// The call's steps of one group, monomorphized on the rounding mode; inlined into each
-    /// platform's build (`x86::*::lockstep_advance`).
-    #[inline(always)]
-    pub(crate) fn advance<R: Rule<L>, L: Lane>(
+    /// [`advance`] for the baseline target, out of line: compiled once per rule and lane
+    /// type, not once per container of the caller.
+    #[inline(never)]
+    fn advance_chunked<R: Rule<L>, L: Lane>(
         cx: &Call<R, L>,
         g: &mut Group<L>,
         bits: &mut dyn Streams,
         scratch: &mut [u64],
     ) {
-        match cx.mode {
-            0 => advance_in::<R, L, 0>(cx, g, bits, scratch),
-            1 => advance_in::<R, L, 1>(cx, g, bits, scratch),
-            2 => advance_in::<R, L, 2>(cx, g, bits, scratch),
-            3 => advance_in::<R, L, 3>(cx, g, bits, scratch),
-            4 => advance_in::<R, L, 4>(cx, g, bits, scratch),
-            5 => advance_in::<R, L, 5>(cx, g, bits, scratch),
-            _ => advance_in::<R, L, 6>(cx, g, bits, scratch),
-        }
+        advance(cx, g, bits, scratch)
     }
 
+    /// The call's steps of one group (the element rule monomorphized on the rounding mode,
+    /// nothing else); inlined into each platform's build (`x86::*::lockstep_advance`).
     #[inline(always)]
-    fn advance_in<R: Rule<L>, L: Lane, const M: u8>(
+    pub(crate) fn advance<R: Rule<L>, L: Lane>(
         cx: &Call<R, L>,
         g: &mut Group<L>,
         bits: &mut dyn Streams,
@@ -655,13 +651,16 @@ pub mod fast {
                     let uv = cv.take(ws);
                     let ux = cx_.take(ws);
                     let (xi, vi) = (&mut xs[i], &mut vs[i]);
-                    for j in 0..LANES {
-                        let u = [L::u(ug[j]), L::u(uv[j]), L::u(ux[j])];
-                        let (cx, cv, e) = rule.lane::<M>(xi[j], vi[j], pr, mu, u, n1[j], n2[j]);
-                        xi[j] = cx;
-                        vi[j] = cv;
-                        ev[j] += L::uwide(e);
-                    }
+                    with_mode!(cx.mode, M => {
+                        for j in 0..LANES {
+                            let u = [L::u(ug[j]), L::u(uv[j]), L::u(ux[j])];
+                            let (cx, cv, e) =
+                                rule.lane::<M>(xi[j], vi[j], pr, mu, u, n1[j], n2[j]);
+                            xi[j] = cx;
+                            vi[j] = cv;
+                            ev[j] += L::uwide(e);
+                        }
+                    })
                 }
                 // Kept: a countdown instead of a division per step.
                 if to_keep == 1 {
