@@ -498,8 +498,10 @@ pub mod fast {
     /// What every group of a call shares: the rule, where the bits are, the target's
     /// constants, the call's steps and kept steps, and the platform drawing the words.
     pub(crate) struct Call<'a, R, L: Lane> {
-        rule: &'a R,
-        lay: &'a Layout<'a, L>,
+        // By value, not by reference: loads through a reference held in a struct are not
+        // known not to alias the group's stores, which kept the lane loop from vectorizing.
+        rule: R,
+        lay: Layout<'a, L>,
         consts: [(L, L); MAX_D],
         mode: u8,
         platform: Platform,
@@ -588,8 +590,8 @@ pub mod fast {
         advance(cx, g, bits, scratch)
     }
 
-    /// The call's steps of one group (the element rule monomorphized on the rounding mode,
-    /// nothing else); inlined into each platform's build (`x86::*::lockstep_advance`).
+    /// The call's steps of one group, the step loop monomorphized on the rounding mode; inlined
+    /// into each platform's build (`x86::*::lockstep_advance`).
     #[inline(always)]
     pub(crate) fn advance<R: Rule<L>, L: Lane>(
         cx: &Call<R, L>,
@@ -597,7 +599,7 @@ pub mod fast {
         bits: &mut dyn Streams,
         scratch: &mut [u64],
     ) {
-        let (lay, rule, steps) = (cx.lay, cx.rule, cx.steps);
+        let (lay, rule, steps) = (&cx.lay, &cx.rule, cx.steps);
         let (d, wps) = (lay.d, lay.wps);
         let per_step = LANES * wps;
         let k = (scratch.len() / (2 * per_step)).max(1);
@@ -636,47 +638,46 @@ pub mod fast {
                     }
                 }
             }
-            for s in 0..kk {
-                let ws = &tr[s * per_step..(s + 1) * per_step];
-                let [mut cg, mut cn1, mut cn2, mut cv, mut cx_] = starts;
-                for i in 0..d {
-                    let (pr, mu) = cx.consts[i];
-                    let ug = cg.take(ws);
-                    let n1 = lay.noise(ws, &mut cn1);
-                    let n2 = if lay.momentum {
-                        lay.noise(ws, &mut cn2)
-                    } else {
-                        [L::default(); LANES]
-                    };
-                    let uv = cv.take(ws);
-                    let ux = cx_.take(ws);
-                    let (xi, vi) = (&mut xs[i], &mut vs[i]);
-                    with_mode!(cx.mode, M => {
+            with_mode!(cx.mode, M => {
+                for s in 0..kk {
+                    let ws = &tr[s * per_step..(s + 1) * per_step];
+                    let [mut cg, mut cn1, mut cn2, mut cv, mut cx_] = starts;
+                    for i in 0..d {
+                        let (pr, mu) = cx.consts[i];
+                        let ug = cg.take(ws);
+                        let n1 = lay.noise(ws, &mut cn1);
+                        let n2 = if lay.momentum {
+                            lay.noise(ws, &mut cn2)
+                        } else {
+                            [L::default(); LANES]
+                        };
+                        let uv = cv.take(ws);
+                        let ux = cx_.take(ws);
+                        let (xi, vi) = (&mut xs[i], &mut vs[i]);
                         for j in 0..LANES {
                             let u = [L::u(ug[j]), L::u(uv[j]), L::u(ux[j])];
-                            let (cx, cv, e) =
-                                rule.lane::<M>(xi[j], vi[j], pr, mu, u, n1[j], n2[j]);
+                            let (cx, cv, e) = rule.lane::<M>(xi[j], vi[j], pr, mu, u, n1[j], n2[j]);
                             xi[j] = cx;
                             vi[j] = cv;
                             ev[j] += L::uwide(e);
                         }
-                    })
-                }
-                // Kept: a countdown instead of a division per step.
-                if to_keep == 1 {
-                    to_keep = every;
-                    let kept = xs.iter().zip(&g.c0).zip(g.s1.iter_mut().zip(&mut g.s2));
-                    for ((x, c0), (s1, s2)) in kept.take(d) {
-                        for j in 0..LANES {
-                            let c = x[j].wide() - c0[j];
-                            s1[j] += c;
-                            s2[j] += c * c;
-                        }
                     }
-                } else {
-                    to_keep = to_keep.saturating_sub(1);
+                    // Kept: a countdown instead of a division per step.
+                    if to_keep == 1 {
+                        to_keep = every;
+                        let kept = xs.iter().zip(&g.c0).zip(g.s1.iter_mut().zip(&mut g.s2));
+                        for ((x, c0), (s1, s2)) in kept.take(d) {
+                            for j in 0..LANES {
+                                let c = x[j].wide() - c0[j];
+                                s1[j] += c;
+                                s2[j] += c * c;
+                            }
+                        }
+                    } else {
+                        to_keep = to_keep.saturating_sub(1);
+                    }
                 }
-            }
+            });
             t += kk as u64;
         }
     }
@@ -716,8 +717,8 @@ pub mod fast {
             ($l:ty) => {{
                 let lay = Layout::<$l>::new(d, (rg, 0, rx), p.noise, p.noise_fmt, false);
                 let cx = Call {
-                    rule: &SgldElemL::<$l>::of(p),
-                    lay: &lay,
+                    rule: SgldElemL::<$l>::of(p),
+                    lay,
                     consts: consts(&p.target, d),
                     mode: mode_id(p.rounding),
                     platform,
@@ -759,8 +760,8 @@ pub mod fast {
             ($l:ty) => {{
                 let lay = Layout::<$l>::new(d, p.round_bits(), p.noise, p.noise_fmt, true);
                 let cx = Call {
-                    rule: &HmcElemL::<$l>::of(p),
-                    lay: &lay,
+                    rule: HmcElemL::<$l>::of(p),
+                    lay,
                     consts: consts(&p.target, d),
                     mode: mode_id(p.rounding),
                     platform,
