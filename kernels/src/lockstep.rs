@@ -615,6 +615,10 @@ pub mod fast {
         } else {
             0
         };
+        // Lanes without a chain read zero words: zeroed once, never written after.
+        if lanes < LANES {
+            tr.fill(0);
+        }
         let mut t = 0u64;
         while t < steps {
             let kk = (k as u64).min(steps - t) as usize;
@@ -624,18 +628,11 @@ pub mod fast {
                     .fill_on(cx.platform, &mut raw[j * n..(j + 1) * n]);
             }
             // Transpose to [word][lane], one lane's row at a time (contiguous loads,
-            // stride-LANES stores); lanes without a chain get zero words.
+            // stride-LANES stores).
             let tr_n = &mut tr[..n * LANES];
-            for j in 0..LANES {
-                if j < lanes {
-                    let row = &raw[j * n..(j + 1) * n];
-                    for (dst, &w) in tr_n.chunks_exact_mut(LANES).zip(row) {
-                        dst[j] = w;
-                    }
-                } else {
-                    for dst in tr_n.chunks_exact_mut(LANES) {
-                        dst[j] = 0;
-                    }
+            for (j, row) in raw.chunks_exact(n.max(1)).take(lanes).enumerate() {
+                for (dst, &w) in tr_n.chunks_exact_mut(LANES).zip(row) {
+                    dst[j] = w;
                 }
             }
             with_mode!(cx.mode, M => {
