@@ -891,7 +891,7 @@ pub mod reference {
 /// monomorphized on the rounding mode.
 pub mod fast {
     use super::*;
-    use crate::Platform;
+    use crate::{CodeSliceMut, Platform};
 
     /// Elements per block.
     const B: usize = 256;
@@ -1367,31 +1367,39 @@ pub mod fast {
         words.checked_div(per_step).unwrap_or(1).max(1)
     }
 
-    /// A chain's state in lanes `L`, whatever its container: blocks are loaded into lanes
-    /// before a step and stored after it, so that the step code is compiled once per lane
-    /// type and platform, not again for every container.
-    pub(crate) trait State<L> {
-        /// Number of codes.
-        fn codes(&self) -> usize;
-        /// Loads codes `i0..i0 + out.len()`.
-        fn load(&self, i0: usize, out: &mut [L]);
-        /// Stores `v` as codes `i0..i0 + v.len()`.
-        fn store(&mut self, i0: usize, v: &[L]);
-    }
-
-    impl<C: Code, L: Lane> State<L> for &mut [C] {
-        fn codes(&self) -> usize {
-            <[C]>::len(self)
-        }
-        fn load(&self, i0: usize, out: &mut [L]) {
-            for (o, c) in out.iter_mut().zip(&self[i0..]) {
+    /// Loads codes `i0..i0 + out.len()` of `x` into lanes. Inlined into each platform's
+    /// build (one small widening loop per container), so the step code around it is compiled
+    /// once per lane type and platform, not again for every container.
+    #[inline(always)]
+    fn load<L: Lane>(x: &CodeSliceMut, i0: usize, out: &mut [L]) {
+        #[inline(always)]
+        fn go<C: Code, L: Lane>(s: &[C], out: &mut [L]) {
+            for (o, c) in out.iter_mut().zip(s) {
                 *o = L::of(c.to_i64());
             }
         }
-        fn store(&mut self, i0: usize, v: &[L]) {
-            for (c, l) in self[i0..].iter_mut().zip(v) {
+        match x {
+            CodeSliceMut::I8(s) => go(&s[i0..], out),
+            CodeSliceMut::I16(s) => go(&s[i0..], out),
+            CodeSliceMut::I32(s) => go(&s[i0..], out),
+            CodeSliceMut::I64(s) => go(&s[i0..], out),
+        }
+    }
+
+    /// Stores lanes `v` as codes `i0..i0 + v.len()` of `x` (see [`load`]).
+    #[inline(always)]
+    fn store<L: Lane>(x: &mut CodeSliceMut, i0: usize, v: &[L]) {
+        #[inline(always)]
+        fn go<C: Code, L: Lane>(s: &mut [C], v: &[L]) {
+            for (c, l) in s.iter_mut().zip(v) {
                 *c = C::from_i64(l.wide());
             }
+        }
+        match x {
+            CodeSliceMut::I8(s) => go(&mut s[i0..], v),
+            CodeSliceMut::I16(s) => go(&mut s[i0..], v),
+            CodeSliceMut::I32(s) => go(&mut s[i0..], v),
+            CodeSliceMut::I64(s) => go(&mut s[i0..], v),
         }
     }
 
@@ -1403,7 +1411,7 @@ pub mod fast {
     /// If `words` is shorter than [`SgldLpL::words_per_step`].
     pub fn sgld_lp_l<C: Code>(
         p: &SgldLpL,
-        mut x: &mut [C],
+        x: &mut [C],
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
@@ -1411,21 +1419,21 @@ pub mod fast {
     ) -> u64 {
         macro_rules! go {
             ($l:ty) => {{
-                let xs: &mut dyn State<$l> = &mut x;
+                let xs = &mut C::slice_mut(&mut *x);
                 match platform {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked
                     // support.
                     Platform::Avx2 => unsafe {
-                        crate::x86::avx2::sgld_lanes(p, xs, steps, bits, words)
+                        crate::x86::avx2::sgld_lanes::<$l>(p, xs, steps, bits, words)
                     },
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: an `Avx512` value is only handed out by `avx512()`, which
                     // checked support.
                     Platform::Avx512 => unsafe {
-                        crate::x86::avx512::sgld_lanes(p, xs, steps, bits, words)
+                        crate::x86::avx512::sgld_lanes::<$l>(p, xs, steps, bits, words)
                     },
-                    _ => sgld_chunked(p, xs, steps, bits, words),
+                    _ => sgld_chunked::<$l>(p, xs, steps, bits, words),
                 }
             }};
         }
@@ -1443,25 +1451,25 @@ pub mod fast {
     #[inline(never)]
     fn sgld_chunked<L: Lane>(
         p: &SgldLpL,
-        x: &mut dyn State<L>,
+        x: &mut CodeSliceMut,
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        sgld_lanes(p, x, steps, bits, words)
+        sgld_lanes::<L>(p, x, steps, bits, words)
     }
 
     /// [`sghmc_lanes`] for the baseline target, out of line (as [`sgld_chunked`]).
     #[inline(never)]
     fn sghmc_chunked<L: Lane>(
         p: &SghmcLpL,
-        x: &mut dyn State<L>,
-        v: &mut dyn State<L>,
+        x: &mut CodeSliceMut,
+        v: &mut CodeSliceMut,
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        sghmc_lanes(p, x, v, steps, bits, words)
+        sghmc_lanes::<L>(p, x, v, steps, bits, words)
     }
 
     /// [`sgld_run`] in lanes `L`, monomorphized on the rounding mode; inlined into each
@@ -1469,7 +1477,7 @@ pub mod fast {
     #[inline(always)]
     pub(crate) fn sgld_lanes<L: Lane>(
         p: &SgldLpL,
-        x: &mut dyn State<L>,
+        x: &mut CodeSliceMut,
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
@@ -1480,12 +1488,12 @@ pub mod fast {
     #[inline(always)]
     fn sgld_run<L: Lane>(
         p: &SgldLpL,
-        x: &mut dyn State<L>,
+        x: &mut CodeSliceMut,
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        let d = x.codes();
+        let d = x.len();
         let (rg, rx) = p.round_bits();
         let (ng, nn, nx) = (words_for(d, rg), p.noise.words(d), words_for(d, rx));
         let per_step = ng + nn + nx;
@@ -1502,7 +1510,7 @@ pub mod fast {
         // Small chains stay in lanes for the whole call.
         let small = d <= SMALL_D;
         if small {
-            x.load(0, &mut xb[..d]);
+            load(x, 0, &mut xb[..d]);
             consts.block(&p.target, 0, d);
         }
         let mut events = 0u64;
@@ -1528,7 +1536,7 @@ pub mod fast {
                 for i0 in (0..blocks).map(|b| b * B) {
                     let n = (d - i0).min(B);
                     if !small {
-                        x.load(i0, &mut xb[..n]);
+                        load(x, i0, &mut xb[..n]);
                         consts.block(&p.target, i0, n);
                         ugs.take(&mut ug[..n], L::u);
                         conv.fill(&mut nzs, &mut nz[..n]);
@@ -1550,7 +1558,7 @@ pub mod fast {
                     });
                     events += L::uwide(ev);
                     if !small {
-                        x.store(i0, xbn);
+                        store(x, i0, xbn);
                     }
                 }
             }
@@ -1558,7 +1566,7 @@ pub mod fast {
             left -= kk as u64;
         }
         if small {
-            x.store(0, &xb[..d]);
+            store(x, 0, &xb[..d]);
         }
         events
     }
@@ -1570,8 +1578,8 @@ pub mod fast {
     /// If `x.len() != v.len()` or `words` is shorter than [`SghmcLpL::words_per_step`].
     pub fn sghmc_lp_l<C: Code>(
         p: &SghmcLpL,
-        mut x: &mut [C],
-        mut v: &mut [C],
+        x: &mut [C],
+        v: &mut [C],
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
@@ -1580,21 +1588,21 @@ pub mod fast {
         assert_eq!(x.len(), v.len(), "sghmc_lp_l: x and v lengths differ");
         macro_rules! go {
             ($l:ty) => {{
-                let (xs, vs): (&mut dyn State<$l>, &mut dyn State<$l>) = (&mut x, &mut v);
+                let (xs, vs) = (&mut C::slice_mut(&mut *x), &mut C::slice_mut(&mut *v));
                 match platform {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked
                     // support.
                     Platform::Avx2 => unsafe {
-                        crate::x86::avx2::sghmc_lanes(p, xs, vs, steps, bits, words)
+                        crate::x86::avx2::sghmc_lanes::<$l>(p, xs, vs, steps, bits, words)
                     },
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: an `Avx512` value is only handed out by `avx512()`, which
                     // checked support.
                     Platform::Avx512 => unsafe {
-                        crate::x86::avx512::sghmc_lanes(p, xs, vs, steps, bits, words)
+                        crate::x86::avx512::sghmc_lanes::<$l>(p, xs, vs, steps, bits, words)
                     },
-                    _ => sghmc_chunked(p, xs, vs, steps, bits, words),
+                    _ => sghmc_chunked::<$l>(p, xs, vs, steps, bits, words),
                 }
             }};
         }
@@ -1612,8 +1620,8 @@ pub mod fast {
     #[inline(always)]
     pub(crate) fn sghmc_lanes<L: Lane>(
         p: &SghmcLpL,
-        x: &mut dyn State<L>,
-        v: &mut dyn State<L>,
+        x: &mut CodeSliceMut,
+        v: &mut CodeSliceMut,
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
@@ -1624,13 +1632,13 @@ pub mod fast {
     #[inline(always)]
     fn sghmc_run<L: Lane>(
         p: &SghmcLpL,
-        x: &mut dyn State<L>,
-        v: &mut dyn State<L>,
+        x: &mut CodeSliceMut,
+        v: &mut CodeSliceMut,
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        let d = x.codes();
+        let d = x.len();
         let (rg, rv, rx) = p.round_bits();
         let (ng, nn) = (words_for(d, rg), p.noise.words(2 * d));
         let (nv, nx) = (words_for(d, rv), words_for(d, rx));
@@ -1652,8 +1660,8 @@ pub mod fast {
         // Small chains stay in lanes for the whole call.
         let small = d <= SMALL_D;
         if small {
-            x.load(0, &mut xb[..d]);
-            v.load(0, &mut vb[..d]);
+            load(x, 0, &mut xb[..d]);
+            load(v, 0, &mut vb[..d]);
             consts.block(&p.target, 0, d);
         }
         let mut events = 0u64;
@@ -1684,8 +1692,8 @@ pub mod fast {
                 for i0 in (0..blocks).map(|b| b * B) {
                     let n = (d - i0).min(B);
                     if !small {
-                        x.load(i0, &mut xb[..n]);
-                        v.load(i0, &mut vb[..n]);
+                        load(x, i0, &mut xb[..n]);
+                        load(v, i0, &mut vb[..n]);
                         consts.block(&p.target, i0, n);
                         ugs.take(&mut ug[..n], L::u);
                         conv.fill(&mut n1s, &mut n1[..n]);
@@ -1712,16 +1720,16 @@ pub mod fast {
                     });
                     events += L::uwide(ev);
                     if !small {
-                        x.store(i0, xbn);
-                        v.store(i0, vbn);
+                        store(x, i0, xbn);
+                        store(v, i0, vbn);
                     }
                 }
             }
             left -= kk as u64;
         }
         if small {
-            x.store(0, &xb[..d]);
-            v.store(0, &vb[..d]);
+            store(x, 0, &xb[..d]);
+            store(v, 0, &vb[..d]);
         }
         events
     }

@@ -104,6 +104,23 @@ pub enum CodeSliceMut<'a> {
     I64(&'a mut [i64]),
 }
 
+impl CodeSliceMut<'_> {
+    /// Number of codes.
+    pub fn len(&self) -> usize {
+        match self {
+            CodeSliceMut::I8(s) => s.len(),
+            CodeSliceMut::I16(s) => s.len(),
+            CodeSliceMut::I32(s) => s.len(),
+            CodeSliceMut::I64(s) => s.len(),
+        }
+    }
+
+    /// Whether there are no codes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 macro_rules! impl_code {
     ($($t:ident $v:ident),*) => {$(
         impl Code for $t {

@@ -51,7 +51,7 @@ pub unsafe fn quantize_f64<O: Code, W: WordSource + ?Sized>(
 #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2")]
 pub(crate) unsafe fn sgld_lanes<L: crate::fused::Lane>(
     p: &crate::fused::SgldLpL,
-    x: &mut dyn crate::fused::fast::State<L>,
+    x: &mut crate::CodeSliceMut,
     steps: u64,
     bits: &mut dyn WordSource,
     words: &mut [u64],
@@ -60,7 +60,7 @@ pub(crate) unsafe fn sgld_lanes<L: crate::fused::Lane>(
         bits,
         platform: crate::Platform::Avx512,
     };
-    crate::fused::fast::sgld_lanes(p, x, steps, &mut bits, words)
+    crate::fused::fast::sgld_lanes::<L>(p, x, steps, &mut bits, words)
 }
 
 /// [`crate::fused::fast::sghmc_lanes`] compiled for Avx512, words drawn with its SIMD step.
@@ -70,8 +70,8 @@ pub(crate) unsafe fn sgld_lanes<L: crate::fused::Lane>(
 #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2")]
 pub(crate) unsafe fn sghmc_lanes<L: crate::fused::Lane>(
     p: &crate::fused::SghmcLpL,
-    x: &mut dyn crate::fused::fast::State<L>,
-    v: &mut dyn crate::fused::fast::State<L>,
+    x: &mut crate::CodeSliceMut,
+    v: &mut crate::CodeSliceMut,
     steps: u64,
     bits: &mut dyn WordSource,
     words: &mut [u64],
@@ -80,7 +80,7 @@ pub(crate) unsafe fn sghmc_lanes<L: crate::fused::Lane>(
         bits,
         platform: crate::Platform::Avx512,
     };
-    crate::fused::fast::sghmc_lanes(p, x, v, steps, &mut bits, words)
+    crate::fused::fast::sghmc_lanes::<L>(p, x, v, steps, &mut bits, words)
 }
 
 /// [`WordSource::fill`] compiled for AVX-512.
