@@ -17,7 +17,8 @@
 //!   SIMD xoshiro steps;
 //! - [`platform`]: the one place that chooses a path ([`Platform::detect`]).
 //!
-//! Every fast path is tested bit-identical to [`portable`] on random inputs and odd lengths.
+//! Every fast path is tested bit-identical to [`portable`] on random inputs and odd lengths
+//! (`kernels/tests/kernels/`).
 //!
 //! ```
 //! use lpmc_kernels::{Overflow, Platform, Rounding, Spec, XoshiroLanes};
