@@ -627,12 +627,21 @@ pub mod fast {
                 bits.stream(g0 + j)
                     .fill_on(cx.platform, &mut raw[j * n..(j + 1) * n]);
             }
-            // Transpose to [word][lane], one lane's row at a time (contiguous loads,
-            // stride-LANES stores).
+            // Transpose to [word][lane]: a full group word by word (one contiguous row of
+            // stores per word, loads from the 16 lanes' rows), a partial one lane by lane.
             let tr_n = &mut tr[..n * LANES];
-            for (j, row) in raw.chunks_exact(n.max(1)).take(lanes).enumerate() {
-                for (dst, &w) in tr_n.chunks_exact_mut(LANES).zip(row) {
-                    dst[j] = w;
+            if lanes == LANES {
+                let raw_n = &raw[..LANES * n];
+                for (w, dst) in tr_n.chunks_exact_mut(LANES).enumerate() {
+                    for (j, d) in dst.iter_mut().enumerate() {
+                        *d = raw_n[j * n + w];
+                    }
+                }
+            } else {
+                for (j, row) in raw.chunks_exact(n.max(1)).take(lanes).enumerate() {
+                    for (dst, &w) in tr_n.chunks_exact_mut(LANES).zip(row) {
+                        dst[j] = w;
+                    }
                 }
             }
             with_mode!(cx.mode, M => {
