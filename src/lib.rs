@@ -2,7 +2,7 @@
 //!
 //! A bit-accurate fixed-point simulation engine for low-precision Bayesian sampling
 //! (SGLD and SGHMC in fixed point). Parameters, momenta and accumulators are stored as real
-//! integer codes ([`format`]), rounded with hardware-faithful modes ([`round`]) drawing from
+//! integer codes ([`format`](mod@format)), rounded with hardware-faithful modes ([`round`]) drawing from
 //! documented random-bit streams ([`source`]); the hot loops live in the `lpmc_kernels` crate.
 //!
 //! The design contract is `DESIGN.md`; the reference results are the papers summarised in

@@ -4,7 +4,7 @@
 //! - [`sr_var_gaussian`]: E[f(1−f)] of the fraction f of a Gaussian, the mean variance that exact
 //!   stochastic rounding adds to a Gaussian value (in code units).
 //! - SGLD on N(m, s²): [`sgld_stationary_var`] for every variant (the naive SGLDLP-L form is
-//!   PAPER.md's [L] Gaussian formula, generalized), and [`sgld_lp_l_stationary_exact`], the
+//!   PAPER.md's \[L\] Gaussian formula, generalized), and [`sgld_lp_l_stationary_exact`], the
 //!   exact stationary law of SGLDLP-L as a finite Markov chain on the codes.
 //! - SGHMC on N(m, s²) with the exact (Cheng et al.) integrator: [`sghmc_linear`] gives the
 //!   linear recursion (A, Q) of each variant and [`sghmc_stationary_cov`] its stationary
@@ -280,7 +280,7 @@ pub use crate::sampler::sgld::SgldVariant;
 ///   q_W = Δ²·h(m/Δ, √Var/Δ) (the full-precision x ~ N(m, Var); ≈ Δ²/6). The variance is that
 ///   of the full-precision x.
 /// - `LpL`: σ_n² + η²q_G + Δ²·E[φ(1−φ)], φ = frac(σ_n·ξ/Δ), i.e. Δ²·h(0, σ_n/Δ): PAPER.md's
-///   [L] form (2η + q)/(2η − η²), generalized to s², σ_g, q_G. It neglects the drift's shift
+///   \[L\] form (2η + q)/(2η − η²), generalized to s², σ_g, q_G. It neglects the drift's shift
 ///   of the fractional position and saturation; [`sgld_lp_l_stationary_exact`] has neither
 ///   approximation (they agree to ~10⁻⁴ relative at the paper's settings).
 /// - `VcL`: σ_n² + η²q_G + Δ²·E(0, τ, 2η/Δ²): Q^vc delivers 2η exactly unless 2η < Δ²·f(1−f),
@@ -289,7 +289,7 @@ pub use crate::sampler::sgld::SgldVariant;
 ///   the mean near the grid and VC exact even for 2η < Δ²/4.
 ///
 /// `LpF` and `VcL` depend on Var through q_W or τ: Var is the solution of
-/// Var = E[Var ε](Var)/(1 − a²), found by bisection between the values with the term at 0 and
+/// Var = E\[Var ε\](Var)/(1 − a²), found by bisection between the values with the term at 0 and
 /// at its bound Δ²/4.
 ///
 /// Errors: η, s² not finite and > 0; σ_g, q_G negative; Δ ≤ 0; |a| ≥ 1 (no stationary law:

@@ -42,7 +42,7 @@
 //! several steps at once ([`crate::WordSource::fill_on`]): same words, SIMD rate.
 //!
 //! # Paths
-//! [`reference`] is the scalar twin (`i128` sums, [`crate::portable::round_code`],
+//! [`reference`](mod@reference) is the scalar twin (`i128` sums, [`crate::portable::round_code`],
 //! [`crate::bits::unpack`] per element). [`fast`] works in blocks: it unpacks each region's
 //! bits to one lane per element, builds the noise codes of the block (a `clt:K:B` with
 //! `K·B ≤ 32` sums each code's uniforms inside one unpacked field), then runs one branch-free

@@ -12,7 +12,7 @@
 //! are drawn in one [`WordSource::fill_on`] (SIMD xoshiro) and transposed to
 //! `[step][word][lane]`, so that lane `j` of vector `w` is chain `j`'s word `w`. The final
 //! state, the events and the streams' positions are those of running each chain alone
-//! ([`reference`]), for any number of chains, tested bit-identical.
+//! ([`reference`](mod@reference)), for any number of chains, tested bit-identical.
 //!
 //! # Kept samples
 //! Step `t` of a call (1-based) is kept when [`Keep::kept`] says so; for a kept step the

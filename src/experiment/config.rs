@@ -212,7 +212,7 @@ pub const BUILTIN_CONFIG: &str = r#"{"target": {"gaussian": {"mean": [0.0], "var
  "grad_noise": 0.0, "chains": 10000, "steps": 4000, "burn_in": 2000, "thin": 10, "seed": 1}"#;
 
 impl RunConfig {
-    /// The built-in run `lpmc run` performs when given no config: [S] §4.1, SGHMC `lp-l` on
+    /// The built-in run `lpmc run` performs when given no config: \[S\] §4.1, SGHMC `lp-l` on
     /// N(0, 1) at η = 0.09, u = 2, γ = 3, 8-bit Q(8, 4), exact SR, 10000 chains × 4000 steps
     /// (text: [`BUILTIN_CONFIG`]).
     pub fn builtin() -> Self {

@@ -1,4 +1,4 @@
-//! Figure 1 — [L] Gaussian: SGLD `lp-f`, `lp-l`, `vc-l` on N(0, 1) at WL = 8, FL = 3,
+//! Figure 1 — \[L\] Gaussian: SGLD `lp-f`, `lp-l`, `vc-l` on N(0, 1) at WL = 8, FL = 3,
 //! η = 2e-3, σ_g = 0.1 (histograms), and the stationary variance against η with the closed
 //! form of [`crate::theory::sgld_stationary_var`].
 

@@ -1,4 +1,4 @@
-//! Figure 2 — [S] Fig. 1–2: histograms of SGHMC `lp-f`, `lp-l`, `vc-l`, `vc-joint` (correct
+//! Figure 2 — \[S\] Fig. 1–2: histograms of SGHMC `lp-f`, `lp-l`, `vc-l`, `vc-joint` (correct
 //! and published sign) and SGLD `lp-f`, `lp-l`, `vc-l` on N(0, 1) (η = 0.09, u = 2, γ = 3) and
 //! on the mixture ½N(−1, ¼) + ½N(1, ¼) (η = 0.1, u = 1, γ = 3), 8-bit FL = 4; the W2
 //! orderings the paper claims, and Var x against the closed forms on the Gaussian.

@@ -1,4 +1,4 @@
-//! Figure 3 — [S] Fig. 3: distance of the samples collected up to iteration t from the
+//! Figure 3 — \[S\] Fig. 3: distance of the samples collected up to iteration t from the
 //! mixture ½N(−1, ¼) + ½N(1, ¼), against t (log–log), for SGLD and SGHMC `lp-f`, `lp-l`,
 //! `vc-l`: exact W2 and the paper's L2 density distance.
 //!

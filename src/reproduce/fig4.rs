@@ -1,4 +1,4 @@
-//! Figure 4 — [S] Fig. 4: W2(VC)/W2(naive) for SGHMCLP-L against Var ξ^x/(Δ²/4), the x noise
+//! Figure 4 — \[S\] Fig. 4: W2(VC)/W2(naive) for SGHMCLP-L against Var ξ^x/(Δ²/4), the x noise
 //! variance of one step in units of the variance v0 = Δ²/4 that Q^vc needs, over 0…85, with
 //! a 95% band over 5 seeds; for the paper's VC (`vc-l`) and `vc-joint`.
 //!

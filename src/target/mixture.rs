@@ -25,7 +25,7 @@ pub struct Mixture {
 }
 
 impl Mixture {
-    /// ½N(−1, ¼) + ½N(1, ¼), the 1-D mixture of [S] §4.1.
+    /// ½N(−1, ¼) + ½N(1, ¼), the 1-D mixture of \[S\] §4.1.
     pub fn paper() -> Self {
         Mixture {
             c: MixtureConfig {

@@ -9,7 +9,7 @@
 //!   `{"gaussian": {"mean": [..], "cov": [[..], ..]}}` (full, symmetric positive definite);
 //! - `{"mixture": {"weights": [..], "means": [[..], ..], "vars": [[..], ..]}}` (components with
 //!   diagonal covariances; weights positive, summing to 1);
-//! - `"paper-mixture"`: ½N(−1, ¼) + ½N(1, ¼), the mixture of [S] §4.1;
+//! - `"paper-mixture"`: ½N(−1, ¼) + ½N(1, ¼), the mixture of \[S\] §4.1;
 //! - `{"regression": {"n": .., "dim": .., ...}}`: Bayesian linear regression on synthetic data
 //!   ([`regression`]);
 //! - `{"posterior": {"n": .., "batch": .., ...}}`: the \[S\] script's mixture posterior
@@ -78,7 +78,7 @@ pub enum TargetConfig {
     Gaussian(gaussian::GaussianConfig),
     /// A mixture of Gaussians with diagonal covariances.
     Mixture(mixture::MixtureConfig),
-    /// ½N(−1, ¼) + ½N(1, ¼) ([S] §4.1).
+    /// ½N(−1, ¼) + ½N(1, ¼) (\[S\] §4.1).
     PaperMixture,
     /// Bayesian linear regression on synthetic data (analytic Gaussian posterior).
     Regression(regression::RegressionConfig),
