@@ -631,10 +631,10 @@ pub mod fast {
             // stores per word, loads from the 16 lanes' rows), a partial one lane by lane.
             let tr_n = &mut tr[..n * LANES];
             if lanes == LANES {
-                let raw_n = &raw[..LANES * n];
+                let rows: [&[u64]; LANES] = std::array::from_fn(|j| &raw[j * n..(j + 1) * n]);
                 for (w, dst) in tr_n.chunks_exact_mut(LANES).enumerate() {
-                    for (j, d) in dst.iter_mut().enumerate() {
-                        *d = raw_n[j * n + w];
+                    for (d, row) in dst.iter_mut().zip(&rows) {
+                        *d = row[w];
                     }
                 }
             } else {
