@@ -62,6 +62,43 @@ pub fn codes(g: &mut XoshiroLanes, n: usize, wl: u32) -> Vec<i64> {
         .collect()
 }
 
+/// The SGLD and SGHMC steps of one test case: a format family of [`families`], the momentum
+/// in the position's format, `cf` seven coefficient codes (SGLD: η = `cf[0]`, noise
+/// coefficient `cf[1]`).
+pub fn steps<'a>(
+    rounding: Rounding,
+    (fx, fg, fa, fc, fnz): (Fmt, Fmt, Fmt, u32, Fmt),
+    target: GaussGrad<'a>,
+    noise: NoiseGen<'a>,
+    cf: [i64; 7],
+) -> (SgldLpL<'a>, SghmcLpL<'a>) {
+    let sgld = SgldLpL {
+        rounding,
+        x: fx,
+        grad: fg,
+        accum: fa,
+        coef_fl: fc,
+        eta: cf[0],
+        noise_coef: cf[1],
+        target,
+        noise,
+        noise_fmt: fnz,
+    };
+    let hmc = SghmcLpL {
+        rounding,
+        x: fx,
+        v: fx,
+        grad: fg,
+        accum: fa,
+        coef_fl: fc,
+        coefs: cf,
+        target,
+        noise,
+        noise_fmt: fnz,
+    };
+    (sgld, hmc)
+}
+
 pub fn gens(table: &[i64]) -> Vec<NoiseGen<'_>> {
     vec![
         NoiseGen::Clt {
@@ -125,30 +162,9 @@ fn check_all<C: Code>() -> [usize; 4] {
                         mean: &mean,
                         prec_fl: fc,
                     };
-                    let sgld = SgldLpL {
-                        rounding,
-                        x: fx,
-                        grad: fg,
-                        accum: fa,
-                        coef_fl: fc,
-                        eta: cf[0],
-                        noise_coef: cf[1],
-                        target,
-                        noise: gen,
-                        noise_fmt: fnz,
-                    };
-                    let hmc = SghmcLpL {
-                        rounding,
-                        x: fx,
-                        v: fx,
-                        grad: fg,
-                        accum: fa,
-                        coef_fl: fc,
-                        coefs: cf.clone().try_into().unwrap(),
-                        target,
-                        noise: gen,
-                        noise_fmt: fnz,
-                    };
+                    let fam = (fx, fg, fa, fc, fnz);
+                    let cf = cf.try_into().unwrap();
+                    let (sgld, hmc) = steps(rounding, fam, target, gen, cf);
                     lanes[if sgld.fits_i32() { 0 } else { 1 }] += sgld.fits_i64() as usize;
                     lanes[if hmc.fits_i32() { 2 } else { 3 }] += hmc.fits_i64() as usize;
                     let steps = 5;
@@ -235,11 +251,7 @@ fn fused_paths_bit_identical_i32() {
 /// 30 random bits, a CLT sum past `2^30`.
 #[test]
 fn fits_i32_bounds() {
-    let f = |wl, fl| Fmt {
-        wl,
-        fl,
-        overflow: Overflow::Saturate,
-    };
+    let f = sat;
     let (one, zero) = ([4096i64], [0i64]);
     let target = GaussGrad {
         prec: &one,
@@ -317,27 +329,20 @@ fn fits_i32_bounds() {
 #[test]
 fn families_take_the_fast_path() {
     let t = [1i64];
-    for (fx, fg, fa, fc, fnz) in families(8) {
-        let p = SgldLpL {
-            rounding: Rounding::StochasticExact,
-            x: fx,
-            grad: fg,
-            accum: fa,
-            coef_fl: fc,
-            eta: 3,
-            noise_coef: 5,
-            target: GaussGrad {
-                prec: &t,
-                mean: &t,
-                prec_fl: fc,
-            },
-            noise: NoiseGen::Clt {
-                k: 4,
-                bits: 8,
-                shift: 3,
-            },
-            noise_fmt: fnz,
+    for fam in families(8) {
+        let (fx, _, fa, fc, _) = fam;
+        let target = GaussGrad {
+            prec: &t,
+            mean: &t,
+            prec_fl: fc,
         };
+        let noise = NoiseGen::Clt {
+            k: 4,
+            bits: 8,
+            shift: 3,
+        };
+        let cf = [3, 5, 0, 0, 0, 0, 0];
+        let (p, _) = steps(Rounding::StochasticExact, fam, target, noise, cf);
         assert!(p.fits_i64(), "{fx:?} {fa:?}");
     }
 }

@@ -1,7 +1,7 @@
-use crate::fused::{codes, families, gens, ROUNDINGS};
+use crate::fused::{codes, families, gens, sat, steps, ROUNDINGS};
 use lpmc_kernels::fused::*;
 use lpmc_kernels::lockstep::*;
-use lpmc_kernels::{Code, Overflow, Platform, Rounding, WordSource, XoshiroLanes};
+use lpmc_kernels::{Code, Platform, Rounding, WordSource, XoshiroLanes};
 
 /// Every platform against the chain-by-chain reference: final x and v, per-chain events,
 /// kept sums and the next word of every stream; chain counts below, at and above a lane
@@ -35,30 +35,9 @@ fn check_all<C: Code>() {
                         mean: &mean,
                         prec_fl: fc,
                     };
-                    let sgld = SgldLpL {
-                        rounding,
-                        x: fx,
-                        grad: fg,
-                        accum: fa,
-                        coef_fl: fc,
-                        eta: cf[0],
-                        noise_coef: cf[1],
-                        target,
-                        noise: gen,
-                        noise_fmt: fnz,
-                    };
-                    let hmc = SghmcLpL {
-                        rounding,
-                        x: fx,
-                        v: fx,
-                        grad: fg,
-                        accum: fa,
-                        coef_fl: fc,
-                        coefs: cf.clone().try_into().unwrap(),
-                        target,
-                        noise: gen,
-                        noise_fmt: fnz,
-                    };
+                    let fam = (fx, fg, fa, fc, fnz);
+                    let cf = cf.try_into().unwrap();
+                    let (sgld, hmc) = steps(rounding, fam, target, gen, cf);
                     for fits in [sgld.fits_i64(), hmc.fits_i64()] {
                         lanes_seen[0] |= fits;
                     }
@@ -153,11 +132,7 @@ fn lockstep_bit_identical_i32() {
 fn reference_is_one_chain_at_a_time() {
     let t = [4096i64];
     let m = [0i64];
-    let f = |wl, fl| Fmt {
-        wl,
-        fl,
-        overflow: Overflow::Saturate,
-    };
+    let f = sat;
     let p = SghmcLpL {
         rounding: Rounding::Stochastic { bits: 8 },
         x: f(8, 3),
