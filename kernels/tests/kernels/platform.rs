@@ -33,56 +33,19 @@ fn inputs<I: Code>(n: usize, seed: u64) -> Vec<I> {
         .collect()
 }
 
-fn check_pair<I: Code, O: Code>() {
-    let lens = [0usize, 1, 7, 63, 257, 1031];
-    let mut seed = 1;
-    for &rounding in &ROUNDINGS {
-        for overflow in [Overflow::Saturate, Overflow::Wrap] {
-            for wl in [2, O::BITS - 2, O::BITS].into_iter().filter(|&w| w >= 2) {
-                for shift in [-3i32, 0, 1, 4, I::BITS as i32 - 1, 40, 62] {
-                    let spec = Spec {
-                        wl,
-                        rounding,
-                        overflow,
-                    };
-                    for &n in &lens {
-                        seed += 1;
-                        let src = inputs::<I>(n, seed);
-                        let mut want = vec![O::default(); n];
-                        let mut bits = XoshiroLanes::new(seed, 0);
-                        let ev =
-                            Platform::Portable.requantize(spec, shift, &src, &mut want, &mut bits);
-                        let tail = bits.next_word();
-                        for p in Platform::all() {
-                            let mut got = vec![O::default(); n];
-                            let mut bits = XoshiroLanes::new(seed, 0);
-                            let ev2 = p.requantize(spec, shift, &src, &mut got, &mut bits);
-                            let ctx = format!(
-                                "{} {rounding} {overflow} wl={wl} shift={shift} n={n}",
-                                p.name()
-                            );
-                            assert!(
-                                want.iter().zip(&got).all(|(a, b)| a.to_i64() == b.to_i64()),
-                                "{ctx}"
-                            );
-                            assert_eq!(ev, ev2, "{ctx}");
-                            // Same number of words consumed.
-                            assert_eq!(tail, bits.next_word(), "{ctx}");
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Every path against the reference for one pair of containers and the given modes,
-/// shifts and lengths (overflow: both rules; word lengths: 2, the container, one less).
-fn check_modes<I: Code, O: Code>(roundings: &[Rounding], shifts: &[i32], lens: &[usize]) {
-    let mut seed = 1000;
+/// Every path against the reference for one pair of containers: the given modes, word
+/// lengths, shifts and lengths, both overflow rules; the inputs and streams of successive
+/// cases are seeded from `seed + 1` on.
+fn check<I: Code, O: Code>(
+    roundings: &[Rounding],
+    wls: &[u32],
+    shifts: &[i32],
+    lens: &[usize],
+    mut seed: u64,
+) {
     for &rounding in roundings {
         for overflow in [Overflow::Saturate, Overflow::Wrap] {
-            for wl in [2, O::BITS - 1, O::BITS] {
+            for &wl in wls {
                 for &shift in shifts {
                     let spec = Spec {
                         wl,
@@ -112,6 +75,7 @@ fn check_modes<I: Code, O: Code>(roundings: &[Rounding], shifts: &[i32], lens: &
                                 "{ctx}"
                             );
                             assert_eq!(ev, ev2, "{ctx}");
+                            // Same number of words consumed.
                             assert_eq!(tail, bits.next_word(), "{ctx}");
                         }
                     }
@@ -119,6 +83,24 @@ fn check_modes<I: Code, O: Code>(roundings: &[Rounding], shifts: &[i32], lens: &
             }
         }
     }
+}
+
+/// [`check`] on every mode of `ROUNDINGS`, word lengths 2, the container and two less, shifts
+/// negative, zero, small, one below the input container's width and beyond 32 bits, and
+/// lengths that end mid-word and span several blocks.
+fn check_pair<I: Code, O: Code>() {
+    let wls: Vec<u32> = [2, O::BITS - 2, O::BITS]
+        .into_iter()
+        .filter(|&w| w >= 2)
+        .collect();
+    let shifts = [-3, 0, 1, 4, I::BITS as i32 - 1, 40, 62];
+    check::<I, O>(&ROUNDINGS, &wls, &shifts, &[0, 1, 7, 63, 257, 1031], 1);
+}
+
+/// [`check`] on the given modes, shifts and lengths, word lengths 2, the container and one
+/// less.
+fn check_modes<I: Code, O: Code>(roundings: &[Rounding], shifts: &[i32], lens: &[usize]) {
+    check::<I, O>(roundings, &[2, O::BITS - 1, O::BITS], shifts, lens, 1000);
 }
 
 /// Every packing `R = 0..=32` (the specialized 1, 2, 4, 8, 16 and the generic unpacking,
