@@ -22,6 +22,8 @@ const BLOCK_PLAIN: usize = 256;
 
 /// Block geometry of a call with `r` random bits per element.
 struct Packing {
+    /// Bits per element.
+    r: u32,
     /// Elements per word (`⌊64/r⌋`; unused when `r = 0`).
     per: usize,
     /// Elements per block: whole words only, so blocks never split a word.
@@ -34,17 +36,52 @@ impl Packing {
     fn new(r: u32) -> Self {
         match 64u32.checked_div(r) {
             None => Packing {
+                r,
                 per: usize::MAX,
                 block: BLOCK_PLAIN,
                 umask: 0,
             },
             Some(per) => Packing {
+                r,
                 per: per as usize,
                 block: per as usize * BLOCK_WORDS,
                 umask: u64::MAX >> (64 - r),
             },
         }
     }
+
+    /// The bits of element `i` of a block whose words are `words` (the packing rule of
+    /// [`crate::bits`]; 0 when `r = 0`).
+    #[inline(always)]
+    fn at(&self, words: &[u64], i: usize) -> u64 {
+        if self.r == 0 {
+            0
+        } else {
+            (words[i / self.per] >> ((i % self.per) as u32 * self.r)) & self.umask
+        }
+    }
+}
+
+/// The block loop of the `i64` paths: each block's words drawn with one `fill`, then
+/// `block(src, dst, packing, words)`; returns the sum of the blocks' events.
+#[inline(always)]
+fn by_blocks<S, D, W: WordSource + ?Sized>(
+    r: u32,
+    src: &[S],
+    dst: &mut [D],
+    bits: &mut W,
+    mut block: impl FnMut(&[S], &mut [D], &Packing, &[u64]) -> u64,
+) -> u64 {
+    let pk = Packing::new(r);
+    let mut words = [0u64; BLOCK_WORDS];
+    let mut events = 0u64;
+    for (sb, db) in src.chunks(pk.block).zip(dst.chunks_mut(pk.block)) {
+        if r > 0 {
+            bits.fill(&mut words[..sb.len().div_ceil(pk.per)]);
+        }
+        events += block(sb, db, &pk, &words);
+    }
+    events
 }
 
 /// Requantizes `src` into `dst`; same contract and same bits as [`portable::requantize`].
@@ -75,24 +112,9 @@ pub fn requantize<I: Code, O: Code, W: WordSource + ?Sized>(
         return lanes32::requantize(spec, shift as u32, r, src, dst, bits);
     }
     let s = shift as u32;
-    let mut events = 0u64;
-    let mut words = [0u64; BLOCK_WORDS];
-    let Packing { per, block, umask } = Packing::new(r);
-    for (sb, db) in src.chunks(block).zip(dst.chunks_mut(block)) {
-        if r > 0 {
-            let n = sb.len().div_ceil(per);
-            bits.fill(&mut words[..n]);
-        }
-        let u = |i: usize| {
-            if r == 0 {
-                0
-            } else {
-                (words[i / per] >> ((i % per) as u32 * r)) & umask
-            }
-        };
-        events += by_mode(spec, s, sb, db, u);
-    }
-    events
+    by_blocks(r, src, dst, bits, |sb, db, pk, words| {
+        by_mode(spec, s, sb, db, |i| pk.at(words, i))
+    })
 }
 
 /// One block in `i64` lanes: the mode's rounding of element `i` with bits `u(i)`, then the
@@ -395,26 +417,15 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
             f64_by_mode::<O, W, false>(spec, fl, r, src, dst, bits)
         };
     }
-    let mut events = 0u64;
-    let mut words = [0u64; BLOCK_WORDS];
-    let Packing { per, block, umask } = Packing::new(r);
-    for (sb, db) in src.chunks(block).zip(dst.chunks_mut(block)) {
-        if r > 0 {
-            let n = sb.len().div_ceil(per);
-            bits.fill(&mut words[..n]);
-        }
+    by_blocks(r, src, dst, bits, |sb, db, pk, words| {
+        let mut events = 0u64;
         for (i, (&x, d)) in sb.iter().zip(db.iter_mut()).enumerate() {
-            let u = if r == 0 {
-                0
-            } else {
-                (words[i / per] >> ((i % per) as u32 * r)) & umask
-            };
-            let (c, ev) = quantize_f64_one(x, fl, spec, u);
+            let (c, ev) = quantize_f64_one(x, fl, spec, pk.at(words, i));
             events += ev as u64;
             *d = O::from_i64(c);
         }
-    }
-    events
+        events
+    })
 }
 
 /// Elements per block of the `f64` path (rounded down to whole words).
