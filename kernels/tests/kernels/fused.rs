@@ -148,14 +148,10 @@ fn check_all<C: Code>() -> [usize; 4] {
                     let m = if per_dim { d } else { 1 };
                     let prec = codes(&mut g, m, 6);
                     let mean = codes(&mut g, m, fx.wl.min(6));
-                    let x0: Vec<C> = codes(&mut g, d, fx.wl)
-                        .into_iter()
-                        .map(C::from_i64)
-                        .collect();
-                    let v0: Vec<C> = codes(&mut g, d, fx.wl)
-                        .into_iter()
-                        .map(C::from_i64)
-                        .collect();
+                    let mk = |g: &mut XoshiroLanes| -> Vec<C> {
+                        codes(g, d, fx.wl).into_iter().map(C::from_i64).collect()
+                    };
+                    let (x0, v0) = (mk(&mut g), mk(&mut g));
                     let cf = codes(&mut g, 7, 10);
                     let target = GaussGrad {
                         prec: &prec,
