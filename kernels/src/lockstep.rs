@@ -615,9 +615,10 @@ pub mod fast {
         } else {
             0
         };
-        // Lanes without a chain read zero words: zeroed once, never written after.
+        // Lanes without a chain read zero words: zeroed once (as far as this call's batches
+        // reach), never written after.
         if lanes < LANES {
-            tr.fill(0);
+            tr[..(k as u64).min(steps) as usize * per_step].fill(0);
         }
         let mut t = 0u64;
         while t < steps {
