@@ -1409,9 +1409,9 @@ pub mod fast {
     ///
     /// # Panics
     /// If `words` is shorter than [`SgldLpL::words_per_step`].
-    pub fn sgld_lp_l<C: Code>(
+    pub fn sgld_lp_l(
         p: &SgldLpL,
-        x: &mut [C],
+        mut x: CodeSliceMut,
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
@@ -1419,7 +1419,7 @@ pub mod fast {
     ) -> u64 {
         macro_rules! go {
             ($l:ty) => {{
-                let xs = &mut C::slice_mut(&mut *x);
+                let xs = &mut x;
                 match platform {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked
@@ -1442,7 +1442,7 @@ pub mod fast {
         } else if p.fits_i64() {
             go!(i64)
         } else {
-            reference::sgld_lp_l(p, x, steps, bits, words)
+            with_slice_mut!(x, x => reference::sgld_lp_l(p, x, steps, bits, words))
         }
     }
 
@@ -1472,21 +1472,10 @@ pub mod fast {
         sghmc_lanes::<L>(p, x, v, steps, bits, words)
     }
 
-    /// [`sgld_run`] in lanes `L`, monomorphized on the rounding mode; inlined into each
-    /// platform's build (`x86::*::sgld_lanes`).
+    /// The SGLD steps in lanes `L` (only the element loop monomorphized on the rounding
+    /// mode); inlined into each platform's build (`x86::*::sgld_lanes`, [`sgld_chunked`]).
     #[inline(always)]
     pub(crate) fn sgld_lanes<L: Lane>(
-        p: &SgldLpL,
-        x: &mut CodeSliceMut,
-        steps: u64,
-        bits: &mut dyn WordSource,
-        words: &mut [u64],
-    ) -> u64 {
-        sgld_run::<L>(p, x, steps, bits, words)
-    }
-
-    #[inline(always)]
-    fn sgld_run<L: Lane>(
         p: &SgldLpL,
         x: &mut CodeSliceMut,
         steps: u64,
@@ -1576,10 +1565,10 @@ pub mod fast {
     ///
     /// # Panics
     /// If `x.len() != v.len()` or `words` is shorter than [`SghmcLpL::words_per_step`].
-    pub fn sghmc_lp_l<C: Code>(
+    pub fn sghmc_lp_l(
         p: &SghmcLpL,
-        x: &mut [C],
-        v: &mut [C],
+        mut x: CodeSliceMut,
+        mut v: CodeSliceMut,
         steps: u64,
         bits: &mut dyn WordSource,
         words: &mut [u64],
@@ -1588,7 +1577,7 @@ pub mod fast {
         assert_eq!(x.len(), v.len(), "sghmc_lp_l: x and v lengths differ");
         macro_rules! go {
             ($l:ty) => {{
-                let (xs, vs) = (&mut C::slice_mut(&mut *x), &mut C::slice_mut(&mut *v));
+                let (xs, vs) = (&mut x, &mut v);
                 match platform {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: an `Avx2` value is only handed out by `avx2()`, which checked
@@ -1611,26 +1600,14 @@ pub mod fast {
         } else if p.fits_i64() {
             go!(i64)
         } else {
-            reference::sghmc_lp_l(p, x, v, steps, bits, words)
+            with_pair_mut!(x, v, (x, v) => reference::sghmc_lp_l(p, x, v, steps, bits, words))
         }
     }
 
-    /// [`sghmc_run`] in lanes `L`, monomorphized on the rounding mode; inlined into each
-    /// platform's build (`x86::*::sghmc_lanes`).
+    /// The SGHMC steps in lanes `L` (only the element loop monomorphized on the rounding
+    /// mode); inlined into each platform's build (`x86::*::sghmc_lanes`, [`sghmc_chunked`]).
     #[inline(always)]
     pub(crate) fn sghmc_lanes<L: Lane>(
-        p: &SghmcLpL,
-        x: &mut CodeSliceMut,
-        v: &mut CodeSliceMut,
-        steps: u64,
-        bits: &mut dyn WordSource,
-        words: &mut [u64],
-    ) -> u64 {
-        sghmc_run::<L>(p, x, v, steps, bits, words)
-    }
-
-    #[inline(always)]
-    fn sghmc_run<L: Lane>(
         p: &SghmcLpL,
         x: &mut CodeSliceMut,
         v: &mut CodeSliceMut,

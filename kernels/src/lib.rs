@@ -35,6 +35,43 @@
 
 #![deny(missing_docs)]
 
+/// `match` on a [`CodeSlice`]: `$body` with `$v` bound to the typed slice, for each container.
+macro_rules! with_slice {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            $crate::CodeSlice::I8($v) => $body,
+            $crate::CodeSlice::I16($v) => $body,
+            $crate::CodeSlice::I32($v) => $body,
+            $crate::CodeSlice::I64($v) => $body,
+        }
+    };
+}
+
+/// [`with_slice!`] for a [`CodeSliceMut`].
+macro_rules! with_slice_mut {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            $crate::CodeSliceMut::I8($v) => $body,
+            $crate::CodeSliceMut::I16($v) => $body,
+            $crate::CodeSliceMut::I32($v) => $body,
+            $crate::CodeSliceMut::I64($v) => $body,
+        }
+    };
+}
+
+/// [`with_slice_mut!`] for two slices of one container type (`x` and `v` of a chain).
+macro_rules! with_pair_mut {
+    ($a:expr, $b:expr, ($x:ident, $y:ident) => $body:expr) => {
+        match ($a, $b) {
+            ($crate::CodeSliceMut::I8($x), $crate::CodeSliceMut::I8($y)) => $body,
+            ($crate::CodeSliceMut::I16($x), $crate::CodeSliceMut::I16($y)) => $body,
+            ($crate::CodeSliceMut::I32($x), $crate::CodeSliceMut::I32($y)) => $body,
+            ($crate::CodeSliceMut::I64($x), $crate::CodeSliceMut::I64($y)) => $body,
+            _ => unreachable!("x and v come from one container type"),
+        }
+    };
+}
+
 pub mod bits;
 pub mod chunked;
 pub mod fused;

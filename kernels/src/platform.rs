@@ -5,43 +5,6 @@ use crate::fused::{self, SghmcLpL, SgldLpL};
 use crate::lockstep::{Keep, Streams, Sums};
 use crate::{chunked, portable, Code, CodeSlice, CodeSliceMut, Spec};
 
-/// `match` on a [`CodeSlice`]: `$body` with `$v` bound to the typed slice, for each container.
-macro_rules! with_slice {
-    ($s:expr, $v:ident => $body:expr) => {
-        match $s {
-            CodeSlice::I8($v) => $body,
-            CodeSlice::I16($v) => $body,
-            CodeSlice::I32($v) => $body,
-            CodeSlice::I64($v) => $body,
-        }
-    };
-}
-
-/// [`with_slice!`] for a [`CodeSliceMut`].
-macro_rules! with_slice_mut {
-    ($s:expr, $v:ident => $body:expr) => {
-        match $s {
-            CodeSliceMut::I8($v) => $body,
-            CodeSliceMut::I16($v) => $body,
-            CodeSliceMut::I32($v) => $body,
-            CodeSliceMut::I64($v) => $body,
-        }
-    };
-}
-
-/// [`with_slice_mut!`] for two slices of one container type (`x` and `v` of a chain).
-macro_rules! with_pair_mut {
-    ($a:expr, $b:expr, ($x:ident, $y:ident) => $body:expr) => {
-        match ($a, $b) {
-            (CodeSliceMut::I8($x), CodeSliceMut::I8($y)) => $body,
-            (CodeSliceMut::I16($x), CodeSliceMut::I16($y)) => $body,
-            (CodeSliceMut::I32($x), CodeSliceMut::I32($y)) => $body,
-            (CodeSliceMut::I64($x), CodeSliceMut::I64($y)) => $body,
-            _ => unreachable!("x and v come from one container type"),
-        }
-    };
-}
-
 /// An implementation of the kernels. All give identical bits; they differ in speed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Platform {
@@ -240,10 +203,12 @@ impl Platform {
         bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        with_slice_mut!(x, x => match self {
-            Platform::Portable => fused::reference::sgld_lp_l(p, x, steps, bits, words),
+        match self {
+            Platform::Portable => {
+                with_slice_mut!(x, x => fused::reference::sgld_lp_l(p, x, steps, bits, words))
+            }
             _ => fused::fast::sgld_lp_l(p, x, steps, bits, words, self),
-        })
+        }
     }
 
     /// `steps` fused SGHMC `lp-l` steps of `(x, v)` on the integer datapath; returns the
@@ -276,10 +241,12 @@ impl Platform {
         bits: &mut dyn WordSource,
         words: &mut [u64],
     ) -> u64 {
-        with_pair_mut!(x, v, (x, v) => match self {
-            Platform::Portable => fused::reference::sghmc_lp_l(p, x, v, steps, bits, words),
+        match self {
+            Platform::Portable => with_pair_mut!(x, v, (x, v) => {
+                fused::reference::sghmc_lp_l(p, x, v, steps, bits, words)
+            }),
             _ => fused::fast::sghmc_lp_l(p, x, v, steps, bits, words, self),
-        })
+        }
     }
 
     /// `steps` fused SGLD `lp-l` steps of `bits.len()` independent chains in lockstep (see
