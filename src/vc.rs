@@ -29,6 +29,7 @@
 use crate::format::Format;
 use crate::round::Rounded;
 use lpmc_kernels::portable::round_f64;
+use lpmc_kernels::vc::{code_var, qvc_code, V0};
 use lpmc_kernels::{Overflow, Rounding, WordSource};
 
 /// Words one [`qvc`] call draws: word 1 → the stochastic-rounding uniform of the small-variance
@@ -38,13 +39,6 @@ pub const QVC_WORDS: usize = 2;
 /// Words one [`qvc_joint`] call draws: words 1–2 go to the x coordinate and words 3–4 to the v
 /// coordinate, each pair used as in [`qvc`].
 pub const QVC_JOINT_WORDS: usize = 4;
-
-/// v0 = Δ²/4 in code units: the variance of the categorical correction of the large-variance
-/// branch, and the largest SR variance f(1−f).
-const V0: f64 = 0.25;
-
-const MASK53: u64 = (1 << 53) - 1;
-const TWO53: f64 = 9_007_199_254_740_992.0;
 
 /// 2^fl as an `f64`, exact for `fl ≤ 62`.
 fn scale(format: Format) -> f64 {
@@ -98,7 +92,8 @@ pub fn qvc<W: WordSource + ?Sized>(
     qvc_words(mu, var, format, z, [w1, w2])
 }
 
-/// [`qvc`] with its two random words given.
+/// [`qvc`] with its two random words given: the value-unit edge cases here, the grid draw in
+/// code units by [`lpmc_kernels::vc::qvc_code`] (which the fused `vc-l` kernels share).
 fn qvc_words(mu: f64, var: f64, format: Format, z: f64, words: [u64; 2]) -> Rounded {
     if mu.is_nan() {
         return Rounded {
@@ -115,45 +110,11 @@ fn qvc_words(mu: f64, var: f64, format: Format, z: f64, words: [u64; 2]) -> Roun
             overflow: true,
         };
     }
-    let v = if var > 0.0 { var * s * s } else { 0.0 };
+    let v = code_var(var, format.fl());
     let z = if z.is_finite() { z } else { 0.0 };
     let theta = qvc_code(y, v, z, words);
     let (code, overflow) = format.overflow().apply(theta, format.wl());
     Rounded { code, overflow }
-}
-
-/// The categorical draw Cat(m, w) on {+1, −1, 0} from the low 53 bits of `word`.
-fn categorical(m: f64, w: f64, word: u64) -> i128 {
-    let p_plus = ((w + m * m + m) / 2.0).clamp(0.0, 1.0);
-    let p_minus = ((w + m * m - m) / 2.0).clamp(0.0, 1.0 - p_plus);
-    let u = (word & MASK53) as f64;
-    if u < p_plus * TWO53 {
-        1
-    } else if u < (p_plus + p_minus) * TWO53 {
-        -1
-    } else {
-        0
-    }
-}
-
-/// Q^vc in code units (finite `y`, `v ≥ 0`, finite `z`), before overflow.
-fn qvc_code(y: f64, v: f64, z: f64, words: [u64; 2]) -> i128 {
-    if v > V0 {
-        let x = y + (v - V0).sqrt() * z;
-        // An infinite variance times z = 0 is NaN: no spread is drawn then.
-        let x = if x.is_nan() { y } else { x };
-        let q = round_f64(x, 0, Rounding::NearestEven, 0);
-        // |x| < 2^53: r is exact and in [−½, ½]; beyond, x is an integer (or ±2^126 stands
-        // for it) and the clamp in `categorical` keeps the probabilities valid.
-        let r = if x.abs() < TWO53 { x - q as f64 } else { 0.0 };
-        let sign = if r < 0.0 { -1 } else { 1 };
-        q + sign * categorical(r.abs(), V0, words[1])
-    } else {
-        let q = round_f64(y, 0, Rounding::StochasticExact, words[0] & MASK53);
-        let f = y - y.floor();
-        let vs = f * (1.0 - f);
-        q + categorical(0.0, (v - vs).max(0.0), words[1])
-    }
 }
 
 /// The variance (value units) that [`qvc`] delivers for mean `mu` and requested variance `var`
@@ -261,6 +222,8 @@ pub fn qvc_joint<W: WordSource + ?Sized>(
 pub(crate) mod tests {
     use super::*;
     use lpmc_kernels::XoshiroLanes;
+
+    const TWO53: f64 = 9_007_199_254_740_992.0;
 
     /// A standard normal from two words (Box–Muller, cosine branch), for tests.
     pub(crate) fn normal<W: WordSource + ?Sized>(bits: &mut W) -> f64 {

@@ -2,7 +2,7 @@
 //! state codes, moments, kept rows and overflow counts, over formats, roundings, overflow
 //! rules, noise generators, dimensions, chain counts, thinning and thread counts; and for
 //! small chains the lockstep kernels (several chains side by side, kept codes summed in the
-//! kernel) give those results too.
+//! kernel) give those results too; for `vc-l` the fused Q^vc kernels.
 
 use lpmc::experiment::chains::{run_chains, ChainSpec, ChainsOutput, NoProgress};
 use lpmc::format::Format;
@@ -162,6 +162,72 @@ fn fused_runs_equal_generic_runs() {
     }
     // The narrow accumulator of the last case saturates: overflow paths were compared too.
     assert!(saw_events);
+}
+
+/// The fused `vc-l` kernels (`lpmc_kernels::vc`) give the generic runs' results too: both
+/// variance regimes of Q^vc (SGLD at η = 0.01 and 0.001: 2η·4^FL above and below Δ²/4 for
+/// the 8-bit case; SGHMC's Var ξ^v above, Var ξ^x below), a momentum in its own container
+/// (`vc_wide_momentum`: Q(10, 3) in `i16` beside an `i8` position), and dimensions past one
+/// kernel block (300 > 256). They have no lockstep kernel: many chains run one by one.
+#[test]
+fn fused_vc_runs_equal_generic_runs() {
+    for (ci, case) in cases().into_iter().enumerate() {
+        let setup = Setup {
+            formats: case.formats,
+            rounding: case.rounding,
+            datapath: Datapath::Integer,
+            grad_noise: 0.0,
+            noise_gen: case.noise,
+        };
+        // d = 40 mixes fused calls (the burn-in, thinned segments) with small calls that
+        // run step by step (d·n < 256); d = 1 runs step by step only.
+        for d in [1usize, 40, 300] {
+            let t = target(d);
+            let check = |fused: &dyn Sampler, generic: &dyn Sampler, ctx: &str| {
+                assert!(fused.fused(&t), "{ctx}: the fused path must apply");
+                assert!(!generic.fused(&t) && !fused.lockstep(&t), "{ctx}");
+                for (chains, thin, threads) in [(1, 1, 1), (3, 7, 2)] {
+                    let a = run(fused, &t, chains, thin, threads);
+                    let b = run(generic, &t, chains, thin, 1);
+                    assert_eq!(a, b, "{ctx} chains={chains} thin={thin} threads={threads}");
+                    assert!(a.kept > 0);
+                }
+            };
+            for eta in [0.01, 0.001] {
+                let sg = |on| {
+                    Sgld::new(SgldVariant::VcL, eta, setup.clone(), d)
+                        .unwrap()
+                        .with_fused(on)
+                };
+                check(
+                    &sg(true),
+                    &sg(false),
+                    &format!("sgld vc-l eta={eta} case {ci} d={d}"),
+                );
+            }
+            for wide in [false, true] {
+                let p = SghmcParams {
+                    eta: 0.05,
+                    u: 2.0,
+                    gamma: 3.0,
+                    paper_sign: false,
+                    rescale_momentum: false,
+                    vc_wide_momentum: wide,
+                    rescale_headroom: 1.0,
+                };
+                let hm = |on| {
+                    Sghmc::new(SghmcVariant::VcL, p, setup.clone(), d)
+                        .unwrap()
+                        .with_fused(on)
+                };
+                check(
+                    &hm(true),
+                    &hm(false),
+                    &format!("sghmc vc-l wide={wide} case {ci} d={d}"),
+                );
+            }
+        }
+    }
 }
 
 /// The fused path does not apply where its conditions fail, and nothing else changes.

@@ -4,7 +4,9 @@
 
 use lpmc::format::Format;
 use lpmc::noise::{IntNormal, NoiseGen};
+use lpmc::sampler::sghmc::Coefs;
 use lpmc_kernels::fused::{Fmt, GaussGrad, SghmcLpL, SgldLpL};
+use lpmc_kernels::vc::{SghmcVcL, SgldVcL};
 use lpmc_kernels::{Overflow, Rounding};
 
 /// Precision 1 in Q(·, 12) and mean 0, the same for every coordinate.
@@ -59,6 +61,42 @@ pub fn steps(noise: &IntNormal, sgld_fl: u32, hmc_fl: u32) -> (SgldLpL<'_>, Sghm
         target,
         noise: gen,
         noise_fmt: f(16, 12),
+    };
+    (sgld, hmc)
+}
+
+/// The `vc-l` steps of the same setting: SGLD with η = 2^−9 (variance 2η), SGHMC with the
+/// integrator of η = 0.09, u = 2, γ = 3 (Var ξ^v ≈ 0.84 above Δ²/4, Var ξ^x below it: both
+/// Q^vc regimes), positions and momenta in Q(8, `fl`).
+#[allow(dead_code)] // the lockstep bench has no `vc-l` kernel to run
+pub fn vc_steps(fl: u32) -> (SgldVcL<'static>, SghmcVcL<'static>) {
+    let target = GaussGrad {
+        prec: &PREC,
+        mean: &MEAN,
+        prec_fl: 12,
+    };
+    let k = Coefs::new(0.09, 2.0, 3.0, false);
+    let sgld = SgldVcL {
+        rounding: Rounding::Stochastic { bits: 8 },
+        x: f(8, fl),
+        grad: f(8, fl),
+        accum: f(24, 16),
+        coef_fl: 12,
+        eta: 8,
+        var: 2.0 * 8.0 / 4096.0,
+        target,
+    };
+    let hmc = SghmcVcL {
+        rounding: Rounding::Stochastic { bits: 8 },
+        x: f(8, fl),
+        v: f(8, fl),
+        grad: f(8, fl),
+        accum: f(24, 16),
+        coef_fl: 12,
+        coefs: [3118, -641, 321, -33],
+        var_v: k.var_v,
+        var_x: k.var_x,
+        target,
     };
     (sgld, hmc)
 }

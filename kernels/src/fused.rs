@@ -203,7 +203,7 @@ pub fn align(v: i128, from: u32, to: u32) -> i128 {
 }
 
 /// Shift of Q_G: fraction bits of `prec·(x − μ)` minus the gradient's.
-fn grad_shift(t: &GaussGrad, x: Fmt, g: Fmt) -> i32 {
+pub(crate) fn grad_shift(t: &GaussGrad, x: Fmt, g: Fmt) -> i32 {
     (t.prec_fl + x.fl) as i32 - g.fl as i32
 }
 
@@ -238,7 +238,7 @@ impl SgldLpL<'_> {
             self.x,
             self.grad,
             self.accum,
-            &self.noise,
+            Some(&self.noise),
             &terms,
         ) && Rq::ok(self.accum.fl as i32 - self.x.fl as i32, self.accum.wl)
     }
@@ -302,7 +302,7 @@ impl SghmcLpL<'_> {
             self.x,
             self.grad,
             self.accum,
-            &self.noise,
+            Some(&self.noise),
             &terms,
         ) && Rq::ok(self.accum.fl as i32 - self.x.fl as i32, self.accum.wl)
             && Rq::ok(self.accum.fl as i32 - self.v.fl as i32, self.accum.wl)
@@ -342,17 +342,24 @@ impl SghmcLpL<'_> {
 }
 
 /// Coefficient codes are stored quantities: at most 32 bits.
-const COEF_WL: u32 = 32;
+pub(crate) const COEF_WL: u32 = 32;
 
 /// Exponent bound of a term `A(c·q)`: `|c| ≤ 2^(wc−1)`, `|q| ≤ 2^(wq−1)`, aligned from `from` to
 /// `to` fraction bits (a right shift only shrinks it). `wc = 1` stands for "no coefficient".
-fn term(wq: u32, wc: u32, from: u32, to: u32) -> u32 {
+pub(crate) fn term(wq: u32, wc: u32, from: u32, to: u32) -> u32 {
     (wq - 1) + (wc - 1) + to.saturating_sub(from)
 }
 
 /// The checks both steps share: the gradient product and Q_G, the noise codes, and a sum of
 /// terms bounded by `2^terms[j]` below `2^62`.
-fn common_fits(t: &GaussGrad, x: Fmt, g: Fmt, accum: Fmt, noise: &NoiseGen, terms: &[u32]) -> bool {
+pub(crate) fn common_fits(
+    t: &GaussGrad,
+    x: Fmt,
+    g: Fmt,
+    accum: Fmt,
+    noise: Option<&NoiseGen>,
+    terms: &[u32],
+) -> bool {
     let small = |v: &i64| v.unsigned_abs() < 1 << 31;
     if !(t.prec.iter().all(small) && t.mean.iter().all(small) && x.wl <= 32 && g.wl <= 32) {
         return false;
@@ -362,7 +369,7 @@ fn common_fits(t: &GaussGrad, x: Fmt, g: Fmt, accum: Fmt, noise: &NoiseGen, term
     if !((1..=62).contains(&sg) || sg <= 0 && 31 + x.wl + (-sg) as u32 <= 61) {
         return false;
     }
-    if let NoiseGen::Clt { k, bits, shift } = *noise {
+    if let Some(&NoiseGen::Clt { k, bits, shift }) = noise {
         // |T| ≤ k·2^bits ≤ 2^(bits + 7).
         let e = bits + 7;
         if !((1..=62).contains(&shift) || shift <= 0 && e + (-shift) as u32 <= 61) || k > 64 {
@@ -739,7 +746,7 @@ impl<L: Lane> OvL<L> {
 
 /// `(lsh, rsh)` of [`align`] from `from` to `to` fraction bits in `bits`-bit lanes (a right
 /// shift of `bits − 1` is the floor for every value of the lane).
-fn shifts(from: u32, to: u32, bits: u32) -> (u32, u32) {
+pub(crate) fn shifts(from: u32, to: u32, bits: u32) -> (u32, u32) {
     if to >= from {
         (to - from, 0)
     } else {
@@ -748,7 +755,7 @@ fn shifts(from: u32, to: u32, bits: u32) -> (u32, u32) {
 }
 
 #[inline(always)]
-fn al<L: Lane>(v: L, (l, r): (u32, u32)) -> L {
+pub(crate) fn al<L: Lane>(v: L, (l, r): (u32, u32)) -> L {
     (v << l) >> r
 }
 
@@ -773,7 +780,7 @@ pub mod reference {
     }
 
     /// `r` bits of element `i` of region `w` (0 when `r = 0`).
-    fn ubits(w: &[u64], i: usize, r: u32) -> u64 {
+    pub(crate) fn ubits(w: &[u64], i: usize, r: u32) -> u64 {
         if r == 0 {
             0
         } else {
@@ -782,7 +789,15 @@ pub mod reference {
     }
 
     /// Q_G of coordinate `i`: `(g, event)`.
-    fn grad(t: &GaussGrad, x: Fmt, g: Fmt, r: Rounding, xi: i64, i: usize, u: u64) -> (i64, bool) {
+    pub(crate) fn grad(
+        t: &GaussGrad,
+        x: Fmt,
+        g: Fmt,
+        r: Rounding,
+        xi: i64,
+        i: usize,
+        u: u64,
+    ) -> (i64, bool) {
         let (p, m) = t.at(i);
         let prod = p as i128 * (xi as i128 - m as i128);
         let q = round_code(prod as i64, grad_shift(t, x, g), r, u);
@@ -894,12 +909,12 @@ pub mod fast {
     use crate::{CodeSliceMut, Platform};
 
     /// Elements per block.
-    const B: usize = 256;
+    pub(crate) const B: usize = 256;
     /// Uniforms buffered per CLT sub-block.
     const UB: usize = 1024;
 
     /// Sequential unpacking of a region's `r`-bit elements from any starting element.
-    struct Unpack<'w> {
+    pub(crate) struct Unpack<'w> {
         words: &'w [u64],
         r: u32,
         per: usize,
@@ -910,14 +925,14 @@ pub mod fast {
 
     /// The packing geometry of a region of `r`-bit elements, computed once per call.
     #[derive(Clone, Copy, Debug)]
-    struct Geo {
+    pub(crate) struct Geo {
         r: u32,
         per: usize,
         mask: u64,
     }
 
     impl Geo {
-        fn new(r: u32) -> Self {
+        pub(crate) fn new(r: u32) -> Self {
             match 64u32.checked_div(r) {
                 None => Geo {
                     r: 0,
@@ -943,7 +958,7 @@ pub mod fast {
 
         /// The unpacker of `words` from the element at `place`.
         #[inline(always)]
-        fn at<'w>(&self, words: &'w [u64], (pos, k): (usize, usize)) -> Unpack<'w> {
+        pub(crate) fn at<'w>(&self, words: &'w [u64], (pos, k): (usize, usize)) -> Unpack<'w> {
             Unpack {
                 words,
                 r: self.r,
@@ -972,7 +987,7 @@ pub mod fast {
 
         /// The next `out.len()` elements.
         #[inline(always)]
-        fn take<T: Default + Copy>(&mut self, out: &mut [T], cast: impl Fn(u64) -> T) {
+        pub(crate) fn take<T: Default + Copy>(&mut self, out: &mut [T], cast: impl Fn(u64) -> T) {
             if self.r == 0 {
                 out.fill(T::default());
                 return;
@@ -1327,13 +1342,13 @@ pub mod fast {
     const SMALL_D: usize = 8;
 
     /// Per-block copies of the per-coordinate constants (or their broadcast).
-    struct Consts<L: Lane> {
-        prec: [L; B],
-        mean: [L; B],
+    pub(crate) struct Consts<L: Lane> {
+        pub(crate) prec: [L; B],
+        pub(crate) mean: [L; B],
     }
 
     impl<L: Lane> Consts<L> {
-        fn new(t: &GaussGrad) -> Self {
+        pub(crate) fn new(t: &GaussGrad) -> Self {
             let mut c = Consts {
                 prec: [L::default(); B],
                 mean: [L::default(); B],
@@ -1348,7 +1363,7 @@ pub mod fast {
         }
 
         #[inline(always)]
-        fn block(&mut self, t: &GaussGrad, i0: usize, n: usize) {
+        pub(crate) fn block(&mut self, t: &GaussGrad, i0: usize, n: usize) {
             if t.prec.len() > 1 {
                 for (c, &v) in self.prec[..n].iter_mut().zip(&t.prec[i0..i0 + n]) {
                     *c = L::of(v);
@@ -1363,7 +1378,7 @@ pub mod fast {
     }
 
     /// How many steps' words to draw at once: as many as `words` holds (at least one).
-    fn batch(words: usize, per_step: usize) -> usize {
+    pub(crate) fn batch(words: usize, per_step: usize) -> usize {
         words.checked_div(per_step).unwrap_or(1).max(1)
     }
 
@@ -1371,7 +1386,7 @@ pub mod fast {
     /// build (one small widening loop per container), so the step code around it is compiled
     /// once per lane type and platform, not again for every container.
     #[inline(always)]
-    fn load<L: Lane>(x: &CodeSliceMut, i0: usize, out: &mut [L]) {
+    pub(crate) fn load<L: Lane>(x: &CodeSliceMut, i0: usize, out: &mut [L]) {
         #[inline(always)]
         fn go<C: Code, L: Lane>(s: &[C], out: &mut [L]) {
             for (o, c) in out.iter_mut().zip(s) {
@@ -1388,7 +1403,7 @@ pub mod fast {
 
     /// Stores lanes `v` as codes `i0..i0 + v.len()` of `x` (see [`load`]).
     #[inline(always)]
-    fn store<L: Lane>(x: &mut CodeSliceMut, i0: usize, v: &[L]) {
+    pub(crate) fn store<L: Lane>(x: &mut CodeSliceMut, i0: usize, v: &[L]) {
         #[inline(always)]
         fn go<C: Code, L: Lane>(s: &mut [C], v: &[L]) {
             for (c, l) in s.iter_mut().zip(v) {

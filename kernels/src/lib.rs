@@ -10,6 +10,8 @@
 //! - [`fused`]: fused SGLD/SGHMC `lp-l` steps on the integer datapath (Gaussian gradient,
 //!   fixed-point noise and the roundings in one pass);
 //! - [`lockstep`]: the fused steps of many small chains at once, one chain per SIMD lane;
+//! - [`vc`]: variance-corrected quantization Q^vc in code units and the fused `vc-l` steps
+//!   (integer mean, `f64` Q^vc);
 //! - [`noise`]: Gaussian noise generators (`f64` Box–Muller, fixed-point CLT and table);
 //! - [`portable`]: the scalar reference of every kernel — obviously correct, element by element;
 //! - [`chunked`]: the fast path, blockwise and branch-free, written for the auto-vectorizer;
@@ -80,6 +82,7 @@ pub mod mode;
 pub mod noise;
 pub mod platform;
 pub mod portable;
+pub mod vc;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -156,6 +159,22 @@ impl CodeSliceMut<'_> {
     /// Whether there are no codes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Code `i`, sign-extended (element access for scalar code; kernels use whole slices).
+    ///
+    /// # Panics
+    /// If `i` is out of bounds.
+    pub fn get(&self, i: usize) -> i64 {
+        with_slice_mut!(self, s => s[i].to_i64())
+    }
+
+    /// Sets code `i` to the low bits of `v` ([`Code::from_i64`]).
+    ///
+    /// # Panics
+    /// If `i` is out of bounds.
+    pub fn set(&mut self, i: usize, v: i64) {
+        with_slice_mut!(self, s => s[i] = Code::from_i64(v))
     }
 }
 

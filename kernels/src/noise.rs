@@ -34,15 +34,61 @@ pub fn box_muller<W: WordSource + ?Sized>(bits: &mut W, out: &mut [f64]) {
     for p in &mut pairs {
         let w1 = bits.next_word();
         let w2 = bits.next_word();
-        let u1 = ((w1 >> 11) + 1) as f64 * INV_2_53;
-        let u2 = (w2 >> 11) as f64 * INV_2_53;
-        let r = libm::sqrt(-2.0 * libm::log(u1));
-        let (s, c) = libm::sincos(2.0 * core::f64::consts::PI * u2);
-        p[0] = r * c;
+        let (c, s) = box_muller_pair(w1, w2);
+        p[0] = c;
         if let Some(o) = p.get_mut(1) {
-            *o = r * s;
+            *o = s;
         }
     }
+}
+
+/// Normals `start .. start + out.len()` of a [`box_muller`] call whose words are `words`
+/// (pair `j` from `words[2j]`, `words[2j + 1]`): the same values, for a caller that holds
+/// the words and needs a window of the outputs (e.g. a block of a fused step). An odd
+/// `start` takes the sine of the pair it shares with element `start − 1`.
+///
+/// ```
+/// use lpmc_kernels::{noise::{box_muller, box_muller_at}, WordSource, XoshiroLanes};
+/// let mut words = [0u64; 6];
+/// XoshiroLanes::new(2, 0).fill(&mut words);
+/// let mut all = [0.0; 6];
+/// box_muller(&mut XoshiroLanes::new(2, 0), &mut all);
+/// let mut mid = [0.0; 3];
+/// box_muller_at(&words, 1, &mut mid);
+/// assert_eq!(mid, all[1..4]);
+/// ```
+///
+/// # Panics
+/// If `words` has fewer than `2⌈(start + out.len())/2⌉` words.
+pub fn box_muller_at(words: &[u64], start: usize, out: &mut [f64]) {
+    let mut i = start;
+    let mut o = 0;
+    while o < out.len() {
+        let j = i / 2;
+        let (c, s) = box_muller_pair(words[2 * j], words[2 * j + 1]);
+        if i % 2 == 1 {
+            out[o] = s;
+            o += 1;
+            i += 1;
+            continue;
+        }
+        out[o] = c;
+        if let Some(v) = out.get_mut(o + 1) {
+            *v = s;
+        }
+        o += 2;
+        i += 2;
+    }
+}
+
+/// One Box–Muller pair `(r·cos 2πu₂, r·sin 2πu₂)` from two words (see [`box_muller`]).
+#[inline]
+fn box_muller_pair(w1: u64, w2: u64) -> (f64, f64) {
+    let u1 = ((w1 >> 11) + 1) as f64 * INV_2_53;
+    let u2 = (w2 >> 11) as f64 * INV_2_53;
+    let r = libm::sqrt(-2.0 * libm::log(u1));
+    let (s, c) = libm::sincos(2.0 * core::f64::consts::PI * u2);
+    (r * c, r * s)
 }
 
 /// Variance of one [`clt`] output, `k(4^b − 1)/3` (exact in `f64` for `b ≤ 26`).

@@ -3,6 +3,7 @@
 use crate::bits::WordSource;
 use crate::fused::{self, SghmcLpL, SgldLpL};
 use crate::lockstep::{Keep, Streams, Sums};
+use crate::vc::{self, SghmcVcL, SgldVcL};
 use crate::{chunked, portable, Code, CodeSlice, CodeSliceMut, Spec};
 
 /// An implementation of the kernels. All give identical bits; they differ in speed.
@@ -342,6 +343,66 @@ impl Platform {
             }
             _ => fast::sghmc_lp_l(p, x, v, steps, bits, keep, sums, events, scratch, self),
         })
+    }
+
+    /// `steps` fused SGLD `vc-l` steps of `x` (codes tagged with their container,
+    /// [`Code::slice_mut`]); returns the overflow events. Semantics and bit order:
+    /// [`crate::vc`]; `words` is scratch of at least [`SgldVcL::words_per_step`] words.
+    ///
+    /// ```
+    /// use lpmc_kernels::fused::{Fmt, GaussGrad};
+    /// use lpmc_kernels::vc::SgldVcL;
+    /// use lpmc_kernels::{Code, Overflow, Platform, Rounding, XoshiroLanes};
+    /// let f = |wl, fl| Fmt { wl, fl, overflow: Overflow::Saturate };
+    /// // N(0, 1) in Q(8, 3), η = 2^−6 in Q(16, 12), accumulator Q(24, 16).
+    /// let p = SgldVcL {
+    ///     rounding: Rounding::Stochastic { bits: 8 },
+    ///     x: f(8, 3), grad: f(8, 3), accum: f(24, 16), coef_fl: 12,
+    ///     eta: 64, var: 2.0 / 64.0,
+    ///     target: GaussGrad { prec: &[4096], mean: &[0], prec_fl: 12 },
+    /// };
+    /// let mut x = [8i8; 5];
+    /// let mut words = vec![0; p.words_per_step(x.len())];
+    /// let mut bits = XoshiroLanes::new(1, 0);
+    /// let ev = Platform::detect().sgld_vc_l(&p, i8::slice_mut(&mut x), 100, &mut bits, &mut words);
+    /// assert_eq!(ev, 0);
+    /// ```
+    ///
+    /// # Panics
+    /// If `words` is too short.
+    pub fn sgld_vc_l(
+        self,
+        p: &SgldVcL,
+        x: CodeSliceMut,
+        steps: u64,
+        bits: &mut dyn WordSource,
+        words: &mut [u64],
+    ) -> u64 {
+        match self {
+            Platform::Portable => vc::reference::sgld_vc_l(p, x, steps, bits, words),
+            _ => vc::fast::sgld_vc_l(p, x, steps, bits, words, self),
+        }
+    }
+
+    /// `steps` fused SGHMC `vc-l` steps of `(x, v)` (each tagged with its own container);
+    /// returns the overflow events. Semantics and bit order: [`crate::vc`]; `words` is
+    /// scratch of at least [`SghmcVcL::words_per_step`] words.
+    ///
+    /// # Panics
+    /// If `x.len() != v.len()` or `words` is too short.
+    pub fn sghmc_vc_l(
+        self,
+        p: &SghmcVcL,
+        x: CodeSliceMut,
+        v: CodeSliceMut,
+        steps: u64,
+        bits: &mut dyn WordSource,
+        words: &mut [u64],
+    ) -> u64 {
+        match self {
+            Platform::Portable => vc::reference::sghmc_vc_l(p, x, v, steps, bits, words),
+            _ => vc::fast::sghmc_vc_l(p, x, v, steps, bits, words, self),
+        }
     }
 
     /// Fills `out` with the next `out.len()` words of `bits`, the same words on every

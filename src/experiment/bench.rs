@@ -7,6 +7,8 @@
 //! - `sgld-lp-l` and `sghmc-lp-l`: the fused integer kernels on a d-dimensional Gaussian with
 //!   8-bit state (dim-steps/s), on 1 thread and on all threads (one chain per thread, so the
 //!   ratio is the multi-chain scaling);
+//! - `sgld-vc-l` and `sghmc-vc-l`: the fused `vc-l` kernels (integer mean, Q^vc in `f64`)
+//!   on the same setting, against the array-code Q^vc;
 //! - `[L] 1 chain`: `lpmc run`'s chain runner on the \[L\] Gaussian experiment (SGLD `lp-l`,
 //!   Q(8,3), 1-D, 1e7 steps, every sample kept), chain-steps/s and seconds;
 //! - `chains 1-D sghmc`: the runner on 1e4 chains × 1e5 steps of 1-D SGHMC `lp-l` (full mode
@@ -206,6 +208,58 @@ fn f32_sghmc(
     )
 }
 
+/// The array-code Q^vc of \[S\] on means `mu` with variance `var`, clipped to
+/// `[−lim, lim − Δ]`: for `var > Δ²/4`, `x = μ + √(var − Δ²/4)·randn`, `q = round(x/Δ)·Δ`,
+/// `r = x/Δ − q/Δ` and a ±Δ correction with P(±) = (1/4 + r² ± |r|)/2 in the direction of
+/// r; otherwise SR of μ plus a ±Δ correction with P(±) = max(var/Δ² − f(1−f), 0)/2. Every
+/// operation a whole-array temporary, as `torch.where` code writes it.
+fn f32_qvc(mu: &[f32], var: f32, delta: f32, lim: f32, bits: &mut XoshiroLanes) -> Vec<f32> {
+    let n = mu.len();
+    let v0 = delta * delta / 4.0;
+    let (q, pp, pm): (Vec<f32>, Vec<f32>, Vec<f32>) = if var > v0 {
+        let z = normals(bits, n);
+        let x: Vec<f32> = (0..n).map(|i| mu[i] + (var - v0).sqrt() * z[i]).collect();
+        let q: Vec<f32> = x.iter().map(|v| (v / delta).round()).collect();
+        let r: Vec<f32> = (0..n).map(|i| x[i] / delta - q[i]).collect();
+        let up: Vec<f32> = r.iter().map(|r| (0.25 + r * r + r.abs()) / 2.0).collect();
+        let dn: Vec<f32> = r.iter().map(|r| (0.25 + r * r - r.abs()) / 2.0).collect();
+        // The correction points the way r does: swap the two for r < 0.
+        let pp = (0..n)
+            .map(|i| if r[i] < 0.0 { dn[i] } else { up[i] })
+            .collect();
+        let pm = (0..n)
+            .map(|i| if r[i] < 0.0 { up[i] } else { dn[i] })
+            .collect();
+        (q, pp, pm)
+    } else {
+        let y: Vec<f32> = mu.iter().map(|v| v / delta).collect();
+        let fl: Vec<f32> = y.iter().map(|v| v.floor()).collect();
+        let f: Vec<f32> = (0..n).map(|i| y[i] - fl[i]).collect();
+        let u = uniforms(bits, n);
+        let q: Vec<f32> = (0..n).map(|i| fl[i] + (u[i] < f[i]) as u8 as f32).collect();
+        let w: Vec<f32> = f
+            .iter()
+            .map(|f| (var / (delta * delta) - f * (1.0 - f)).max(0.0) / 2.0)
+            .collect();
+        (q, w.clone(), w)
+    };
+    let u = uniforms(bits, n);
+    let c: Vec<f32> = (0..n)
+        .map(|i| {
+            if u[i] < pp[i] {
+                1.0
+            } else if u[i] < pp[i] + pm[i] {
+                -1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    (0..n)
+        .map(|i| ((q[i] + c[i]) * delta).clamp(-lim, lim - delta))
+        .collect()
+}
+
 /// The 8-bit kernel setting: param/momentum/grad Q(8,3), accum Q(24,16), coef Q(16,12),
 /// noise Q(16,12) from `clt:4:8`, rounding `sr:8`.
 struct Setting {
@@ -303,6 +357,8 @@ pub fn bench(opts: &BenchOptions) -> Result<BenchReport> {
         requantize_row(&z, platform),
         sgld_row(&z, platform, threads),
         sghmc_row(&z, platform, threads),
+        vc_row(&z, platform, threads, false),
+        vc_row(&z, platform, threads, true),
     ];
     rows.push(l_row(&z, threads)?);
     rows.push(chains_row(&z, threads)?);
@@ -503,6 +559,110 @@ fn sghmc_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
     r.f32_per_core = Some(f32_rate);
     r.ratio_to_f32 = Some(rate / f32_rate);
     r.target = Some("≥ 1e9 dim-steps/s/core; 2 threads ≥ 1.8×".into());
+    r.peak_rss_bytes = peak_rss();
+    r
+}
+
+/// The fused `vc-l` kernels (`lpmc_kernels::vc`) on the 8-bit setting: SGLD at η = 2e-3
+/// (2η above Δ²/4) or SGHMC at η = 0.09, u = 2, γ = 3 (Var ξ^v above Δ²/4, Var ξ^x below:
+/// both regimes), against the array-code Q^vc ([`f32_qvc`]).
+fn vc_row(z: &Sizes, platform: Platform, threads: usize, hmc: bool) -> BenchRow {
+    use crate::sampler::sghmc::Coefs;
+    use lpmc_kernels::vc::{SghmcVcL, SgldVcL};
+    use lpmc_kernels::Code;
+    let s = Setting::paper8();
+    let eta = 2e-3;
+    let k = Coefs::new(0.09, 2.0, 3.0, false);
+    let (one, mean) = ([s.coef(1.0)], [0i64]);
+    let target = GaussGrad {
+        prec: &one,
+        mean: &mean,
+        prec_fl: s.coef.fl(),
+    };
+    let eta_c = s.coef(eta);
+    let sgld = SgldVcL {
+        rounding: s.rounding,
+        x: fmt(s.x),
+        grad: fmt(s.grad),
+        accum: fmt(s.accum),
+        coef_fl: s.coef.fl(),
+        eta: eta_c,
+        var: 2.0 * s.coef.value(eta_c),
+        target,
+    };
+    let sghmc = SghmcVcL {
+        rounding: s.rounding,
+        x: fmt(s.x),
+        v: fmt(s.x),
+        grad: fmt(s.grad),
+        accum: fmt(s.accum),
+        coef_fl: s.coef.fl(),
+        coefs: [k.vv, k.vg, k.xv, k.xg].map(|v| s.coef(v)),
+        var_v: k.var_v,
+        var_x: k.var_x,
+        target,
+    };
+    let d = z.dim;
+    let chain = |t: usize| {
+        let (mut x, mut v) = (vec![0i8; d], vec![0i8; d]);
+        let mut words = vec![0u64; sghmc.words_per_step(d)];
+        let mut bits = XoshiroLanes::new(9, t as u64);
+        let (xs, vs) = (i8::slice_mut(&mut x), i8::slice_mut(&mut v));
+        if hmc {
+            platform.sghmc_vc_l(&sghmc, xs, vs, z.steps, &mut bits, &mut words);
+        } else {
+            platform.sgld_vc_l(&sgld, xs, z.steps, &mut bits, &mut words);
+        }
+        (d as u64 * z.steps) as f64
+    };
+    let rate = median_rate(z.reps, || chain(0));
+    let all = parallel_rate(threads, z.reps, chain);
+    let mut bits = XoshiroLanes::new(10, 0);
+    let (delta, lim) = (0.125f32, 16.0f32);
+    let f32_rate = median_rate(z.reps, || {
+        let (mut x, mut v) = (vec![0f32; d], vec![0f32; d]);
+        let steps = (z.steps / 10).max(1);
+        for _ in 0..steps {
+            if hmc {
+                let kf = [k.vv, k.vg, k.xv, k.xg].map(|c| c as f32);
+                let mv: Vec<f32> = (0..d).map(|i| kf[0] * v[i] + kf[1] * x[i]).collect();
+                let mx: Vec<f32> = (0..d).map(|i| x[i] + kf[2] * v[i] + kf[3] * x[i]).collect();
+                v = f32_qvc(&mv, k.var_v as f32, delta, lim, &mut bits);
+                x = f32_qvc(&mx, k.var_x as f32, delta, lim, &mut bits);
+            } else {
+                let m: Vec<f32> = x.iter().map(|x| x - eta as f32 * x).collect();
+                x = f32_qvc(&m, 2.0 * eta as f32, delta, lim, &mut bits);
+            }
+        }
+        (d as u64 * steps) as f64
+    });
+    let name = if hmc {
+        "sghmc-vc-l fused, N(0,I)"
+    } else {
+        "sgld-vc-l fused, N(0,I)"
+    };
+    let mut r = row(
+        name,
+        format!(
+            "x,v,g Q({},{}) acc Q({},{}) coef Q({},{}), Q^vc in f64",
+            s.x.wl(),
+            s.x.fl(),
+            s.accum.wl(),
+            s.accum.fl(),
+            s.coef.wl(),
+            s.coef.fl()
+        ),
+        &s.rounding.to_string(),
+        platform.name(),
+        "dim-steps/s",
+    );
+    r.size = format!("d = {d}, {} steps", z.steps);
+    r.per_core = rate;
+    r.threads = threads;
+    r.all_threads = Some(all);
+    r.scaling = Some(all / rate);
+    r.f32_per_core = Some(f32_rate);
+    r.ratio_to_f32 = Some(rate / f32_rate);
     r.peak_rss_bytes = peak_rss();
     r
 }

@@ -57,7 +57,7 @@ pub mod sghmc;
 pub mod sgld;
 
 use crate::error::{Error, Result};
-use crate::format::Format;
+use crate::format::{Container, Format};
 use crate::noise::{IntNormal, NoiseGen};
 use crate::round::Rounding;
 use crate::source::Bits;
@@ -66,8 +66,8 @@ pub use lpmc_kernels::lockstep::Keep;
 use lpmc_kernels::lockstep::Sums;
 use lpmc_kernels::noise::box_muller;
 use lpmc_kernels::portable::round_f64;
-use lpmc_kernels::Code;
 use lpmc_kernels::Platform;
+use lpmc_kernels::{Code, CodeSliceMut};
 use serde::{Deserialize, Serialize};
 
 /// How a step is executed (DESIGN.md §4).
@@ -187,9 +187,7 @@ pub struct Workspace {
     pub(crate) mc: Vec<i64>,
     /// Fused kernels: random words and the state in its container.
     pub(crate) words: Vec<u64>,
-    pub(crate) s8: [Vec<i8>; 2],
-    pub(crate) s16: [Vec<i16>; 2],
-    pub(crate) s32: [Vec<i32>; 2],
+    pub(crate) codes: Codes,
     /// Lockstep kernels: kept sums (`c0`, `s1`, `s2`), per-chain events, random-word scratch.
     pub(crate) lk: [Vec<i64>; 3],
     pub(crate) lk_events: Vec<u64>,
@@ -605,6 +603,69 @@ pub(crate) fn in_container<C: Code>(
         *d = s.to_i64();
     }
     ev
+}
+
+/// A chain's state codes copied into their containers for a fused kernel: per container, slot
+/// 0 holds x and slot 1 holds v.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Codes {
+    pub(crate) s8: [Vec<i8>; 2],
+    pub(crate) s16: [Vec<i16>; 2],
+    pub(crate) s32: [Vec<i32>; 2],
+    pub(crate) s64: [Vec<i64>; 2],
+}
+
+impl Codes {
+    /// Runs `f` on `x` and `v` copied into the containers `cx` and `cv` (each tagged with its
+    /// container, so the two may differ), then writes them back; returns what `f` returns.
+    pub(crate) fn run(
+        &mut self,
+        (cx, x): (Container, &mut [i64]),
+        (cv, v): (Container, &mut [i64]),
+        f: impl FnOnce(CodeSliceMut, CodeSliceMut) -> u64,
+    ) -> u64 {
+        fn fill<'a, C: Code>(b: &'a mut Vec<C>, codes: &[i64]) -> &'a mut [C] {
+            b.clear();
+            b.extend(codes.iter().map(|&c| C::from_i64(c)));
+            b
+        }
+        fn back<C: Code>(b: &[C], codes: &mut [i64]) {
+            for (d, s) in codes.iter_mut().zip(b) {
+                *d = s.to_i64();
+            }
+        }
+        let Codes {
+            s8: [x8, v8],
+            s16: [x16, v16],
+            s32: [x32, v32],
+            s64: [x64, v64],
+        } = self;
+        macro_rules! tag {
+            ($c:expr, $codes:expr, $b8:expr, $b16:expr, $b32:expr, $b64:expr) => {
+                match $c {
+                    Container::I8 => CodeSliceMut::I8(fill($b8, $codes)),
+                    Container::I16 => CodeSliceMut::I16(fill($b16, $codes)),
+                    Container::I32 => CodeSliceMut::I32(fill($b32, $codes)),
+                    Container::I64 => CodeSliceMut::I64(fill($b64, $codes)),
+                }
+            };
+        }
+        let ev = f(
+            tag!(cx, x, x8, x16, x32, x64),
+            tag!(cv, v, v8, v16, v32, v64),
+        );
+        for (c, codes, b8, b16, b32, b64) in
+            [(cx, x, x8, x16, x32, x64), (cv, v, v8, v16, v32, v64)]
+        {
+            match c {
+                Container::I8 => back(b8, codes),
+                Container::I16 => back(b16, codes),
+                Container::I32 => back(b32, codes),
+                Container::I64 => back(b64, codes),
+            }
+        }
+        ev
+    }
 }
 
 /// The exact moments of one chain's kept position codes: `n` samples and, per coordinate,

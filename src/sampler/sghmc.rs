@@ -11,6 +11,7 @@ use crate::format::Format;
 use crate::source::Bits;
 use crate::target::Target;
 use crate::vc::{qvc, qvc_joint};
+use lpmc_kernels::Platform;
 use serde::{Deserialize, Serialize};
 
 /// Which SGHMC.
@@ -212,20 +213,47 @@ impl Sghmc {
         self
     }
 
-    /// Whether the fused kernel's static conditions hold (variant, datapath, generator,
-    /// containers); the target's are checked by [`Core::int_gauss`].
+    /// Whether a fused kernel's static conditions hold (variant, datapath, generator,
+    /// containers); the target's are checked by [`Core::int_gauss`]. `lp-l` needs a
+    /// `clt`/`table` generator and x and v in one container ([`lpmc_kernels::fused`]); `vc-l`
+    /// takes any containers up to 32 bits ([`lpmc_kernels::vc`]).
     fn fusable(&self) -> bool {
-        let f = self.core.f();
-        self.fused
-            && self.variant == SghmcVariant::LpL
-            && !self.uses_scale()
-            && f.param.container() == self.fv.container()
-            && f.param.container() != Container::I64
-            && self
-                .core
-                .int_noise
-                .as_ref()
-                .is_some_and(|g| g.kernel_gen().is_some())
+        let (fx, fv) = (self.core.f().param.container(), self.fv.container());
+        let kernel = match self.variant {
+            SghmcVariant::LpL => {
+                fx == fv
+                    && self
+                        .core
+                        .int_noise
+                        .as_ref()
+                        .is_some_and(|g| g.kernel_gen().is_some())
+            }
+            SghmcVariant::VcL => fv != Container::I64,
+            _ => false,
+        };
+        self.fused && kernel && self.core.integer() && !self.uses_scale() && fx != Container::I64
+    }
+
+    /// The fused `vc-l` kernel's parameters (see [`Sghmc::kernel`]).
+    fn vc_kernel<'a>(&self, pc: &'a [i64], mc: &'a [i64]) -> lpmc_kernels::vc::SghmcVcL<'a> {
+        let f = *self.core.f();
+        let [e, cvg, cxv, cxg, ..] = self.ic;
+        lpmc_kernels::vc::SghmcVcL {
+            rounding: self.core.setup.rounding,
+            x: Core::fmt(f.param),
+            v: Core::fmt(self.fv),
+            grad: Core::fmt(f.grad),
+            accum: Core::fmt(f.accum),
+            coef_fl: f.coef.fl(),
+            coefs: [e, cvg, cxv, cxg],
+            var_v: self.k.var_v,
+            var_x: self.k.var_x,
+            target: lpmc_kernels::fused::GaussGrad {
+                prec: pc,
+                mean: mc,
+                prec_fl: f.coef.fl(),
+            },
+        }
     }
 
     /// The integrator's constants.
@@ -237,8 +265,9 @@ impl Sghmc {
         !self.core.integer() || self.variant == SghmcVariant::Fp
     }
 
-    /// The fused kernel's parameters, with the integer gradient's precision and mean codes
-    /// `pc`, `mc` ([`Core::int_gauss`]); only called when [`Sghmc::fusable`] holds.
+    /// The fused `lp-l` kernel's parameters, with the integer gradient's precision and mean
+    /// codes `pc`, `mc` ([`Core::int_gauss`]); only called when [`Sghmc::fusable`] holds for
+    /// `lp-l`.
     fn kernel<'a>(&'a self, pc: &'a [i64], mc: &'a [i64]) -> lpmc_kernels::fused::SghmcLpL<'a> {
         let c = &self.core;
         let f = *c.f();
@@ -291,23 +320,38 @@ impl Sampler for Sghmc {
         n: u64,
     ) -> bool {
         let c = &self.core;
-        if !(self.fusable() && c.int_gauss(target, c.f().param, ws)) {
+        let d = self.dim;
+        let platform = c.fused_platform(d, n);
+        // A small `vc-l` call (d·n < 256, e.g. one step of a 1-D chain) runs faster step by
+        // step than through the scalar kernel (a Box–Muller pair per step either way, plus the
+        // kernel's set-up); the results are the same.
+        let small_vc = self.variant == SghmcVariant::VcL && platform == Platform::Portable;
+        if small_vc || !(self.fusable() && c.int_gauss(target, c.f().param, ws)) {
             return false;
         }
+        if self.variant == SghmcVariant::VcL {
+            let p = self.vc_kernel(&ws.pc, &ws.mc);
+            let words = &mut ws.words;
+            words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
+            let x = (c.f().param.container(), &mut st.xc[..]);
+            let v = (self.fv.container(), &mut st.vc[..]);
+            st.events += ws
+                .codes
+                .run(x, v, |x, v| platform.sghmc_vc_l(&p, x, v, n, bits, words));
+            return true;
+        }
         let p = self.kernel(&ws.pc, &ws.mc);
-        let d = self.dim;
         let words = &mut ws.words;
         words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
-        let platform = c.fused_platform(d, n);
         let (xc, vc) = (&mut st.xc, &mut st.vc);
         st.events += match c.f().param.container() {
-            Container::I8 => in_container(&mut ws.s8, xc, vc, |x, v| {
+            Container::I8 => in_container(&mut ws.codes.s8, xc, vc, |x, v| {
                 platform.sghmc_lp_l(&p, x, v, n, bits, words)
             }),
-            Container::I16 => in_container(&mut ws.s16, xc, vc, |x, v| {
+            Container::I16 => in_container(&mut ws.codes.s16, xc, vc, |x, v| {
                 platform.sghmc_lp_l(&p, x, v, n, bits, words)
             }),
-            Container::I32 => in_container(&mut ws.s32, xc, vc, |x, v| {
+            Container::I32 => in_container(&mut ws.codes.s32, xc, vc, |x, v| {
                 platform.sghmc_lp_l(&p, x, v, n, bits, words)
             }),
             Container::I64 => return false,
@@ -316,7 +360,9 @@ impl Sampler for Sghmc {
     }
 
     fn lockstep(&self, target: &dyn Target) -> bool {
-        self.fused(target) && lockstep_fits(self.dim, self.core.f().param.wl())
+        self.variant == SghmcVariant::LpL
+            && self.fused(target)
+            && lockstep_fits(self.dim, self.core.f().param.wl())
     }
 
     /// The chains side by side (`lpmc_kernels::lockstep`), when [`Sampler::lockstep`] holds.
@@ -332,7 +378,8 @@ impl Sampler for Sghmc {
     ) -> bool {
         let c = &self.core;
         let f = c.f();
-        if !(self.fusable()
+        if !(self.variant == SghmcVariant::LpL
+            && self.fusable()
             && lockstep_fits(self.dim, f.param.wl())
             && c.int_gauss(target, f.param, ws))
         {
@@ -345,15 +392,33 @@ impl Sampler for Sghmc {
         let (lk, ev) = (&mut ws.lk, &mut ws.lk_events);
         let call = (n, keep);
         match f.param.container() {
-            Container::I8 => lockstep_in(&mut ws.s8, lk, ev, states, call, sums, |x, v, s, e| {
-                pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words)
-            }),
-            Container::I16 => lockstep_in(&mut ws.s16, lk, ev, states, call, sums, |x, v, s, e| {
-                pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words)
-            }),
-            Container::I32 => lockstep_in(&mut ws.s32, lk, ev, states, call, sums, |x, v, s, e| {
-                pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words)
-            }),
+            Container::I8 => lockstep_in(
+                &mut ws.codes.s8,
+                lk,
+                ev,
+                states,
+                call,
+                sums,
+                |x, v, s, e| pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words),
+            ),
+            Container::I16 => lockstep_in(
+                &mut ws.codes.s16,
+                lk,
+                ev,
+                states,
+                call,
+                sums,
+                |x, v, s, e| pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words),
+            ),
+            Container::I32 => lockstep_in(
+                &mut ws.codes.s32,
+                lk,
+                ev,
+                states,
+                call,
+                sums,
+                |x, v, s, e| pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words),
+            ),
             Container::I64 => return false,
         }
         true

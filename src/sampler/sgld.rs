@@ -9,6 +9,7 @@ use crate::format::Container;
 use crate::source::Bits;
 use crate::target::Target;
 use crate::vc::qvc;
+use lpmc_kernels::Platform;
 use serde::{Deserialize, Serialize};
 
 /// Which SGLD.
@@ -89,22 +90,45 @@ impl Sgld {
         !self.core.integer() || self.variant == SgldVariant::Fp
     }
 
-    /// Whether the fused kernels take this sampler (the target is checked by
-    /// [`Core::int_gauss`]): `lp-l` on the integer datapath with a `clt`/`table` generator and
-    /// a position of at most 32 bits.
+    /// Whether a fused kernel takes this sampler (the target is checked by
+    /// [`Core::int_gauss`]): the integer datapath, a position of at most 32 bits, and `lp-l`
+    /// with a `clt`/`table` generator ([`lpmc_kernels::fused`]) or `vc-l`
+    /// ([`lpmc_kernels::vc`]).
     fn fusable(&self) -> bool {
         let c = &self.core;
-        self.fused
-            && self.variant == SgldVariant::LpL
-            && c.integer()
-            && c.f().param.container() != Container::I64
-            && c.int_noise
+        let kernel = match self.variant {
+            SgldVariant::LpL => c
+                .int_noise
                 .as_ref()
-                .is_some_and(|g| g.kernel_gen().is_some())
+                .is_some_and(|g| g.kernel_gen().is_some()),
+            SgldVariant::VcL => true,
+            SgldVariant::Fp | SgldVariant::LpF => false,
+        };
+        self.fused && kernel && c.integer() && c.f().param.container() != Container::I64
     }
 
-    /// The fused kernel's parameters, with the integer gradient's precision and mean codes
-    /// `pc`, `mc` ([`Core::int_gauss`]); only called when [`Sampler::fused`] holds.
+    /// The fused `vc-l` kernel's parameters (see [`Sgld::kernel`]).
+    fn vc_kernel<'a>(&self, pc: &'a [i64], mc: &'a [i64]) -> lpmc_kernels::vc::SgldVcL<'a> {
+        let f = *self.core.f();
+        lpmc_kernels::vc::SgldVcL {
+            rounding: self.core.setup.rounding,
+            x: Core::fmt(f.param),
+            grad: Core::fmt(f.grad),
+            accum: Core::fmt(f.accum),
+            coef_fl: f.coef.fl(),
+            eta: self.eta_c,
+            var: 2.0 * f.coef.value(self.eta_c),
+            target: lpmc_kernels::fused::GaussGrad {
+                prec: pc,
+                mean: mc,
+                prec_fl: f.coef.fl(),
+            },
+        }
+    }
+
+    /// The fused `lp-l` kernel's parameters, with the integer gradient's precision and mean
+    /// codes `pc`, `mc` ([`Core::int_gauss`]); only called when [`Sgld::fusable`] holds for
+    /// `lp-l`.
     fn kernel<'a>(&'a self, pc: &'a [i64], mc: &'a [i64]) -> lpmc_kernels::fused::SgldLpL<'a> {
         let c = &self.core;
         let f = *c.f();
@@ -143,23 +167,38 @@ impl Sampler for Sgld {
         n: u64,
     ) -> bool {
         let c = &self.core;
-        if !(self.fusable() && c.int_gauss(target, c.f().param, ws)) {
+        let d = self.dim;
+        let platform = c.fused_platform(d, n);
+        // A small `vc-l` call (d·n < 256, e.g. one step of a 1-D chain) runs faster step by
+        // step than through the scalar kernel (a Box–Muller pair per step either way, plus the
+        // kernel's set-up); the results are the same.
+        let small_vc = self.variant == SgldVariant::VcL && platform == Platform::Portable;
+        if small_vc || !(self.fusable() && c.int_gauss(target, c.f().param, ws)) {
             return false;
         }
+        let mut none = [0i64; 0];
+        if self.variant == SgldVariant::VcL {
+            let p = self.vc_kernel(&ws.pc, &ws.mc);
+            let words = &mut ws.words;
+            words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
+            let cx = c.f().param.container();
+            let (x, v) = ((cx, &mut st.xc[..]), (cx, &mut none[..]));
+            st.events += ws
+                .codes
+                .run(x, v, |x, _| platform.sgld_vc_l(&p, x, n, bits, words));
+            return true;
+        }
         let p = self.kernel(&ws.pc, &ws.mc);
-        let d = self.dim;
         let words = &mut ws.words;
         words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
-        let platform = c.fused_platform(d, n);
-        let mut none = [0i64; 0];
         st.events += match c.f().param.container() {
-            Container::I8 => in_container(&mut ws.s8, &mut st.xc, &mut none, |x, _| {
+            Container::I8 => in_container(&mut ws.codes.s8, &mut st.xc, &mut none, |x, _| {
                 platform.sgld_lp_l(&p, x, n, bits, words)
             }),
-            Container::I16 => in_container(&mut ws.s16, &mut st.xc, &mut none, |x, _| {
+            Container::I16 => in_container(&mut ws.codes.s16, &mut st.xc, &mut none, |x, _| {
                 platform.sgld_lp_l(&p, x, n, bits, words)
             }),
-            Container::I32 => in_container(&mut ws.s32, &mut st.xc, &mut none, |x, _| {
+            Container::I32 => in_container(&mut ws.codes.s32, &mut st.xc, &mut none, |x, _| {
                 platform.sgld_lp_l(&p, x, n, bits, words)
             }),
             Container::I64 => return false,
@@ -168,7 +207,9 @@ impl Sampler for Sgld {
     }
 
     fn lockstep(&self, target: &dyn Target) -> bool {
-        self.fused(target) && lockstep_fits(self.dim, self.core.f().param.wl())
+        self.variant == SgldVariant::LpL
+            && self.fused(target)
+            && lockstep_fits(self.dim, self.core.f().param.wl())
     }
 
     /// The chains side by side (`lpmc_kernels::lockstep`), when [`Sampler::lockstep`] holds.
@@ -184,7 +225,8 @@ impl Sampler for Sgld {
     ) -> bool {
         let c = &self.core;
         let f = c.f();
-        if !(self.fusable()
+        if !(self.variant == SgldVariant::LpL
+            && self.fusable()
             && lockstep_fits(self.dim, f.param.wl())
             && c.int_gauss(target, f.param, ws))
         {
@@ -197,15 +239,33 @@ impl Sampler for Sgld {
         let (lk, ev) = (&mut ws.lk, &mut ws.lk_events);
         let call = (n, keep);
         match c.f().param.container() {
-            Container::I8 => lockstep_in(&mut ws.s8, lk, ev, states, call, sums, |x, _, s, e| {
-                pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words)
-            }),
-            Container::I16 => lockstep_in(&mut ws.s16, lk, ev, states, call, sums, |x, _, s, e| {
-                pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words)
-            }),
-            Container::I32 => lockstep_in(&mut ws.s32, lk, ev, states, call, sums, |x, _, s, e| {
-                pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words)
-            }),
+            Container::I8 => lockstep_in(
+                &mut ws.codes.s8,
+                lk,
+                ev,
+                states,
+                call,
+                sums,
+                |x, _, s, e| pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words),
+            ),
+            Container::I16 => lockstep_in(
+                &mut ws.codes.s16,
+                lk,
+                ev,
+                states,
+                call,
+                sums,
+                |x, _, s, e| pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words),
+            ),
+            Container::I32 => lockstep_in(
+                &mut ws.codes.s32,
+                lk,
+                ev,
+                states,
+                call,
+                sums,
+                |x, _, s, e| pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words),
+            ),
             Container::I64 => return false,
         }
         true

@@ -83,6 +83,45 @@ pub(crate) unsafe fn sghmc_lanes<L: crate::fused::Lane>(
     crate::fused::fast::sghmc_lanes::<L>(p, x, v, steps, &mut bits, words)
 }
 
+/// [`crate::vc::fast::sgld_vc_lanes`] compiled for Avx512, words drawn with its SIMD step.
+///
+/// # Safety
+/// The CPU must support the enabled features (checked by [`crate::Platform::avx512`]).
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2")]
+pub(crate) unsafe fn sgld_vc_lanes(
+    p: &crate::vc::SgldVcL,
+    x: &mut crate::CodeSliceMut,
+    steps: u64,
+    bits: &mut dyn WordSource,
+    words: &mut [u64],
+) -> u64 {
+    let mut bits = super::OnPlatform {
+        bits,
+        platform: crate::Platform::Avx512,
+    };
+    crate::vc::fast::sgld_vc_lanes(p, x, steps, &mut bits, words)
+}
+
+/// [`crate::vc::fast::sghmc_vc_lanes`] compiled for Avx512, words drawn with its SIMD step.
+///
+/// # Safety
+/// The CPU must support the enabled features (checked by [`crate::Platform::avx512`]).
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2")]
+pub(crate) unsafe fn sghmc_vc_lanes(
+    p: &crate::vc::SghmcVcL,
+    x: &mut crate::CodeSliceMut,
+    v: &mut crate::CodeSliceMut,
+    steps: u64,
+    bits: &mut dyn WordSource,
+    words: &mut [u64],
+) -> u64 {
+    let mut bits = super::OnPlatform {
+        bits,
+        platform: crate::Platform::Avx512,
+    };
+    crate::vc::fast::sghmc_vc_lanes(p, x, v, steps, &mut bits, words)
+}
+
 /// [`WordSource::fill`] compiled for AVX-512.
 ///
 /// # Safety

@@ -11,3 +11,4 @@ mod lockstep;
 mod mode;
 mod noise;
 mod platform;
+mod vc;
