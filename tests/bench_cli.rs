@@ -18,7 +18,7 @@ fn bench_quick_json() {
     assert_eq!(r["quick"], true);
     assert!(r["note"].as_str().unwrap().contains("--quick"));
     let rows = r["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 7);
     let pos = |v: &serde_json::Value| v.as_f64().is_some_and(|x| x.is_finite() && x > 0.0);
     for row in rows {
         for key in ["kernel", "formats", "rounding", "platform", "unit", "size"] {
@@ -31,13 +31,21 @@ fn bench_quick_json() {
             assert!(pos(&row["peak_rss_bytes"]), "{row}");
         }
     }
+    // Rows: requantize, the fused lp-l and vc-l kernels (SGLD, SGHMC), [L], many chains.
+    for (i, name) in [(3, "sgld-vc-l"), (4, "sghmc-vc-l")] {
+        assert!(
+            rows[i]["kernel"].as_str().unwrap().starts_with(name),
+            "{}",
+            rows[i]
+        );
+    }
     // Multi-chain rows report the all-threads rate and the scaling, on the threads asked for.
-    for i in [1, 2, 4] {
+    for i in [1, 2, 3, 4, 6] {
         assert!(pos(&rows[i]["all_threads"]) && pos(&rows[i]["scaling"]));
         assert_eq!(rows[i]["threads"], 2, "{}", rows[i]);
     }
     // The end-to-end rows (1-D chains) run the lockstep kernels and report their wall time.
-    for i in [3, 4] {
+    for i in [5, 6] {
         assert_eq!(rows[i]["platform"], "lockstep", "{}", rows[i]);
         assert!(pos(&rows[i]["seconds"]));
     }
