@@ -94,16 +94,22 @@ impl Gaussian {
                 ))
             }
         };
-        let prec = spd_inverse(&cov, d)
-            .ok_or_else(|| Error::Config("gaussian: `cov` is not positive definite".into()))?;
-        let mut prec = prec;
-        if diagonal {
+        let not_pd = || Error::Config("gaussian: `cov` is not positive definite".into());
+        let prec = if diagonal {
             // 1/σ², correctly rounded (the Cholesky route can be off in the last bit, e.g. for
-            // σ² = 2), so that exactly representable precisions stay exact.
+            // σ² = 2, and costs O(d³)), so that exactly representable precisions stay exact.
+            let mut prec = vec![0.0; d * d];
             for i in 0..d {
-                prec[i * d + i] = 1.0 / cov[i * d + i];
+                let v = cov[i * d + i];
+                if v <= 0.0 {
+                    return Err(not_pd());
+                }
+                prec[i * d + i] = 1.0 / v;
             }
-        }
+            prec
+        } else {
+            spd_inverse(&cov, d).ok_or_else(not_pd)?
+        };
         let prec_diag = (0..d).map(|i| prec[i * d + i]).collect();
         Ok(Gaussian {
             mean: c.mean.clone(),
