@@ -185,6 +185,8 @@ pub struct Workspace {
     /// The integer gradient's precision and mean codes.
     pub(crate) pc: Vec<i64>,
     pub(crate) mc: Vec<i64>,
+    /// What `pc` and `mc` were converted from ([`Core::int_gauss`] converts once per run).
+    pub(crate) gauss: GaussSeen,
     /// Fused kernels: random words and the state in its container.
     pub(crate) words: Vec<u64>,
     pub(crate) codes: Codes,
@@ -468,7 +470,8 @@ impl Core {
     /// The integer gradient's constants (see the [module docs](self)) for positions in `fx`:
     /// precision codes in `coef` into `ws.pc`, mean codes in `fx` into `ws.mc`; `true` iff the
     /// integer gradient applies (integer datapath, `grad_noise = 0`, diagonal Gaussian, both
-    /// exactly representable).
+    /// exactly representable). The conversion is kept in `ws` and redone only when its inputs
+    /// change (the runner calls this once per kept step).
     pub fn int_gauss(&self, target: &dyn Target, fx: Format, ws: &mut Workspace) -> bool {
         if !self.integer() || self.setup.grad_noise != 0.0 {
             return false;
@@ -482,18 +485,32 @@ impl Core {
             (!over && f.value(c) == v).then_some(c)
         };
         let fc = self.f().coef;
+        let seen = &ws.gauss;
+        if seen.formats == Some((fx, fc)) && seen.mean == mean && seen.prec == prec {
+            return seen.ok;
+        }
         ws.pc.clear();
         ws.mc.clear();
+        let mut ok = true;
         for (&m, &p) in mean.iter().zip(prec) {
             match (exact(p, fc), exact(m, fx)) {
                 (Some(pc), Some(mc)) => {
                     ws.pc.push(pc);
                     ws.mc.push(mc);
                 }
-                _ => return false,
+                _ => {
+                    ok = false;
+                    break;
+                }
             }
         }
-        true
+        ws.gauss = GaussSeen {
+            formats: Some((fx, fc)),
+            mean: mean.to_vec(),
+            prec: prec.to_vec(),
+            ok,
+        };
+        ok
     }
 
     /// The quantized gradient at the position codes `xc` of format `fx`: codes in `ws.gc`,
@@ -603,6 +620,17 @@ pub(crate) fn in_container<C: Code>(
         *d = s.to_i64();
     }
     ev
+}
+
+/// The inputs of the last [`Core::int_gauss`] conversion and its answer: the position and
+/// coefficient formats and the target's mean and precision (compared by value, so a
+/// different target with the same numbers shares the codes, and any other is converted anew).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GaussSeen {
+    formats: Option<(Format, Format)>,
+    mean: Vec<f64>,
+    prec: Vec<f64>,
+    ok: bool,
 }
 
 /// A chain's state codes copied into their containers for a fused kernel: per container, slot
