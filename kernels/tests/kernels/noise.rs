@@ -61,3 +61,75 @@ fn clt_variance() {
         "{v} vs {want}"
     );
 }
+
+/// The Box–Muller pair as its doc states it, with `libm`'s `log`, `sqrt` and `sincos`.
+fn libm_pair(w1: u64, w2: u64) -> [f64; 2] {
+    let u1 = ((w1 >> 11) + 1) as f64 / 9_007_199_254_740_992.0;
+    let u2 = (w2 >> 11) as f64 / 9_007_199_254_740_992.0;
+    let r = libm::sqrt(-2.0 * libm::log(u1));
+    let (s, c) = libm::sincos(2.0 * std::f64::consts::PI * u2);
+    [r * c, r * s]
+}
+
+/// `box_muller` and every window of `box_muller_at` (which the fused `vc-l` kernels take
+/// per block) give exactly the documented formula's bits: on random words, on `u₁` at every
+/// power of two from 2^−53 to 1 and one code either side, and on u₁ = 1.
+#[test]
+fn box_muller_is_the_libm_formula() {
+    let mut words = vec![0u64; 2 * 200_000];
+    XoshiroLanes::new(12, 0).fill(&mut words);
+    // Edge u₁ = (m + 1)·2^−53 for m = 2^k − 2, 2^k − 1, 2^k (u₁ just below, at, just above
+    // 2^(k−53)), and m = 2^53 − 1 (u₁ = 1, ln u₁ = 0).
+    let mut e = 0;
+    for k in 1..=53u32 {
+        for m in [(1u64 << k) - 2, (1 << k) - 1, (1 << k).min((1 << 53) - 1)] {
+            words[2 * e] = (m << 11) | (e as u64 & 0x7ff);
+            e += 1;
+        }
+    }
+    let n = words.len();
+    let mut all = vec![0.0; n];
+    box_muller(&mut words.iter().copied().collect::<Source>(), &mut all);
+    for (j, z) in all.chunks(2).enumerate() {
+        let want = libm_pair(words[2 * j], words[2 * j + 1]);
+        assert_eq!(
+            [z[0].to_bits(), z[1].to_bits()],
+            want.map(f64::to_bits),
+            "pair {j}: w1 = {:#x}",
+            words[2 * j]
+        );
+    }
+    for (start, len) in [
+        (0, 1),
+        (1, 1),
+        (1, 130),
+        (2, 127),
+        (3, 0),
+        (77, 1000),
+        (0, n),
+    ] {
+        let mut out = vec![0.0; len];
+        box_muller_at(&words, start, &mut out);
+        let want: Vec<u64> = all[start..start + len]
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        let got: Vec<u64> = out.iter().map(|v| v.to_bits()).collect();
+        assert!(got == want, "window {start}+{len}");
+    }
+}
+
+/// A word source replaying a fixed list.
+struct Source(std::vec::IntoIter<u64>);
+
+impl FromIterator<u64> for Source {
+    fn from_iter<I: IntoIterator<Item = u64>>(it: I) -> Self {
+        Source(it.into_iter().collect::<Vec<_>>().into_iter())
+    }
+}
+
+impl WordSource for Source {
+    fn next_word(&mut self) -> u64 {
+        self.0.next().expect("enough words")
+    }
+}
