@@ -195,8 +195,13 @@ impl Platform {
         self.sgld_lp_l_in(p, C::slice_mut(x), steps, &mut bits, words)
     }
 
-    /// [`Platform::sgld_lp_l`], types erased as in [`Platform::requantize_in`].
-    fn sgld_lp_l_in(
+    /// [`Platform::sgld_lp_l`] on codes tagged with their container ([`Code::slice_mut`]), for
+    /// callers that choose the container at run time (the samplers). The generic method
+    /// erases its types into this one, so the kernel is compiled once.
+    ///
+    /// # Panics
+    /// If `words` is too short.
+    pub fn sgld_lp_l_in(
         self,
         p: &SgldLpL,
         x: CodeSliceMut,
@@ -231,9 +236,13 @@ impl Platform {
         self.sghmc_lp_l_in(p, C::slice_mut(x), C::slice_mut(v), steps, &mut bits, words)
     }
 
-    /// [`Platform::sghmc_lp_l`], types erased as in [`Platform::requantize_in`]; `x` and `v`
-    /// come from one container type.
-    fn sghmc_lp_l_in(
+    /// [`Platform::sghmc_lp_l`] on codes tagged with their container (see
+    /// [`Platform::sgld_lp_l_in`]).
+    ///
+    /// # Panics
+    /// If `x` and `v` are in different containers or of different lengths, or `words` is too
+    /// short.
+    pub fn sghmc_lp_l_in(
         self,
         p: &SghmcLpL,
         x: CodeSliceMut,

@@ -600,28 +600,6 @@ fn check_wide_sum(f: &Formats) -> Result<()> {
     Ok(())
 }
 
-/// Runs `f` on the codes `x` (and `v`) converted to the container `C`, then writes them back.
-pub(crate) fn in_container<C: Code>(
-    bufs: &mut [Vec<C>; 2],
-    x: &mut [i64],
-    v: &mut [i64],
-    f: impl FnOnce(&mut [C], &mut [C]) -> u64,
-) -> u64 {
-    let [bx, bv] = bufs;
-    bx.clear();
-    bx.extend(x.iter().map(|&c| C::from_i64(c)));
-    bv.clear();
-    bv.extend(v.iter().map(|&c| C::from_i64(c)));
-    let ev = f(bx, bv);
-    for (d, s) in x.iter_mut().zip(bx.iter()) {
-        *d = s.to_i64();
-    }
-    for (d, s) in v.iter_mut().zip(bv.iter()) {
-        *d = s.to_i64();
-    }
-    ev
-}
-
 /// The inputs of the last [`Core::int_gauss`] conversion and its answer: the position and
 /// coefficient formats and the target's mean and precision (compared by value, so a
 /// different target with the same numbers shares the codes, and any other is converted anew).

@@ -2,8 +2,8 @@
 //! (2018) (\[S\] eq. 3–8), including the paper's sign error as an option.
 
 use super::{
-    align, in_container, lockstep_fits, lockstep_in, normals, ChainState, CodeSums, Core, Keep,
-    Sampler, Setup, Storage, Workspace, FUSED_WORDS, LOCKSTEP_WORDS,
+    align, lockstep_fits, lockstep_in, normals, ChainState, CodeSums, Core, Keep, Sampler, Setup,
+    Storage, Workspace, FUSED_WORDS, LOCKSTEP_WORDS,
 };
 use crate::error::{Error, Result};
 use crate::format::Container;
@@ -329,32 +329,21 @@ impl Sampler for Sghmc {
         if small_vc || !(self.fusable() && c.int_gauss(target, c.f().param, ws)) {
             return false;
         }
-        if self.variant == SghmcVariant::VcL {
+        let x = (c.f().param.container(), &mut st.xc[..]);
+        let v = (self.fv.container(), &mut st.vc[..]);
+        st.events += if self.variant == SghmcVariant::VcL {
             let p = self.vc_kernel(&ws.pc, &ws.mc);
             let words = &mut ws.words;
             words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
-            let x = (c.f().param.container(), &mut st.xc[..]);
-            let v = (self.fv.container(), &mut st.vc[..]);
-            st.events += ws
-                .codes
-                .run(x, v, |x, v| platform.sghmc_vc_l(&p, x, v, n, bits, words));
-            return true;
-        }
-        let p = self.kernel(&ws.pc, &ws.mc);
-        let words = &mut ws.words;
-        words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
-        let (xc, vc) = (&mut st.xc, &mut st.vc);
-        st.events += match c.f().param.container() {
-            Container::I8 => in_container(&mut ws.codes.s8, xc, vc, |x, v| {
-                platform.sghmc_lp_l(&p, x, v, n, bits, words)
-            }),
-            Container::I16 => in_container(&mut ws.codes.s16, xc, vc, |x, v| {
-                platform.sghmc_lp_l(&p, x, v, n, bits, words)
-            }),
-            Container::I32 => in_container(&mut ws.codes.s32, xc, vc, |x, v| {
-                platform.sghmc_lp_l(&p, x, v, n, bits, words)
-            }),
-            Container::I64 => return false,
+            ws.codes
+                .run(x, v, |x, v| platform.sghmc_vc_l(&p, x, v, n, bits, words))
+        } else {
+            let p = self.kernel(&ws.pc, &ws.mc);
+            let words = &mut ws.words;
+            words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
+            ws.codes.run(x, v, |x, v| {
+                platform.sghmc_lp_l_in(&p, x, v, n, bits, words)
+            })
         };
         true
     }

@@ -1,8 +1,8 @@
 //! Stochastic gradient Langevin dynamics (\[S\] eq. 1, 2, 17; \[L\]).
 
 use super::{
-    align, in_container, lockstep_fits, lockstep_in, normals, ChainState, CodeSums, Core, Keep,
-    Sampler, Setup, Storage, Workspace, FUSED_WORDS, LOCKSTEP_WORDS,
+    align, lockstep_fits, lockstep_in, normals, ChainState, CodeSums, Core, Keep, Sampler, Setup,
+    Storage, Workspace, FUSED_WORDS, LOCKSTEP_WORDS,
 };
 use crate::error::{Error, Result};
 use crate::format::Container;
@@ -176,32 +176,20 @@ impl Sampler for Sgld {
         if small_vc || !(self.fusable() && c.int_gauss(target, c.f().param, ws)) {
             return false;
         }
-        let mut none = [0i64; 0];
-        if self.variant == SgldVariant::VcL {
+        let cx = c.f().param.container();
+        let (x, v) = ((cx, &mut st.xc[..]), (cx, &mut [][..]));
+        st.events += if self.variant == SgldVariant::VcL {
             let p = self.vc_kernel(&ws.pc, &ws.mc);
             let words = &mut ws.words;
             words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
-            let cx = c.f().param.container();
-            let (x, v) = ((cx, &mut st.xc[..]), (cx, &mut none[..]));
-            st.events += ws
-                .codes
-                .run(x, v, |x, _| platform.sgld_vc_l(&p, x, n, bits, words));
-            return true;
-        }
-        let p = self.kernel(&ws.pc, &ws.mc);
-        let words = &mut ws.words;
-        words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
-        st.events += match c.f().param.container() {
-            Container::I8 => in_container(&mut ws.codes.s8, &mut st.xc, &mut none, |x, _| {
-                platform.sgld_lp_l(&p, x, n, bits, words)
-            }),
-            Container::I16 => in_container(&mut ws.codes.s16, &mut st.xc, &mut none, |x, _| {
-                platform.sgld_lp_l(&p, x, n, bits, words)
-            }),
-            Container::I32 => in_container(&mut ws.codes.s32, &mut st.xc, &mut none, |x, _| {
-                platform.sgld_lp_l(&p, x, n, bits, words)
-            }),
-            Container::I64 => return false,
+            ws.codes
+                .run(x, v, |x, _| platform.sgld_vc_l(&p, x, n, bits, words))
+        } else {
+            let p = self.kernel(&ws.pc, &ws.mc);
+            let words = &mut ws.words;
+            words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
+            ws.codes
+                .run(x, v, |x, _| platform.sgld_lp_l_in(&p, x, n, bits, words))
         };
         true
     }
