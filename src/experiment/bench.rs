@@ -398,6 +398,25 @@ fn row(kernel: &str, formats: String, rounding: &str, platform: &str, unit: &str
     }
 }
 
+/// Fills a fused-kernel row's size and rates: `rate` on one thread, `all` on `threads`
+/// threads (one chain each), against the `f32` baseline's `f32_rate`; and the peak RSS so far.
+fn kernel_rates(
+    r: &mut BenchRow,
+    z: &Sizes,
+    d: usize,
+    (rate, all, threads): (f64, f64, usize),
+    f32_rate: f64,
+) {
+    r.size = format!("d = {d}, {} steps", z.steps);
+    r.per_core = rate;
+    r.threads = threads;
+    r.all_threads = Some(all);
+    r.scaling = Some(all / rate);
+    r.f32_per_core = Some(f32_rate);
+    r.ratio_to_f32 = Some(rate / f32_rate);
+    r.peak_rss_bytes = peak_rss();
+}
+
 fn requantize_row(z: &Sizes, platform: Platform) -> BenchRow {
     let n = z.requant_n;
     let src: Vec<i16> = {
@@ -487,15 +506,8 @@ fn sgld_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
         platform.name(),
         "dim-steps/s",
     );
-    r.size = format!("d = {d}, {} steps", z.steps);
-    r.per_core = rate;
-    r.threads = threads;
-    r.all_threads = Some(all);
-    r.scaling = Some(all / rate);
-    r.f32_per_core = Some(f32_rate);
-    r.ratio_to_f32 = Some(rate / f32_rate);
+    kernel_rates(&mut r, z, d, (rate, all, threads), f32_rate);
     r.target = Some("≥ 2e9 dim-steps/s/core; 2 threads ≥ 1.8×".into());
-    r.peak_rss_bytes = peak_rss();
     r
 }
 
@@ -551,15 +563,8 @@ fn sghmc_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
         platform.name(),
         "dim-steps/s",
     );
-    r.size = format!("d = {d}, {} steps", z.steps);
-    r.per_core = rate;
-    r.threads = threads;
-    r.all_threads = Some(all);
-    r.scaling = Some(all / rate);
-    r.f32_per_core = Some(f32_rate);
-    r.ratio_to_f32 = Some(rate / f32_rate);
+    kernel_rates(&mut r, z, d, (rate, all, threads), f32_rate);
     r.target = Some("≥ 1e9 dim-steps/s/core; 2 threads ≥ 1.8×".into());
-    r.peak_rss_bytes = peak_rss();
     r
 }
 
@@ -656,14 +661,7 @@ fn vc_row(z: &Sizes, platform: Platform, threads: usize, hmc: bool) -> BenchRow 
         platform.name(),
         "dim-steps/s",
     );
-    r.size = format!("d = {d}, {} steps", z.steps);
-    r.per_core = rate;
-    r.threads = threads;
-    r.all_threads = Some(all);
-    r.scaling = Some(all / rate);
-    r.f32_per_core = Some(f32_rate);
-    r.ratio_to_f32 = Some(rate / f32_rate);
-    r.peak_rss_bytes = peak_rss();
+    kernel_rates(&mut r, z, d, (rate, all, threads), f32_rate);
     r
 }
 
