@@ -286,9 +286,11 @@ impl Platform {
         self.sgld_lp_l_chains_in(p, x, steps, &mut bits, keep, sums, events, scratch)
     }
 
-    /// [`Platform::sgld_lp_l_chains`], types erased as in [`Platform::requantize_in`].
+    /// [`Platform::sgld_lp_l_chains`] on codes tagged with their container ([`Code::slice_mut`])
+    /// and the streams as a [`Streams`] object, for callers that choose the container at run
+    /// time (the samplers); the generic method erases its types into this one. Panics as it.
     #[allow(clippy::too_many_arguments)]
-    fn sgld_lp_l_chains_in(
+    pub fn sgld_lp_l_chains_in(
         self,
         p: &SgldLpL,
         x: CodeSliceMut,
@@ -331,9 +333,11 @@ impl Platform {
         self.sghmc_lp_l_chains_in(p, x, v, steps, &mut bits, keep, sums, events, scratch)
     }
 
-    /// [`Platform::sghmc_lp_l_chains`], types erased as in [`Platform::requantize_in`].
+    /// [`Platform::sghmc_lp_l_chains`] on codes tagged with their container ([`Code::slice_mut`])
+    /// and the streams as a [`Streams`] object, for callers that choose the container at run
+    /// time (the samplers); the generic method erases its types into this one. Panics as it.
     #[allow(clippy::too_many_arguments)]
-    fn sghmc_lp_l_chains_in(
+    pub fn sghmc_lp_l_chains_in(
         self,
         p: &SghmcLpL,
         x: CodeSliceMut,

@@ -742,23 +742,35 @@ impl CodeSums {
 }
 
 /// Runs a lockstep kernel `f(x, v, sums, events)` on the codes of every chain of `states`
-/// copied to the container `C` (chain-major), then writes back the codes and each chain's
-/// events, and adds the kernel's kept sums to `sums` (`keep.count(n)` samples each).
-pub(crate) fn lockstep_in<C: Code>(
-    bufs: &mut [Vec<C>; 2],
+/// copied to the container `c` (chain-major, tagged), then writes back the codes and each
+/// chain's events, and adds the kernel's kept sums to `sums` (`keep.count(n)` samples each).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lockstep_in(
+    codes: &mut Codes,
+    c: Container,
     lk: &mut [Vec<i64>; 3],
     events: &mut Vec<u64>,
     states: &mut [ChainState],
     (n, keep): (u64, Keep),
     sums: &mut [CodeSums],
-    f: impl FnOnce(&mut [C], &mut [C], Option<Sums>, &mut [u64]),
+    f: impl FnOnce(CodeSliceMut, CodeSliceMut, Option<Sums>, &mut [u64]),
 ) {
-    let [bx, bv] = bufs;
-    bx.clear();
-    bv.clear();
-    for st in states.iter() {
-        bx.extend(st.xc.iter().map(|&c| C::from_i64(c)));
-        bv.extend(st.vc.iter().map(|&c| C::from_i64(c)));
+    fn fill<'a, C: Code>(b: &'a mut Vec<C>, states: &[ChainState], v: bool) -> &'a mut [C] {
+        b.clear();
+        for st in states {
+            let q = if v { &st.vc } else { &st.xc };
+            b.extend(q.iter().map(|&c| C::from_i64(c)));
+        }
+        b
+    }
+    fn back<C: Code>(b: &[C], states: &mut [ChainState], v: bool) {
+        let d = b.len() / states.len().max(1);
+        for (st, chunk) in states.iter_mut().zip(b.chunks(d.max(1))) {
+            let q = if v { &mut st.vc } else { &mut st.xc };
+            for (dst, src) in q.iter_mut().zip(chunk) {
+                *dst = src.to_i64();
+            }
+        }
     }
     let kept = keep.count(n);
     let [c0, s1, s2] = lk;
@@ -779,19 +791,32 @@ pub(crate) fn lockstep_in<C: Code>(
         s1: &mut s1[..],
         s2: &mut s2[..],
     });
-    f(bx, bv, sums_k, events);
-    let d = bx.len() / states.len().max(1);
+    let Codes {
+        s8: [x8, v8],
+        s16: [x16, v16],
+        s32: [x32, v32],
+        s64: [x64, v64],
+    } = codes;
+    macro_rules! both {
+        ($x:ident, $v:ident, $tag:ident) => {{
+            f(
+                CodeSliceMut::$tag(fill($x, states, false)),
+                CodeSliceMut::$tag(fill($v, states, true)),
+                sums_k,
+                events,
+            );
+            back($x, states, false);
+            back($v, states, true);
+        }};
+    }
+    match c {
+        Container::I8 => both!(x8, v8, I8),
+        Container::I16 => both!(x16, v16, I16),
+        Container::I32 => both!(x32, v32, I32),
+        Container::I64 => both!(x64, v64, I64),
+    }
+    let d = states.first().map_or(0, |st| st.xc.len());
     for (j, st) in states.iter_mut().enumerate() {
-        for (dst, src) in st.xc.iter_mut().zip(&bx[j * d..(j + 1) * d]) {
-            *dst = src.to_i64();
-        }
-        for (dst, src) in st
-            .vc
-            .iter_mut()
-            .zip(bv.get(j * d..(j + 1) * d).unwrap_or(&[]))
-        {
-            *dst = src.to_i64();
-        }
         st.events += events[j];
     }
     if kept > 0 {

@@ -380,36 +380,18 @@ impl Sampler for Sghmc {
         let pl = c.platform;
         let (lk, ev) = (&mut ws.lk, &mut ws.lk_events);
         let call = (n, keep);
-        match f.param.container() {
-            Container::I8 => lockstep_in(
-                &mut ws.codes.s8,
-                lk,
-                ev,
-                states,
-                call,
-                sums,
-                |x, v, s, e| pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words),
-            ),
-            Container::I16 => lockstep_in(
-                &mut ws.codes.s16,
-                lk,
-                ev,
-                states,
-                call,
-                sums,
-                |x, v, s, e| pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words),
-            ),
-            Container::I32 => lockstep_in(
-                &mut ws.codes.s32,
-                lk,
-                ev,
-                states,
-                call,
-                sums,
-                |x, v, s, e| pl.sghmc_lp_l_chains(&p, x, v, n, bits, keep, s, e, words),
-            ),
-            Container::I64 => return false,
-        }
+        let mut bits = bits;
+        let cx = f.param.container();
+        lockstep_in(
+            &mut ws.codes,
+            cx,
+            lk,
+            ev,
+            states,
+            call,
+            sums,
+            |x, v, s, e| pl.sghmc_lp_l_chains_in(&p, x, v, n, &mut bits, keep, s, e, words),
+        );
         true
     }
 

@@ -226,36 +226,18 @@ impl Sampler for Sgld {
         let pl = c.platform;
         let (lk, ev) = (&mut ws.lk, &mut ws.lk_events);
         let call = (n, keep);
-        match c.f().param.container() {
-            Container::I8 => lockstep_in(
-                &mut ws.codes.s8,
-                lk,
-                ev,
-                states,
-                call,
-                sums,
-                |x, _, s, e| pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words),
-            ),
-            Container::I16 => lockstep_in(
-                &mut ws.codes.s16,
-                lk,
-                ev,
-                states,
-                call,
-                sums,
-                |x, _, s, e| pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words),
-            ),
-            Container::I32 => lockstep_in(
-                &mut ws.codes.s32,
-                lk,
-                ev,
-                states,
-                call,
-                sums,
-                |x, _, s, e| pl.sgld_lp_l_chains(&p, x, n, bits, keep, s, e, words),
-            ),
-            Container::I64 => return false,
-        }
+        let mut bits = bits;
+        let cx = f.param.container();
+        lockstep_in(
+            &mut ws.codes,
+            cx,
+            lk,
+            ev,
+            states,
+            call,
+            sums,
+            |x, _, s, e| pl.sgld_lp_l_chains_in(&p, x, n, &mut bits, keep, s, e, words),
+        );
         true
     }
 
