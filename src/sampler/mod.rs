@@ -26,8 +26,10 @@
 //! [`Sampler::run`] advances a chain several steps. On the integer datapath, `lp-l` SGLD and
 //! SGHMC with the integer gradient above, a `clt` or `table` noise generator (and for SGHMC a
 //! momentum format in the position's container) run the fused kernels of
-//! `lpmc_kernels::fused` instead of [`Sampler::step`]: the same rule, the same random words in
-//! the same order, so the same bits (tested in `tests/fused.rs`).
+//! `lpmc_kernels::fused`, and `vc-l` SGLD and SGHMC with the integer gradient those of
+//! `lpmc_kernels::vc` (calls of at least 256 dim-steps; smaller ones go step by step),
+//! instead of [`Sampler::step`]: the same rule, the same random words in the same order, so
+//! the same bits (tested in `tests/fused.rs`).
 //!
 //! # Random bits
 //! Each chain draws from its own stream; one step takes, in this order: the target's
