@@ -60,35 +60,193 @@ pub fn box_muller<W: WordSource + ?Sized>(bits: &mut W, out: &mut [f64]) {
 ///
 /// # Panics
 /// If `words` has fewer than `2⌈(start + out.len())/2⌉` words.
+#[inline(always)]
 pub fn box_muller_at(words: &[u64], start: usize, out: &mut [f64]) {
-    let mut i = start;
-    let mut o = 0;
-    while o < out.len() {
-        let j = i / 2;
-        let (c, s) = box_muller_pair(words[2 * j], words[2 * j + 1]);
-        if i % 2 == 1 {
-            out[o] = s;
-            o += 1;
-            i += 1;
-            continue;
+    let end = start + out.len();
+    let (first, last) = (start / 2, end.div_ceil(2));
+    // Up to 64 pairs at a time in a branch-free loop (it vectorizes), then placed.
+    let mut zc = [0.0f64; 64];
+    let mut zs = [0.0f64; 64];
+    for j0 in (first..last).step_by(64) {
+        let m = (last - j0).min(64);
+        let w = words[2 * j0..2 * (j0 + m)].chunks_exact(2);
+        for ((c, s), p) in zc[..m].iter_mut().zip(&mut zs[..m]).zip(w) {
+            (*c, *s) = box_muller_pair(p[0], p[1]);
         }
-        out[o] = c;
-        if let Some(v) = out.get_mut(o + 1) {
-            *v = s;
+        for k in 0..m {
+            for (e, z) in [(2 * (j0 + k), zc[k]), (2 * (j0 + k) + 1, zs[k])] {
+                if (start..end).contains(&e) {
+                    out[e - start] = z;
+                }
+            }
         }
-        o += 2;
-        i += 2;
     }
 }
 
-/// One Box–Muller pair `(r·cos 2πu₂, r·sin 2πu₂)` from two words (see [`box_muller`]).
-#[inline]
+/// One Box–Muller pair `(r·cos 2πu₂, r·sin 2πu₂)` from two words (see [`box_muller`]), with
+/// `r = √(−2 ln u₁)`: [`ln_unit`] and [`sincos_turn`] are `libm::log` and `libm::sincos`
+/// written without branches for the arguments that occur here, the square root is correctly
+/// rounded (as `libm::sqrt`): the same bits, in a loop that vectorizes.
+#[inline(always)]
 fn box_muller_pair(w1: u64, w2: u64) -> (f64, f64) {
     let u1 = ((w1 >> 11) + 1) as f64 * INV_2_53;
     let u2 = (w2 >> 11) as f64 * INV_2_53;
-    let r = libm::sqrt(-2.0 * libm::log(u1));
-    let (s, c) = libm::sincos(2.0 * core::f64::consts::PI * u2);
+    let r = (-2.0 * ln_unit(u1)).sqrt();
+    let (s, c) = sincos_turn(2.0 * core::f64::consts::PI * u2);
     (r * c, r * s)
+}
+
+// `ln_unit` and `sincos_turn` follow FreeBSD's msun (`e_log.c`, `k_sin.c`, `k_cos.c`,
+// `e_rem_pio2.c`), as ported by the `libm` crate:
+// Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+// Developed at SunSoft, a Sun Microsystems, Inc. business. Permission to use, copy, modify,
+// and distribute this software is freely granted, provided that this notice is preserved.
+
+/// `ln x` for `x ∈ [2^−53, 1]` (normal, positive): `libm::log`'s steps without its
+/// special-case branches, none of which such an `x` takes (`x = 1` gives +0 either way).
+/// `x = 2^k·(1 + f)` with `√2/2 < 1 + f < √2`, `s = f/(2 + f)`, and
+/// `ln x = k·ln2_hi + (f − (hfsq − (s·(hfsq + R(s²)) + k·ln2_lo)))`, `R` a Remez polynomial.
+#[inline(always)]
+fn ln_unit(x: f64) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1; // 3fe62e42 fee00000
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10; // 3dea39ef 35793c76
+    const LG1: f64 = 6.666_666_666_666_735_130e-1; // 3FE55555 55555593
+    const LG2: f64 = 3.999_999_999_940_941_908e-1; // 3FD99999 9997FA04
+    const LG3: f64 = 2.857_142_874_366_239_149e-1; // 3FD24924 94229359
+    const LG4: f64 = 2.222_219_843_214_978_396e-1; // 3FCC71C5 1D8E78AF
+    const LG5: f64 = 1.818_357_216_161_805_012e-1; // 3FC74664 96CB03DE
+    const LG6: f64 = 1.531_383_769_920_937_332e-1; // 3FC39A09 D078C69F
+    const LG7: f64 = 1.479_819_860_511_658_591e-1; // 3FC2F112 DF3E5244
+    let ui = x.to_bits();
+    let hx = (ui >> 32) as u32 + (0x3ff0_0000 - 0x3fe6_a09e);
+    let k = (hx >> 20) as i32 - 0x3ff;
+    let hx = (hx & 0x000f_ffff) + 0x3fe6_a09e;
+    let x = f64::from_bits(((hx as u64) << 32) | (ui & 0xffff_ffff));
+    let f = x - 1.0;
+    let hfsq = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    let dk = k as f64;
+    s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
+}
+
+/// `(sin x, cos x)` for `x ∈ [0, 2π)`: `libm::sincos` with every path it can take there
+/// computed and the right one selected per argument (tiny `x`; `x < π/4`; the reductions by
+/// `n·π/2` for n = 1…4; the "medium" reduction with one to three rounds near multiples of
+/// π/2), then the quadrant `n mod 4`. Same operations as `libm`, so the same bits.
+#[inline(always)]
+fn sincos_turn(x: f64) -> (f64, f64) {
+    const TO_INT: f64 = 1.5 / f64::EPSILON;
+    const INV_PIO2: f64 = 6.366_197_723_675_813_824_33e-1; // 3FE45F30 6DC9C883
+    const PIO2_1: f64 = 1.570_796_326_734_125_614_17e0; // 3FF921FB 54400000
+    const PIO2_1T: f64 = 6.077_100_506_506_192_249_32e-11; // 3DD0B461 1A626331
+    const PIO2_2: f64 = 6.077_100_506_303_965_976_60e-11; // 3DD0B461 1A600000
+    const PIO2_2T: f64 = 2.022_266_248_795_950_631_54e-21; // 3BA3198A 2E037073
+    const PIO2_3: f64 = 2.022_266_248_711_166_455_80e-21; // 3BA3198A 2E000000
+    const PIO2_3T: f64 = 8.478_427_660_368_899_569_97e-32; // 397B839A 252049C1
+    let ix = (x.to_bits() >> 32) as u32 & 0x7fff_ffff;
+    // Reduction by a fixed n·π/2 (x > π/4, not near a multiple of π/2).
+    let nf: f64 = if ix <= 0x4002_d97c {
+        1.0
+    } else if ix <= 0x400f_6a7a {
+        2.0
+    } else if ix <= 0x4015_fdbc {
+        3.0
+    } else {
+        4.0
+    };
+    let z = x - nf * PIO2_1;
+    let fy0 = z - nf * PIO2_1T;
+    let fy1 = (z - fy0) - nf * PIO2_1T;
+    // The medium reduction: n = rint(x·2/π), up to three rounds of π/2's digits.
+    let f_n = (x * INV_PIO2 + TO_INT) - TO_INT;
+    let ex = (ix >> 20) as i32;
+    let r1 = x - f_n * PIO2_1;
+    let w1 = f_n * PIO2_1T;
+    let y01 = r1 - w1;
+    let r2 = r1 - f_n * PIO2_2;
+    let w2 = f_n * PIO2_2T - ((r1 - r2) - f_n * PIO2_2);
+    let y02 = r2 - w2;
+    let r3 = r2 - f_n * PIO2_3;
+    let w3 = f_n * PIO2_3T - ((r2 - r3) - f_n * PIO2_3);
+    let y03 = r3 - w3;
+    let ey = |y: f64| (y.to_bits() >> 52) as i32 & 0x7ff;
+    let second = ex - ey(y01) > 16;
+    let third = second && ex - ey(y02) > 49;
+    let (r, w, my0) = if third {
+        (r3, w3, y03)
+    } else if second {
+        (r2, w2, y02)
+    } else {
+        (r1, w1, y01)
+    };
+    let my1 = (r - my0) - w;
+    let medium = (ix <= 0x400f_6a7a && (ix & 0xfffff) == 0x921fb)
+        || ix == 0x4012_d97c
+        || ix == 0x4019_21fb
+        || ix > 0x401c_463b;
+    let (n, y0, y1) = if medium {
+        (f_n as i32, my0, my1)
+    } else {
+        (nf as i32, fy0, fy1)
+    };
+    let (s, c) = (k_sin(y0, y1, true), k_cos(y0, y1));
+    // Quadrant n mod 4: (s, c), (c, −s), (−s, −c), (−c, s), as selects.
+    let q = n & 3;
+    let (a, b) = if q & 1 == 0 { (s, c) } else { (c, s) };
+    let a = if q & 2 != 0 { -a } else { a };
+    let b = if (q + 1) & 2 != 0 { -b } else { b };
+    let (s, c) = (a, b);
+    let small = (k_sin(x, 0.0, false), k_cos(x, 0.0));
+    if ix < 0x3e46_a09e {
+        (x, 1.0)
+    } else if ix <= 0x3fe9_21fb {
+        small
+    } else {
+        (s, c)
+    }
+}
+
+/// `sin(x + y)` on `[−π/4, π/4]` (`y` the tail of a reduced argument, `tail` whether it is
+/// used): msun's `__kernel_sin`.
+#[inline(always)]
+fn k_sin(x: f64, y: f64, tail: bool) -> f64 {
+    const S1: f64 = -1.666_666_666_666_663_243_48e-1; // BFC55555 55555549
+    const S2: f64 = 8.333_333_333_322_489_461_24e-3; // 3F811111 1110F8A6
+    const S3: f64 = -1.984_126_982_985_794_931_34e-4; // BF2A01A0 19C161D5
+    const S4: f64 = 2.755_731_370_707_006_767_89e-6; // 3EC71DE3 57B1FE7D
+    const S5: f64 = -2.505_076_025_340_686_341_95e-8; // BE5AE5E6 8A2B9CEB
+    const S6: f64 = 1.589_690_995_211_550_102_21e-10; // 3DE5D93A 5ACFD57C
+    let z = x * x;
+    let w = z * z;
+    let r = S2 + z * (S3 + z * S4) + z * w * (S5 + z * S6);
+    let v = z * x;
+    if tail {
+        x - ((z * (0.5 * y - v * r) - y) - v * S1)
+    } else {
+        x + v * (S1 + z * r)
+    }
+}
+
+/// `cos(x + y)` on `[−π/4, π/4]`: msun's `__kernel_cos`.
+#[inline(always)]
+fn k_cos(x: f64, y: f64) -> f64 {
+    const C1: f64 = 4.166_666_666_666_660_190_37e-2; // 3FA55555 5555554C
+    const C2: f64 = -1.388_888_888_887_410_957_49e-3; // BF56C16C 16C15177
+    const C3: f64 = 2.480_158_728_947_672_941_78e-5; // 3EFA01A0 19CB1590
+    const C4: f64 = -2.755_731_435_139_066_330_35e-7; // BE927E4F 809C52AD
+    const C5: f64 = 2.087_572_321_298_174_827_90e-9; // 3E21EE9E BDB4B1C4
+    const C6: f64 = -1.135_964_755_778_819_482_65e-11; // BDA8FAE9 BE8838D4
+    let z = x * x;
+    let w = z * z;
+    let r = z * (C1 + z * (C2 + z * C3)) + w * w * (C4 + z * (C5 + z * C6));
+    let hz = 0.5 * z;
+    let w = 1.0 - hz;
+    w + (((1.0 - w) - hz) + (z * r - x * y))
 }
 
 /// Variance of one [`clt`] output, `k(4^b − 1)/3` (exact in `f64` for `b ≤ 26`).

@@ -133,3 +133,49 @@ impl WordSource for Source {
         self.0.next().expect("enough words")
     }
 }
+
+/// The angle `2πu₂` at every branch of `libm::sincos` in [0, 2π): ±300 codes of `u₂` around
+/// each threshold of the high word (tiny, π/4, the n = 1…4 reductions and the medium cases),
+/// random angles inside the medium windows (|x| ≈ π/2, π, 3π/2, 2π in the high word) and
+/// ±3000 codes around u₂ = ¼, ½, ¾ (x next to a multiple of π/2: the second and third
+/// reduction rounds). Every pair must be the `libm` formula's bits.
+#[test]
+fn box_muller_angles_at_every_branch() {
+    let turn = 2.0 * std::f64::consts::PI;
+    let code = |x: f64| ((x / turn) * 9_007_199_254_740_992.0) as i64;
+    let mut codes: Vec<i64> = Vec::new();
+    let mut g = XoshiroLanes::new(21, 0);
+    let thresholds: [u64; 10] = [
+        0x3e46a09e, 0x3fe921fb, 0x3ff921fb, 0x4002d97c, 0x400921fb, 0x400f6a7a, 0x4012d97c,
+        0x4015fdbc, 0x401921fb, 0x401c463b,
+    ];
+    for t in thresholds {
+        let (lo, hi) = (f64::from_bits(t << 32), f64::from_bits((t + 1) << 32));
+        for x in [lo, hi] {
+            codes.extend((-300..=300).map(|d| code(x) + d));
+        }
+        for _ in 0..2000 {
+            let f = (g.next_word() >> 11) as f64 / 9_007_199_254_740_992.0;
+            codes.push(code(lo + f * (hi - lo)));
+        }
+    }
+    for q in 1..4i64 {
+        codes.extend((-3000..=3000).map(|d| q * (1 << 51) + d));
+    }
+    let mut words = Vec::new();
+    for c in codes.into_iter().filter(|c| (0..1 << 53).contains(c)) {
+        words.push(g.next_word());
+        words.push((c as u64) << 11 | (g.next_word() & 0x7ff));
+    }
+    let mut out = vec![0.0; words.len()];
+    box_muller_at(&words, 0, &mut out);
+    for (j, z) in out.chunks(2).enumerate() {
+        let want = libm_pair(words[2 * j], words[2 * j + 1]);
+        assert_eq!(
+            [z[0].to_bits(), z[1].to_bits()],
+            want.map(f64::to_bits),
+            "pair {j}: u2 code {}",
+            words[2 * j + 1] >> 11
+        );
+    }
+}
