@@ -108,15 +108,15 @@ fn box_muller_pair(w1: u64, w2: u64) -> (f64, f64) {
 /// `ln x = k·ln2_hi + (f − (hfsq − (s·(hfsq + R(s²)) + k·ln2_lo)))`, `R` a Remez polynomial.
 #[inline(always)]
 fn ln_unit(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1; // 3fe62e42 fee00000
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10; // 3dea39ef 35793c76
-    const LG1: f64 = 6.666_666_666_666_735_130e-1; // 3FE55555 55555593
-    const LG2: f64 = 3.999_999_999_940_941_908e-1; // 3FD99999 9997FA04
-    const LG3: f64 = 2.857_142_874_366_239_149e-1; // 3FD24924 94229359
-    const LG4: f64 = 2.222_219_843_214_978_396e-1; // 3FCC71C5 1D8E78AF
-    const LG5: f64 = 1.818_357_216_161_805_012e-1; // 3FC74664 96CB03DE
-    const LG6: f64 = 1.531_383_769_920_937_332e-1; // 3FC39A09 D078C69F
-    const LG7: f64 = 1.479_819_860_511_658_591e-1; // 3FC2F112 DF3E5244
+    const LN2_HI: f64 = f64::from_bits(0x3fe62e42_fee00000); // 6.93147180369123816490e-1
+    const LN2_LO: f64 = f64::from_bits(0x3dea39ef_35793c76); // 1.90821492927058770002e-10
+    const LG1: f64 = f64::from_bits(0x3fe55555_55555593); // 6.666666666666735130e-1
+    const LG2: f64 = f64::from_bits(0x3fd99999_9997fa04); // 3.999999999940941908e-1
+    const LG3: f64 = f64::from_bits(0x3fd24924_94229359); // 2.857142874366239149e-1
+    const LG4: f64 = f64::from_bits(0x3fcc71c5_1d8e78af); // 2.222219843214978396e-1
+    const LG5: f64 = f64::from_bits(0x3fc74664_96cb03de); // 1.818357216161805012e-1
+    const LG6: f64 = f64::from_bits(0x3fc39a09_d078c69f); // 1.531383769920937332e-1
+    const LG7: f64 = f64::from_bits(0x3fc2f112_df3e5244); // 1.479819860511658591e-1
     let ui = x.to_bits();
     let hx = (ui >> 32) as u32 + (0x3ff0_0000 - 0x3fe6_a09e);
     let k = (hx >> 20) as i32 - 0x3ff;
@@ -141,13 +141,13 @@ fn ln_unit(x: f64) -> f64 {
 #[inline(always)]
 fn sincos_turn(x: f64) -> (f64, f64) {
     const TO_INT: f64 = 1.5 / f64::EPSILON;
-    const INV_PIO2: f64 = 6.366_197_723_675_813_824_33e-1; // 3FE45F30 6DC9C883
-    const PIO2_1: f64 = 1.570_796_326_734_125_614_17e0; // 3FF921FB 54400000
-    const PIO2_1T: f64 = 6.077_100_506_506_192_249_32e-11; // 3DD0B461 1A626331
-    const PIO2_2: f64 = 6.077_100_506_303_965_976_60e-11; // 3DD0B461 1A600000
-    const PIO2_2T: f64 = 2.022_266_248_795_950_631_54e-21; // 3BA3198A 2E037073
-    const PIO2_3: f64 = 2.022_266_248_711_166_455_80e-21; // 3BA3198A 2E000000
-    const PIO2_3T: f64 = 8.478_427_660_368_899_569_97e-32; // 397B839A 252049C1
+    const INV_PIO2: f64 = f64::from_bits(0x3fe45f30_6dc9c883); // 6.36619772367581382433e-1
+    const PIO2_1: f64 = f64::from_bits(0x3ff921fb_54400000); // 1.57079632673412561417e0
+    const PIO2_1T: f64 = f64::from_bits(0x3dd0b461_1a626331); // 6.07710050650619224932e-11
+    const PIO2_2: f64 = f64::from_bits(0x3dd0b461_1a600000); // 6.07710050630396597660e-11
+    const PIO2_2T: f64 = f64::from_bits(0x3ba3198a_2e037073); // 2.02226624879595063154e-21
+    const PIO2_3: f64 = f64::from_bits(0x3ba3198a_2e000000); // 2.02226624871116645580e-21
+    const PIO2_3T: f64 = f64::from_bits(0x397b839a_252049c1); // 8.47842766036889956997e-32
     let ix = (x.to_bits() >> 32) as u32 & 0x7fff_ffff;
     // Reduction by a fixed n·π/2 (x > π/4, not near a multiple of π/2).
     let nf: f64 = if ix <= 0x4002_d97c {
@@ -215,12 +215,12 @@ fn sincos_turn(x: f64) -> (f64, f64) {
 /// used): msun's `__kernel_sin`.
 #[inline(always)]
 fn k_sin(x: f64, y: f64, tail: bool) -> f64 {
-    const S1: f64 = -1.666_666_666_666_663_243_48e-1; // BFC55555 55555549
-    const S2: f64 = 8.333_333_333_322_489_461_24e-3; // 3F811111 1110F8A6
-    const S3: f64 = -1.984_126_982_985_794_931_34e-4; // BF2A01A0 19C161D5
-    const S4: f64 = 2.755_731_370_707_006_767_89e-6; // 3EC71DE3 57B1FE7D
-    const S5: f64 = -2.505_076_025_340_686_341_95e-8; // BE5AE5E6 8A2B9CEB
-    const S6: f64 = 1.589_690_995_211_550_102_21e-10; // 3DE5D93A 5ACFD57C
+    const S1: f64 = f64::from_bits(0xbfc55555_55555549); // -1.66666666666666324348e-1
+    const S2: f64 = f64::from_bits(0x3f811111_1110f8a6); // 8.33333333332248946124e-3
+    const S3: f64 = f64::from_bits(0xbf2a01a0_19c161d5); // -1.98412698298579493134e-4
+    const S4: f64 = f64::from_bits(0x3ec71de3_57b1fe7d); // 2.75573137070700676789e-6
+    const S5: f64 = f64::from_bits(0xbe5ae5e6_8a2b9ceb); // -2.50507602534068634195e-8
+    const S6: f64 = f64::from_bits(0x3de5d93a_5acfd57c); // 1.58969099521155010221e-10
     let z = x * x;
     let w = z * z;
     let r = S2 + z * (S3 + z * S4) + z * w * (S5 + z * S6);
@@ -235,12 +235,12 @@ fn k_sin(x: f64, y: f64, tail: bool) -> f64 {
 /// `cos(x + y)` on `[−π/4, π/4]`: msun's `__kernel_cos`.
 #[inline(always)]
 fn k_cos(x: f64, y: f64) -> f64 {
-    const C1: f64 = 4.166_666_666_666_660_190_37e-2; // 3FA55555 5555554C
-    const C2: f64 = -1.388_888_888_887_410_957_49e-3; // BF56C16C 16C15177
-    const C3: f64 = 2.480_158_728_947_672_941_78e-5; // 3EFA01A0 19CB1590
-    const C4: f64 = -2.755_731_435_139_066_330_35e-7; // BE927E4F 809C52AD
-    const C5: f64 = 2.087_572_321_298_174_827_90e-9; // 3E21EE9E BDB4B1C4
-    const C6: f64 = -1.135_964_755_778_819_482_65e-11; // BDA8FAE9 BE8838D4
+    const C1: f64 = f64::from_bits(0x3fa55555_5555554c); // 4.16666666666666019037e-2
+    const C2: f64 = f64::from_bits(0xbf56c16c_16c15177); // -1.38888888888741095749e-3
+    const C3: f64 = f64::from_bits(0x3efa01a0_19cb1590); // 2.48015872894767294178e-5
+    const C4: f64 = f64::from_bits(0xbe927e4f_809c52ad); // -2.75573143513906633035e-7
+    const C5: f64 = f64::from_bits(0x3e21ee9e_bdb4b1c4); // 2.08757232129817482790e-9
+    const C6: f64 = f64::from_bits(0xbda8fae9_be8838d4); // -1.13596475577881948265e-11
     let z = x * x;
     let w = z * z;
     let r = z * (C1 + z * (C2 + z * C3)) + w * w * (C4 + z * (C5 + z * C6));
