@@ -7,8 +7,9 @@
 //! - [`table`]: inverse-CDF table lookup with `t` random bits per element; the table (built by
 //!   the caller, e.g. `lpmc::noise`) holds `2^t` codes.
 //!
-//! Transcendental functions come from `libm` (pure Rust), so the `f64` outputs are the same
-//! bits on every platform.
+//! The transcendental functions are `libm`'s (pure Rust, FreeBSD msun): `ln` and `sin`/`cos`
+//! are its algorithms, written here without branches so that a loop of pairs vectorizes, and
+//! return its bits; the `f64` outputs are the same bits on every platform.
 
 use crate::bits::WordSource;
 
@@ -19,7 +20,8 @@ const INV_2_53: f64 = 1.0 / 9_007_199_254_740_992.0;
 ///
 /// Outputs come in pairs: pair `j` (elements `2j`, `2j+1`) draws two words `w1`, `w2`, in that
 /// order, and with `u1 = ((w1 >> 11) + 1)·2^−53 ∈ (0, 1]`, `u2 = (w2 >> 11)·2^−53 ∈ [0, 1)`,
-/// `r = √(−2 ln u1)` sets `out[2j] = r·cos(2πu2)`, `out[2j+1] = r·sin(2πu2)`. A call on `n`
+/// `r = √(−2 ln u1)` sets `out[2j] = r·cos(2πu2)`, `out[2j+1] = r·sin(2πu2)` (`ln`, `sin`,
+/// `cos` with the bits of `libm::log` and `libm::sincos`, `√` correctly rounded). A call on `n`
 /// elements draws exactly `2⌈n/2⌉` words; for odd `n` the last sine is dropped. The low 11
 /// bits of every word are unused. |output| ≤ √(2·53·ln 2) ≈ 8.57.
 ///

@@ -42,7 +42,8 @@
 //! [`reference`](mod@reference) is the scalar twin: per element, `i128` sums and
 //! [`qvc_code`]. [`fast`] works in blocks: the integer mean in `i64` lanes (the element loop
 //! monomorphized on the rounding mode), the normals of the block ([`crate::noise::box_muller_at`],
-//! scalar `libm`, the same values), then a branch-free `f64` loop for Q^vc, one per variance
+//! the generic samplers' Box–Muller values, vectorized), then a branch-free `f64` loop for
+//! Q^vc, one per variance
 //! regime (the regime depends only on the variance, which is the same for every element). It
 //! applies when every intermediate fits (`fits_i64`: the `lp-l` bounds for the integer part,
 //! and `|y| + 9·√(V − V0) < 2^52` so that the `f64` rounding is exact); otherwise the
