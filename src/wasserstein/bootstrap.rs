@@ -7,6 +7,9 @@
 //! copied: the 1-D sweep takes weights). Over B replicates we report the standard error (sd of
 //! the replicates) and the 95% percentile interval.
 //!
+//! Replicate `r` draws its multiplicities from its own stream, so replicates run in parallel
+//! and give the same bits for any thread count.
+//!
 //! Caveats, stated in `docs/evaluator.md`: W2 of an empirical law is biased upward by
 //! sampling noise, and a replicate (with repeated chains) has fewer distinct chains than the
 //! original, so the percentile interval sits slightly above the point estimate; read it as a
@@ -67,18 +70,17 @@ pub fn block_groups(n: usize, blocks: usize) -> (Vec<u32>, usize) {
     )
 }
 
-/// Multiplicities of G groups for B replicates (row-major B×G), drawn from stream
-/// [`BOOTSTRAP_STREAM`] of `seed`: draw i picks group `⌊word·G / 2⁶⁴⌋` (bias < G/2⁶⁴).
-fn multiplicities(g: usize, b: usize, seed: u64) -> Vec<u32> {
-    let mut bits = Xoshiro::new(seed, BOOTSTRAP_STREAM);
-    let mut out = vec![0u32; g * b];
-    for rep in out.chunks_exact_mut(g) {
-        for _ in 0..g {
-            let k = ((bits.next_word() as u128 * g as u128) >> 64) as usize;
-            rep[k] += 1;
-        }
+/// Multiplicities of replicate `r` of G groups into `out` (length G): replicate `r` draws
+/// from stream `(seed ^ BOOTSTRAP_STREAM, r)`, draw i picks group `⌊word·G / 2⁶⁴⌋` (bias
+/// < G/2⁶⁴). Each replicate has its own stream, so replicates are computed independently (in
+/// parallel) with the same bits for any thread count.
+fn multiplicities(g: usize, r: usize, seed: u64, out: &mut [u32]) {
+    let mut bits = Xoshiro::new(seed ^ BOOTSTRAP_STREAM, r as u64);
+    out.fill(0);
+    for _ in 0..g {
+        let k = ((bits.next_word() as u128 * g as u128) >> 64) as usize;
+        out[k] += 1;
     }
-    out
 }
 
 fn summarize(metric: &str, from: &str, g: usize, mut vals: Vec<f64>) -> Interval {
@@ -146,23 +148,55 @@ pub fn w2_1d(
     check(xs.len(), groups, g, replicates)?;
     super::check_samples("samples", xs)?;
     law.validate()?;
-    let mut order: Vec<u32> = (0..xs.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| xs[a as usize].total_cmp(&xs[b as usize]));
-    let mult = multiplicities(g, replicates, seed);
-    let vals: Vec<f64> = mult
-        .par_chunks_exact(g)
-        .map(|m| weighted_w2(xs, &order, groups, m, law))
+    let runs = Runs::of(xs);
+    let vals: Vec<f64> = (0..replicates)
+        .into_par_iter()
+        .map(|r| runs.weighted_w2(groups, g, r, seed, law))
         .collect();
     Ok(summarize("w2", from, g, vals))
 }
 
-/// W2 of the sample with weights `m[group]`, given the sort order.
-fn weighted_w2(xs: &[f64], order: &[u32], groups: &[u32], m: &[u32], law: &Dist1) -> f64 {
-    let pairs = order
-        .iter()
-        .map(|&i| (xs[i as usize], m[groups[i as usize] as usize] as f64))
-        .filter(|&(_, w)| w > 0.0);
-    exact1d::weighted_sorted(pairs, order.len(), law).w2
+/// A sample's distinct values in ascending order and, per sample, the index of its value: a
+/// replicate's weighted sample is then one pass of integer weight sums over the samples and a
+/// sweep over the distinct values (few on a lattice).
+struct Runs {
+    values: Vec<f64>,
+    run: Vec<u32>,
+}
+
+impl Runs {
+    fn of(xs: &[f64]) -> Self {
+        let mut order: Vec<u32> = (0..xs.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| xs[a as usize].total_cmp(&xs[b as usize]));
+        let mut values: Vec<f64> = Vec::new();
+        let mut run = vec![0u32; xs.len()];
+        for &i in &order {
+            let x = xs[i as usize];
+            if values.last() != Some(&x) {
+                values.push(x);
+            }
+            run[i as usize] = (values.len() - 1) as u32;
+        }
+        Runs { values, run }
+    }
+
+    /// W2 of replicate `r`: every sample weighted by its group's multiplicity. The weights are
+    /// integers (exact in `f64`), so their sums do not depend on the order of addition.
+    fn weighted_w2(&self, groups: &[u32], g: usize, r: usize, seed: u64, law: &Dist1) -> f64 {
+        let mut m = vec![0u32; g];
+        multiplicities(g, r, seed, &mut m);
+        let mut w = vec![0u64; self.values.len()];
+        for (&k, &grp) in self.run.iter().zip(groups) {
+            w[k as usize] += m[grp as usize] as u64;
+        }
+        let pairs = self
+            .values
+            .iter()
+            .zip(&w)
+            .filter(|&(_, &w)| w > 0)
+            .map(|(&x, &w)| (x, w as f64));
+        exact1d::weighted_sorted(pairs, self.values.len(), law).w2
+    }
 }
 
 /// Bootstrap over groups of the sliced W2 (same directions as the point estimate).
@@ -189,17 +223,15 @@ pub fn sliced_w2(
     // One direction at a time (memory O(n), not O(n·K)): project, sort once, then add this
     // direction's W2² to every replicate's running sum (replicates in parallel, summed in
     // direction order: deterministic for any thread count).
-    let mult = multiplicities(g, replicates, seed);
     let mut totals = vec![0.0f64; replicates];
     let k = dirs.len() / d;
     for theta in dirs.chunks_exact(d) {
         let p = sliced::project(samples, d, theta);
-        let mut order: Vec<u32> = (0..p.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| p[a as usize].total_cmp(&p[b as usize]));
+        let runs = Runs::of(&p);
         let law = target.projection(theta);
-        let terms: Vec<f64> = mult
-            .par_chunks_exact(g)
-            .map(|m| weighted_w2(&p, &order, groups, m, &law).powi(2))
+        let terms: Vec<f64> = (0..replicates)
+            .into_par_iter()
+            .map(|r| runs.weighted_w2(groups, g, r, seed, &law).powi(2))
             .collect();
         totals.iter_mut().zip(&terms).for_each(|(t, x)| *t += x);
     }
@@ -218,9 +250,12 @@ mod tests {
         let (b, k) = block_groups(10, 3);
         assert_eq!(k, 3);
         assert_eq!(b, vec![0, 0, 0, 0, 1, 1, 1, 2, 2, 2]);
-        let m = multiplicities(5, 100, 1);
-        assert!(m.chunks_exact(5).all(|r| r.iter().sum::<u32>() == 5));
-        assert_eq!(m, multiplicities(5, 100, 1));
+        for r in 0..100 {
+            let (mut a, mut b) = ([0u32; 5], [0u32; 5]);
+            multiplicities(5, r, 1, &mut a);
+            multiplicities(5, r, 1, &mut b);
+            assert_eq!((a.iter().sum::<u32>(), a), (5, b));
+        }
     }
 
     /// Ten "chains" that are identical copies: every replicate is the same weighted sample up

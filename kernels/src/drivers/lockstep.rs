@@ -362,16 +362,17 @@ pub(crate) fn groups<L: Lane>(
     let f64_state = step.f64_state();
     let hmc = step.momentum();
     let (dx, dv) = (step.x.delta(), step.v.delta());
+    // One group's state, reused by every group of the call (only its first d rows are used).
+    let mut g = Group {
+        x: [[L::default(); LANES]; MAX_D],
+        v: [[L::default(); LANES]; MAX_D],
+        cx: [[0; LANES]; MAX_D],
+        cv: [[0; LANES]; MAX_D],
+        fx: [[0.0; LANES]; MAX_D],
+        fv: [[0.0; LANES]; MAX_D],
+    };
     for g0 in (0..m).step_by(LANES) {
         let lanes = (m - g0).min(LANES);
-        let mut g = Group {
-            x: [[L::default(); LANES]; MAX_D],
-            v: [[L::default(); LANES]; MAX_D],
-            cx: [[0; LANES]; MAX_D],
-            cv: [[0; LANES]; MAX_D],
-            fx: [[0.0; LANES]; MAX_D],
-            fv: [[0.0; LANES]; MAX_D],
-        };
         load_group(&st, g0, lanes, d, &mut g);
         // All xoshiro: step them together.
         let mut set = {

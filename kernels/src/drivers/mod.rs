@@ -226,6 +226,11 @@ pub(crate) struct Work<L, const N: usize> {
     raw: [f64; N],
     codes: [i64; N],
     codes2: [i64; N],
+    /// CLT sums in lanes; float datapath: the gradient values and the two sums.
+    sums: [L; N],
+    fg: [f64; N],
+    fax: [f64; N],
+    fav: [f64; N],
 }
 
 impl<L: Arith, const N: usize> Work<L, N> {
@@ -243,6 +248,10 @@ impl<L: Arith, const N: usize> Work<L, N> {
             raw: [0.0; N],
             codes: [0; N],
             codes2: [0; N],
+            sums: z,
+            fg: [0.0; N],
+            fax: [0.0; N],
+            fav: [0.0; N],
         }
     }
 }
@@ -362,11 +371,10 @@ impl<'a, L: Lane> Plan<'a, L> {
             {
                 match s.noise {
                     Noise::Clt { .. } => {
-                        let mut sums = [L::default(); N];
-                        for (o, &r) in sums[..n].iter_mut().zip(&raw[..n]) {
+                        for (o, &r) in w.sums[..n].iter_mut().zip(&raw[..n]) {
                             *o = L::of(r as i64);
                         }
-                        ev.noise += self.noise.clt(&sums[..n], &mut out[..n]);
+                        ev.noise += self.noise.clt(&w.sums[..n], &mut out[..n]);
                     }
                     Noise::Table { table, .. } => self.noise.table(table, &raw[..n], &mut out[..n]),
                     Noise::BoxMuller => ev.noise += self.noise.normals(&z[..n], &mut out[..n]),
@@ -505,11 +513,10 @@ impl<'a, L: Lane> Plan<'a, L> {
             w.fx[..n].copy_from_slice(&x[..n]);
         }
         // The gradient.
-        let mut g = [0.0f64; N];
         self.grad
             .f64_raw(&w.fx[..n], &c.view(), &d.zg, &mut w.raw[..n]);
         if s.variant == Variant::Fp {
-            g[..n].copy_from_slice(&w.raw[..n]);
+            w.fg[..n].copy_from_slice(&w.raw[..n]);
         } else {
             ev.grad += round_f64s(
                 &self.grad.rf,
@@ -520,32 +527,31 @@ impl<'a, L: Lane> Plan<'a, L> {
                 &d.ug,
                 &mut w.codes[..n],
             );
-            crate::lane::from_codes_f64(&w.codes[..n], s.grad.fl, &mut g[..n]);
+            crate::lane::from_codes_f64(&w.codes[..n], s.grad.fl, &mut w.fg[..n]);
         }
         // The rule (noise: the normals).
-        let (mut ax, mut av) = ([0.0f64; N], [0.0f64; N]);
         match s.dynamics {
             Dynamics::Sgld => {
-                self.fsgld.run(&x[..n], &g, &d.z1, &mut ax[..n]);
+                self.fsgld.run(&x[..n], &w.fg, &d.z1, &mut w.fax[..n]);
             }
             Dynamics::Sghmc => {
                 self.fsghmc.run(
                     &x[..n],
                     &v[..n],
-                    &g,
+                    &w.fg,
                     &d.z1,
                     &d.z2,
-                    &mut av[..n],
-                    &mut ax[..n],
+                    &mut w.fav[..n],
+                    &mut w.fax[..n],
                 );
             }
         }
         // The quantizers.
         match s.variant {
             Variant::Fp | Variant::LpF => {
-                x[..n].copy_from_slice(&ax[..n]);
+                x[..n].copy_from_slice(&w.fax[..n]);
                 if hmc {
-                    v[..n].copy_from_slice(&av[..n]);
+                    v[..n].copy_from_slice(&w.fav[..n]);
                 }
             }
             Variant::LpL => {
@@ -554,13 +560,13 @@ impl<'a, L: Lane> Plan<'a, L> {
                     s.x,
                     s.rounding,
                     mode,
-                    &ax[..n],
+                    &w.fax[..n],
                     &d.ux,
                     &mut cx[..n],
                 );
                 if hmc {
                     if scale != 1.0 {
-                        for a in &mut av[..n] {
+                        for a in &mut w.fav[..n] {
                             *a /= scale;
                         }
                     }
@@ -569,7 +575,7 @@ impl<'a, L: Lane> Plan<'a, L> {
                         s.v,
                         s.rounding,
                         mode,
-                        &av[..n],
+                        &w.fav[..n],
                         &d.uv,
                         &mut cv[..n],
                     );
@@ -577,23 +583,25 @@ impl<'a, L: Lane> Plan<'a, L> {
             }
             Variant::VcL => {
                 let zx = if hmc { &d.z2 } else { &d.z1 };
-                ev.param += self.qvc_x.run(&ax[..n], zx, &d.q[0], &d.q[1], &mut cx[..n]);
+                ev.param += self
+                    .qvc_x
+                    .run(&w.fax[..n], zx, &d.q[0], &d.q[1], &mut cx[..n]);
                 if hmc {
                     if scale == 1.0 {
                         ev.momentum +=
                             self.qvc_v
-                                .run(&av[..n], &d.z1, &d.q[2], &d.q[3], &mut cv[..n]);
+                                .run(&w.fav[..n], &d.z1, &d.q[2], &d.q[3], &mut cv[..n]);
                     } else {
-                        for a in &mut av[..n] {
+                        for a in &mut w.fav[..n] {
                             *a /= scale;
                         }
                         let q = QvcLanes::new(s.v, s.vc_var[1] / (scale * scale));
-                        ev.momentum += q.run(&av[..n], &d.z1, &d.q[2], &d.q[3], &mut cv[..n]);
+                        ev.momentum += q.run(&w.fav[..n], &d.z1, &d.q[2], &d.q[3], &mut cv[..n]);
                     }
                 }
             }
             Variant::VcJoint => {
-                self.joint(n, d, &ax, &av, cx, cv, scale, ev);
+                self.joint(n, d, &w.fax, &w.fav, cx, cv, scale, ev);
             }
         }
     }
