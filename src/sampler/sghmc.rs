@@ -261,6 +261,31 @@ impl Sghmc {
         self.k
     }
 
+    /// The variant.
+    pub fn variant(&self) -> SghmcVariant {
+        self.variant
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> SghmcParams {
+        self.p
+    }
+
+    /// Integer datapath: `[e, c_vg, c_xv, c_xg, n_v, n_xv, n_x]` as `coef` codes (0 otherwise).
+    pub fn int_coefs(&self) -> [i64; 7] {
+        self.ic
+    }
+
+    /// The format the momentum is stored in (Q(WL+2, FL) for VC with `vc_wide_momentum`).
+    pub fn momentum_format(&self) -> Format {
+        self.fv
+    }
+
+    /// The shared machinery (setup, noise generator, integer gradient).
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
+
     fn float_path(&self) -> bool {
         !self.core.integer() || self.variant == SghmcVariant::Fp
     }

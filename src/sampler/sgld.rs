@@ -90,6 +90,26 @@ impl Sgld {
         !self.core.integer() || self.variant == SgldVariant::Fp
     }
 
+    /// The variant.
+    pub fn variant(&self) -> SgldVariant {
+        self.variant
+    }
+
+    /// The step η.
+    pub fn eta(&self) -> f64 {
+        self.eta
+    }
+
+    /// Integer datapath: η and the noise coefficient √(2η)/s_n as `coef` codes (0 otherwise).
+    pub fn int_coefs(&self) -> (i64, i64) {
+        (self.eta_c, self.noise_c)
+    }
+
+    /// The shared machinery (setup, noise generator, integer gradient).
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
+
     /// Whether a fused kernel takes this sampler (the target is checked by
     /// [`Core::int_gauss`]): the integer datapath, a position of at most 32 bits, and `lp-l`
     /// with a `clt`/`table` generator ([`lpmc_kernels::fused`]) or `vc-l`

@@ -1,0 +1,558 @@
+//! The transition rows of each lattice variant, from the samplers' own constants and the
+//! one-step laws of [`super::law`]. Every function mirrors one branch of the samplers'
+//! `step` (`src/sampler/sgld.rs`, `src/sampler/sghmc.rs`) in the same order of operations;
+//! `docs/theory.md` ("Exact transition laws") derives each.
+
+use super::law::{qvc_law, round_code_law, round_gauss, round_point, Coded, REACH};
+use crate::error::{Error, Result};
+use crate::format::Format;
+use crate::noise::IntNormal;
+use crate::sampler::sghmc::{Sghmc, SghmcVariant};
+use crate::sampler::sgld::{Sgld, SgldVariant};
+use crate::sampler::{align, Core, Datapath, Workspace};
+use crate::target::dist1::{big_phi, big_phi_c};
+use crate::target::Target;
+use crate::vc::qvc_variance;
+use lpmc_kernels::Rounding;
+
+/// The law of the quantized gradient at one position code: `(grad value, probability)` and
+/// the probability of a Q_G overflow event.
+#[derive(Clone, Debug, Default)]
+pub struct GradLaw {
+    /// `(gradient code, its value, probability)`.
+    pub outcomes: Vec<(i64, f64, f64)>,
+    /// P(Q_G overflows).
+    pub event: f64,
+}
+
+/// The gradient law of [`Core::gradient_codes`] at code `xc` of `fx`: the integer gradient
+/// `prec_c·(x − μ_c)` requantized to `grad` when [`Core::int_gauss`] holds, else the `f64`
+/// gradient `∇U(x)` (plus `grad_noise`·N(0, 1)) rounded to `grad`.
+pub(crate) fn grad_law(
+    core: &Core,
+    target: &dyn Target,
+    fx: Format,
+    xc: i64,
+    ws: &mut Workspace,
+) -> GradLaw {
+    let s = &core.setup;
+    let fg = s.formats.grad;
+    let coded = if core.int_gauss(target, fx, ws) {
+        let p = ws.pc[0] as i128 * (xc as i128 - ws.mc[0] as i128);
+        let shift = (s.formats.coef.fl() + fx.fl()) as i32 - fg.fl() as i32;
+        Coded::from_pairs(round_code_law(p, shift, s.rounding).into_iter(), fg)
+    } else {
+        let mut g = [0.0];
+        target.grad(&[fx.value(xc)], &mut g);
+        let scale = (fg.fl() as f64).exp2();
+        if s.grad_noise > 0.0 {
+            let law = round_gauss(g[0] * scale, s.grad_noise * scale, s.rounding);
+            Coded::from_pmf(&law, fg)
+        } else {
+            Coded::from_pairs(round_point(g[0] * scale, s.rounding).into_iter(), fg)
+        }
+    };
+    GradLaw {
+        outcomes: coded
+            .codes
+            .iter()
+            .filter(|e| e.1 > 0.0)
+            .map(|&(c, p)| (c, fg.value(c), p))
+            .collect(),
+        event: coded.event,
+    }
+}
+
+/// The exact pmf `(code, probability)` of the integer datapath's noise codes
+/// ([`IntNormal::fill`]): `box-muller` rounds an (ideal) standard normal to the noise format
+/// (nearest, the mass beyond the Box–Muller bound of 8.57 is < 10⁻¹⁷ and is kept on the
+/// extreme codes of the window); `clt:K:B` is the K-fold convolution of a uniform on B bits,
+/// centred, shifted with nearest-even and brought into the format by its overflow rule;
+/// `table:T` counts the table's entries.
+pub fn noise_pmf(gen: &IntNormal) -> Result<Vec<(i64, f64)>> {
+    let f = gen.format();
+    let sat = |c: i128| f.overflow().apply(c, f.wl()).0;
+    let mut out: std::collections::BTreeMap<i64, f64> = Default::default();
+    match gen.kernel_gen() {
+        None => {
+            let s = (f.fl() as f64).exp2();
+            let lo = (-REACH * s).floor() as i64 - 1;
+            let hi = (REACH * s).ceil() as i64 + 1;
+            // P(a ≤ Z < b), from the side of the origin that keeps relative accuracy.
+            let mass = |a: f64, b: f64| {
+                if b <= 0.0 {
+                    big_phi(b) - big_phi(a)
+                } else if a >= 0.0 {
+                    big_phi_c(a) - big_phi_c(b)
+                } else {
+                    1.0 - big_phi(a) - big_phi_c(b)
+                }
+            };
+            for c in lo..=hi {
+                let a = if c == lo {
+                    f64::NEG_INFINITY
+                } else {
+                    (c as f64 - 0.5) / s
+                };
+                let b = if c == hi {
+                    f64::INFINITY
+                } else {
+                    (c as f64 + 0.5) / s
+                };
+                *out.entry(sat(c as i128)).or_default() += mass(a, b).max(0.0);
+            }
+        }
+        Some(lpmc_kernels::fused::NoiseGen::Table { bits, table }) => {
+            let w = 1.0 / (bits as f64).exp2();
+            for &c in table {
+                *out.entry(c).or_default() += w;
+            }
+        }
+        Some(lpmc_kernels::fused::NoiseGen::Clt { k, bits, shift }) => {
+            let width = (1u64 << bits) as usize;
+            let support = k as usize * (width - 1) + 1;
+            if support > MAX_CLT_SUPPORT {
+                return Err(Error::Config(format!(
+                    "noise_gen clt:{k}:{bits}: the exact law of a sum of {k} uniforms on {bits} bits has {support} values, more than the exact solver's limit of {MAX_CLT_SUPPORT}; use fewer uniform bits (B ≤ {}) for `lpmc exact`",
+                    ((MAX_CLT_SUPPORT / k as usize) as f64).log2().floor()
+                )));
+            }
+            // pmf of S = Σ u_i by repeated moving sums of width 2^bits.
+            let mut pmf = vec![1.0f64];
+            let w = 1.0 / width as f64;
+            for _ in 0..k {
+                let mut next = vec![0.0f64; pmf.len() + width - 1];
+                let mut acc = 0.0f64;
+                for (i, slot) in next.iter_mut().enumerate() {
+                    if i < pmf.len() {
+                        acc += pmf[i];
+                    }
+                    if i >= width && i - width < pmf.len() {
+                        acc -= pmf[i - width];
+                    }
+                    *slot = (acc * w).max(0.0);
+                }
+                pmf = next;
+            }
+            let offset = k as i64 * (width as i64 - 1);
+            for (s, &p) in pmf.iter().enumerate() {
+                let t = 2 * s as i64 - offset;
+                let c = lpmc_kernels::portable::round_code(t, shift, Rounding::NearestEven, 0);
+                *out.entry(sat(c)).or_default() += p;
+            }
+        }
+    }
+    Ok(out.into_iter().filter(|e| e.1 > 0.0).collect())
+}
+
+/// Largest number of values of a `clt` sum whose law is computed exactly.
+pub const MAX_CLT_SUPPORT: usize = 1 << 24;
+
+/// One row: `(state index, probability)` accumulated, and the expected overflow events.
+pub struct RowAcc<'a> {
+    dense: &'a mut [f64],
+    touched: Vec<u32>,
+    /// Expected overflow events of the step.
+    pub events: f64,
+}
+
+impl<'a> RowAcc<'a> {
+    /// A row over `dense` (all zeros, length = number of states).
+    pub fn new(dense: &'a mut [f64]) -> Self {
+        RowAcc {
+            dense,
+            touched: Vec::new(),
+            events: 0.0,
+        }
+    }
+
+    /// Adds probability `p > 0` to state `j`.
+    #[inline]
+    pub fn add(&mut self, j: usize, p: f64) {
+        if self.dense[j] == 0.0 {
+            self.touched.push(j as u32);
+        }
+        self.dense[j] += p;
+    }
+
+    /// The row's entries, ascending, clearing the scratch.
+    pub fn finish(mut self) -> (Vec<(u32, f64)>, f64) {
+        self.touched.sort_unstable();
+        self.touched.dedup();
+        let row: Vec<(u32, f64)> = self
+            .touched
+            .iter()
+            .map(|&j| {
+                let v = self.dense[j as usize];
+                self.dense[j as usize] = 0.0;
+                (j, v)
+            })
+            .filter(|e| e.1 > 0.0)
+            .collect();
+        (row, self.events)
+    }
+}
+
+/// SGLD on the codes of `param`: the row of code `xc` (state index `xc − min_code`).
+pub fn sgld_row(
+    s: &Sgld,
+    target: &dyn Target,
+    grads: &[GradLaw],
+    noise: &[(i64, f64)],
+    xc: i64,
+    row: &mut RowAcc,
+) {
+    let core = s.core();
+    let set = &core.setup;
+    let f = set.formats;
+    let fx = f.param;
+    let base = fx.min_code();
+    let g = &grads[(xc - base) as usize];
+    row.events += g.event;
+    let eta = s.eta();
+    let _ = target;
+    if set.datapath == Datapath::Float {
+        let a = fx.value(xc);
+        let scale = (fx.fl() as f64).exp2();
+        let sig = (2.0 * eta).sqrt();
+        for &(_, gv, pg) in &g.outcomes {
+            let mean = a - eta * gv;
+            let law = match s.variant() {
+                SgldVariant::LpL => {
+                    Coded::from_pmf(&round_gauss(mean * scale, sig * scale, set.rounding), fx)
+                }
+                _ => qvc_law(mean, 2.0 * eta, fx),
+            };
+            put(row, &law, pg, |c| (c - base) as usize);
+        }
+        return;
+    }
+    let (eta_c, noise_c) = s.int_coefs();
+    let (fc, fg, fa) = (f.coef.fl(), f.grad.fl(), f.accum.fl());
+    let fnz = f.noise.fl();
+    for &(gc, _, pg) in &g.outcomes {
+        let sum0 = align(xc as i128, fx.fl(), fa) - align(eta_c as i128 * gc as i128, fc + fg, fa);
+        if s.variant() == SgldVariant::VcL {
+            let (code, over) = f.accum.overflow().apply(sum0, f.accum.wl());
+            row.events += pg * over as u8 as f64;
+            let law = qvc_law(f.accum.value(code), 2.0 * f.coef.value(eta_c), fx);
+            put(row, &law, pg, |c| (c - base) as usize);
+            continue;
+        }
+        for &(n, pn) in noise {
+            let sum = sum0 + align(noise_c as i128 * n as i128, fc + fnz, fa);
+            let (code, over) = f.accum.overflow().apply(sum, f.accum.wl());
+            let w = pg * pn;
+            row.events += w * over as u8 as f64;
+            let shift = fa as i32 - fx.fl() as i32;
+            let law = Coded::from_pairs(
+                round_code_law(code as i128, shift, set.rounding).into_iter(),
+                fx,
+            );
+            put(row, &law, w, |c| (c - base) as usize);
+        }
+    }
+}
+
+/// Adds `w·law` to the row, mapping codes to states with `idx`; counts the law's events.
+fn put(row: &mut RowAcc, law: &Coded, w: f64, idx: impl Fn(i64) -> usize) {
+    row.events += w * law.event;
+    for &(c, p) in &law.codes {
+        if p > 0.0 {
+            row.add(idx(c), w * p);
+        }
+    }
+}
+
+/// Gauss–Legendre nodes and weights on [−1, 1].
+pub fn gauss_legendre(n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut xs = vec![0.0; n];
+    let mut ws = vec![0.0; n];
+    for i in 0..n {
+        let mut x = (std::f64::consts::PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
+        let mut dp = 1.0;
+        for _ in 0..100 {
+            let (mut p0, mut p1) = (1.0, x);
+            for k in 2..=n {
+                let p2 = ((2 * k - 1) as f64 * x * p1 - (k - 1) as f64 * p0) / k as f64;
+                p0 = p1;
+                p1 = p2;
+            }
+            dp = n as f64 * (x * p1 - p0) / (x * x - 1.0);
+            let dx = p1 / dp;
+            x -= dx;
+            if dx.abs() < 1e-16 {
+                break;
+            }
+        }
+        xs[i] = x;
+        ws[i] = 2.0 / ((1.0 - x * x) * dp * dp);
+    }
+    (xs, ws)
+}
+
+/// The breakpoints in `[0, 1)` of a rounding's P(up) as a function of the fraction (where
+/// the integrand of the float SGHMC momentum law is not smooth).
+fn breakpoints(r: Rounding) -> Vec<f64> {
+    match r {
+        Rounding::NearestEven | Rounding::NearestAway => vec![0.0, 0.5],
+        Rounding::Stochastic { bits } => {
+            let n = 1u64 << bits;
+            (0..n).map(|m| m as f64 / n as f64).collect()
+        }
+        Rounding::StochasticCorrected { bits } => {
+            let n = 1u64 << bits;
+            let mut v = vec![0.0];
+            v.extend((1..=n).map(|m| (m as f64 - 0.5) / n as f64));
+            v
+        }
+        _ => vec![0.0],
+    }
+}
+
+/// Largest number of quadrature pieces of one float SGHMC `lp-l` row.
+pub const MAX_PIECES: usize = 1 << 16;
+
+/// SGHMC context shared by all rows.
+pub struct SghmcCtx<'a> {
+    /// The sampler.
+    pub s: &'a Sghmc,
+    /// Gradient law per position code.
+    pub grads: &'a [GradLaw],
+    /// Noise pmf (integer datapath).
+    pub noise: &'a [(i64, f64)],
+    /// Gauss–Legendre rule of the float `lp-l` quadrature.
+    pub gl: (Vec<f64>, Vec<f64>),
+}
+
+/// SGHMC on (x, v) codes: the row of state `(xc, vc)`, state index
+/// `(v − v_min)·N_x + (x − x_min)`.
+pub fn sghmc_row(ctx: &SghmcCtx, xc: i64, vc: i64, row: &mut RowAcc) -> Result<()> {
+    let s = ctx.s;
+    let core = s.core();
+    let set = &core.setup;
+    let f = set.formats;
+    let (fx, fv) = (f.param, s.momentum_format());
+    let (xb, vb) = (fx.min_code(), fv.min_code());
+    let nx = (fx.max_code() - xb + 1) as usize;
+    let idx = |x: i64, v: i64| (v - vb) as usize * nx + (x - xb) as usize;
+    let g = &ctx.grads[(xc - xb) as usize];
+    row.events += g.event;
+    let k = s.coefs();
+    let (a, sd) = k.split();
+    let sv = k.var_v.sqrt();
+    if set.datapath == Datapath::Float {
+        let (x, v) = (fx.value(xc), fv.value(vc));
+        for &(_, gv, pg) in &g.outcomes {
+            let mx = x + k.xv * v + k.xg * gv;
+            let mv = k.vv * v + k.vg * gv;
+            match s.variant() {
+                SghmcVariant::LpL => sghmc_lpl_float(ctx, mx, mv, (a, sd, sv), pg, row, &idx)?,
+                SghmcVariant::VcL => {
+                    let lv = qvc_law(mv, k.var_v, fv);
+                    let lx = qvc_law(mx, k.var_x, fx);
+                    product(row, &lx, &lv, pg, &idx);
+                }
+                _ => {
+                    let cov = [[k.var_x, k.cov], [k.cov, k.var_v]];
+                    joint(row, [mx, mv], cov, fx, fv, pg, &idx);
+                }
+            }
+        }
+        return Ok(());
+    }
+    let [e, cvg, cxv, cxg, nv, nxv, nx_] = s.int_coefs().map(|c| c as i128);
+    let (fc, fg, fa, fnz) = (f.coef.fl(), f.grad.fl(), f.accum.fl(), f.noise.fl());
+    let acc = |sum: i128| f.accum.overflow().apply(sum, f.accum.wl());
+    let (x, v) = (xc as i128, vc as i128);
+    for &(gc, _, pg) in &g.outcomes {
+        let gi = gc as i128;
+        let sv0 = align(e * v, fc + fv.fl(), fa) + align(cvg * gi, fc + fg, fa);
+        let sx0 =
+            align(x, fx.fl(), fa) + align(cxv * v, fc + fv.fl(), fa) + align(cxg * gi, fc + fg, fa);
+        match s.variant() {
+            SghmcVariant::LpL => {
+                let shift_v = fa as i32 - fv.fl() as i32;
+                let shift_x = fa as i32 - fx.fl() as i32;
+                for &(n1, p1) in ctx.noise {
+                    let n1 = n1 as i128;
+                    let (cv, ov) = acc(sv0 + align(nv * n1, fc + fnz, fa));
+                    let lv = Coded::from_pairs(
+                        round_code_law(cv as i128, shift_v, set.rounding).into_iter(),
+                        fv,
+                    );
+                    let sx1 = sx0 + align(nxv * n1, fc + fnz, fa);
+                    // x' given n1: mix over n2.
+                    let mut pairs: Vec<(i128, f64)> = Vec::with_capacity(2 * ctx.noise.len());
+                    let mut ev_x = 0.0;
+                    for &(n2, p2) in ctx.noise {
+                        let (cx, ox) = acc(sx1 + align(nx_ * n2 as i128, fc + fnz, fa));
+                        ev_x += p2 * ox as u8 as f64;
+                        for (c, p) in round_code_law(cx as i128, shift_x, set.rounding) {
+                            if p > 0.0 {
+                                pairs.push((c, p2 * p));
+                            }
+                        }
+                    }
+                    let lx = Coded::from_pairs(pairs.into_iter(), fx);
+                    let w = pg * p1;
+                    row.events += w * (ov as u8 as f64 + ev_x);
+                    product(row, &lx, &lv, w, &idx);
+                }
+            }
+            _ => {
+                let (cv, ov) = acc(sv0);
+                let (cx, ox) = acc(sx0);
+                row.events += pg * (ov as u8 as f64 + ox as u8 as f64);
+                let (mx, mv) = (f.accum.value(cx), f.accum.value(cv));
+                if s.variant() == SghmcVariant::VcL {
+                    let lv = qvc_law(mv, k.var_v, fv);
+                    let lx = qvc_law(mx, k.var_x, fx);
+                    product(row, &lx, &lv, pg, &idx);
+                } else {
+                    let cov = [[k.var_x, k.cov], [k.cov, k.var_v]];
+                    joint(row, [mx, mv], cov, fx, fv, pg, &idx);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds `w·(x-law ⊗ v-law)` and both laws' events.
+fn product(row: &mut RowAcc, lx: &Coded, lv: &Coded, w: f64, idx: &impl Fn(i64, i64) -> usize) {
+    row.events += w * (lx.event + lv.event);
+    for &(cv, pv) in &lv.codes {
+        if pv <= 0.0 {
+            continue;
+        }
+        for &(cx, px) in &lx.codes {
+            if px > 0.0 {
+                row.add(idx(cx, cv), w * pv * px);
+            }
+        }
+    }
+}
+
+/// The law of `lpmc::vc::qvc_joint` (sequential conditioning, as it computes it): the
+/// coordinate with the smaller variance in code units first, then the other given it.
+fn joint(
+    row: &mut RowAcc,
+    mu: [f64; 2],
+    cov: [[f64; 2]; 2],
+    fx: Format,
+    fv: Format,
+    w: f64,
+    idx: &impl Fn(i64, i64) -> usize,
+) {
+    let formats = [fx, fv];
+    let c = [cov[0][0], cov[1][1]];
+    let cij = 0.5 * (cov[0][1] + cov[1][0]);
+    let code_var = |k: usize| {
+        let d = formats[k].delta();
+        c[k] / (d * d)
+    };
+    let i = if code_var(1) < code_var(0) { 1 } else { 0 };
+    let j = 1 - i;
+    let li = qvc_law(mu[i], c[i], formats[i]);
+    let vi = qvc_variance(mu[i], c[i], formats[i]);
+    let (beta, s) = if vi > 0.0 && cij.is_finite() {
+        (cij / vi, c[j] - cij * cij / vi)
+    } else {
+        (0.0, c[j])
+    };
+    row.events += w * li.event;
+    for &(ti, pi) in &li.codes {
+        if pi <= 0.0 {
+            continue;
+        }
+        let a = mu[j] + beta * (formats[i].value(ti) - mu[i]);
+        let lj = qvc_law(a, s, formats[j]);
+        row.events += w * pi * lj.event;
+        for &(tj, pj) in &lj.codes {
+            if pj > 0.0 {
+                let (cx, cv) = if i == 0 { (ti, tj) } else { (tj, ti) };
+                row.add(idx(cx, cv), w * pi * pj);
+            }
+        }
+    }
+}
+
+/// Float SGHMC `lp-l`: with `w` the momentum's pre-rounding value in its codes,
+/// `w ~ N(μ_v, t_v²)` (μ_v = m_v·2^FL_v, t_v = √Var_v·2^FL_v) and, given w, the position's
+/// pre-rounding value `N(μ_x + β·(w − μ_v), t_x²)` in its codes (the x-noise's part along
+/// ξ^v, β = a·√Var_v·2^FL_x/t_v, plus its independent part t_x = s·2^FL_x). The joint row
+/// is ∫ density(w) · [v' law at w] ⊗ [x' law given w] dw: v' is ⌊w⌋ or ⌊w⌋ + 1 with the
+/// engine's P(up) at w; x' is [`round_gauss`]. The integral runs over w within
+/// [`REACH`] sd, split at every breakpoint of P(up) and into pieces of at most half the
+/// integrand's smoothness scale ℓ = min(t_v, t_x/|β|), each by 8-point Gauss–Legendre.
+fn sghmc_lpl_float(
+    ctx: &SghmcCtx,
+    mx: f64,
+    mv: f64,
+    (a, sd, sv): (f64, f64, f64),
+    pg: f64,
+    row: &mut RowAcc,
+    idx: &impl Fn(i64, i64) -> usize,
+) -> Result<()> {
+    let s = ctx.s;
+    let set = &s.core().setup;
+    let (fx, fv) = (set.formats.param, s.momentum_format());
+    let (scx, scv) = ((fx.fl() as f64).exp2(), (fv.fl() as f64).exp2());
+    let (mu_v, t_v) = (mv * scv, sv * scv);
+    let (mu_x, t_x) = (mx * scx, sd * scx);
+    let beta = a * sv * scx / t_v;
+    let ell = if beta != 0.0 {
+        t_v.min(t_x / beta.abs())
+    } else {
+        t_v
+    };
+    let width = (0.5 * ell).min(1.0);
+    let bps = breakpoints(set.rounding);
+    let (lo, hi) = (mu_v - REACH * t_v, mu_v + REACH * t_v);
+    let cells = (hi.floor() - lo.floor() + 1.0) as usize;
+    let sub = (1.0 / width).ceil() as usize;
+    let pieces = cells * bps.len() * sub.max(1);
+    if pieces > MAX_PIECES {
+        return Err(Error::Config(format!(
+            "the exact SGHMC lp-l law on the float datapath needs {pieces} quadrature pieces per row (more than {MAX_PIECES}): the rounding {} has too many breakpoints per momentum code, or the position noise is too small against the grid",
+            set.rounding
+        )));
+    }
+    let (gx, gw) = &ctx.gl;
+    let mut edges: Vec<f64> = Vec::with_capacity(bps.len() + 1);
+    for cell in lo.floor() as i64..=hi.floor() as i64 {
+        edges.clear();
+        edges.extend(bps.iter().map(|b| cell as f64 + b));
+        edges.push(cell as f64 + 1.0);
+        for pair in edges.windows(2) {
+            let (pa, pb) = (pair[0].max(lo), pair[1].min(hi));
+            if pb <= pa {
+                continue;
+            }
+            let k = ((pb - pa) / width).ceil().max(1.0) as usize;
+            let h = (pb - pa) / k as f64;
+            for q in 0..k {
+                let (qa, qb) = (pa + q as f64 * h, pa + (q + 1) as f64 * h);
+                let (c, r) = (0.5 * (qa + qb), 0.5 * (qb - qa));
+                for (x, wt) in gx.iter().zip(gw) {
+                    let w = c + r * x;
+                    let z = (w - mu_v) / t_v;
+                    let dens = crate::target::dist1::phi(z) / t_v * r * wt * pg;
+                    if dens == 0.0 {
+                        continue;
+                    }
+                    let lv = Coded::from_pairs(round_point(w, set.rounding).into_iter(), fv);
+                    let m = mu_x + beta * (w - mu_v);
+                    let lx = if t_x > 0.0 {
+                        Coded::from_pmf(&round_gauss(m, t_x, set.rounding), fx)
+                    } else {
+                        Coded::from_pairs(round_point(m, set.rounding).into_iter(), fx)
+                    };
+                    product(row, &lx, &lv, dens, idx);
+                }
+            }
+        }
+    }
+    Ok(())
+}

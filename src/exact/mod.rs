@@ -1,0 +1,393 @@
+//! The exact stationary law of a 1-D lattice chain: no Monte Carlo.
+//!
+//! A 1-D chain whose state lives on a fixed-point lattice — SGLD `lp-l`/`vc-l` on the 2^WL
+//! codes of `param`, SGHMC `lp-l`/`vc-l`/`vc-joint` on the 2^(WL_x + WL_v) pairs of position
+//! and momentum codes — is a finite Markov chain. Its transition row from a state is the law
+//! of one sampler step, computed from the samplers' own constants and the engine's rule
+//! definitions ([`law`], [`build`]): P(up) of the rounding ([`lpmc_kernels::Rounding::p_up_f64`],
+//! [`lpmc_kernels::Rounding::p_up_code`]), the overflow rule
+//! ([`lpmc_kernels::Overflow::apply`]), the integer sums ([`lpmc_kernels::fused::align`]), the
+//! noise law (Gaussian on the float datapath, the exact pmf of [`crate::noise::IntNormal`] on
+//! the integer one), Q_G (the integer gradient when the sampler uses it, else the `f64`
+//! gradient plus gradient noise, rounded) and the variance-corrected quantizers of
+//! [`crate::vc`]. The stationary law ([`chain::Chain::stationary`]) then gives the moments,
+//! W2/W1 to the target, the saturation rate and the relaxation time exactly (up to the
+//! solver's reported residual).
+//!
+//! `lp-f` and `fp` keep a full-precision state (a continuous state space) and are refused,
+//! as are targets of dimension d > 1, the momentum rescaling (a continuous scale in the
+//! state) and minibatch gradients (the law of a minibatch mean is not enumerated).
+//!
+//! ```
+//! use lpmc::experiment::config::RunConfig;
+//! use lpmc::exact::{solve, Limits};
+//! let c: RunConfig = serde_json::from_str(r#"{
+//!     "target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+//!     "sampler": {"sgld": {"variant": "lp-l", "eta": 0.002}},
+//!     "format": {"wl": 8, "fl": 3}, "grad_noise": 0.1}"#).unwrap();
+//! let s = solve(&c, &Limits::default()).unwrap();
+//! assert!((s.metrics.var[0] - 1.650).abs() < 1e-3); // [L]'s Gaussian, naive SGLDLP-L
+//! ```
+
+pub mod build;
+pub mod chain;
+pub mod law;
+
+use crate::error::{Error, Result};
+use crate::experiment::config::{RunConfig, SamplerConfig};
+use crate::format::Format;
+use crate::sampler::sghmc::{Sghmc, SghmcVariant};
+use crate::sampler::sgld::{Sgld, SgldVariant};
+use crate::sampler::{Datapath, Workspace};
+use crate::target::{Target, TargetConfig};
+use build::{GradLaw, RowAcc, SghmcCtx};
+use chain::Chain;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Default largest number of states (2^22).
+pub const MAX_STATES: usize = 1 << 22;
+/// Default largest number of stored transition probabilities (2^27, 1.5 GiB).
+pub const MAX_ENTRIES: usize = 1 << 27;
+
+/// Size limits of an exact solve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest number of states.
+    pub max_states: usize,
+    /// Largest number of stored transition probabilities (12 bytes each).
+    pub max_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_states: MAX_STATES,
+            max_entries: MAX_ENTRIES,
+        }
+    }
+}
+
+/// The `metrics` of `exact.json`. Units: x (and v) values; `saturation_rate` in events per
+/// step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExactMetrics {
+    /// Stationary mean of x (one element: the target is 1-D).
+    pub mean: Vec<f64>,
+    /// Stationary variance of x.
+    pub var: Vec<f64>,
+    /// The target's mean.
+    pub target_mean: Vec<f64>,
+    /// The target's variance.
+    pub target_var: Vec<f64>,
+    /// Exact W2 between the stationary x-marginal and the target.
+    pub w2: f64,
+    /// Exact W1 between the stationary x-marginal and the target.
+    pub w1: f64,
+    /// SGHMC: stationary mean of v.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_v: Option<f64>,
+    /// SGHMC: stationary variance of v.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub var_v: Option<f64>,
+    /// SGHMC: stationary covariance of x and v.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cov_xv: Option<f64>,
+    /// Expected overflow events (saturations or wraps) per step at stationarity, counted as
+    /// `lpmc run` counts `saturations` (so comparable with `saturations / (chains·steps)`).
+    pub saturation_rate: f64,
+    /// |λ₂|, the second largest eigenvalue modulus of the transition matrix.
+    pub lambda2_abs: f64,
+    /// λ₂ as `[re, im]`.
+    pub lambda2: [f64; 2],
+    /// Change of |λ₂| between the Arnoldi estimates with m/2 and m steps (its accuracy).
+    pub lambda2_change: f64,
+    /// Spectral gap 1 − |λ₂|.
+    pub spectral_gap: f64,
+    /// Relaxation time 1/(1 − |λ₂|) in steps (`null` if the gap is 0).
+    pub relaxation_steps: Option<f64>,
+    /// `‖πP − π‖₁` of the returned law.
+    pub residual: f64,
+    /// `gth` (direct) or `gmres` (iterative).
+    pub solver: String,
+    /// Matrix–vector products of the iterative solver (0 for GTH).
+    pub iterations: usize,
+    /// Seconds to build the transition rows.
+    pub build_s: f64,
+    /// Seconds to solve and analyse.
+    pub solve_s: f64,
+}
+
+/// A solved chain.
+#[derive(Clone, Debug)]
+pub struct Solved {
+    /// Position format (the lattice of x).
+    pub x_format: Format,
+    /// Momentum storage format (SGHMC).
+    pub v_format: Option<Format>,
+    /// Number of states.
+    pub states: usize,
+    /// Stored transition probabilities.
+    pub entries: usize,
+    /// Stationary law of x over the codes `x_format.min_code()..=max_code()`.
+    pub x_pmf: Vec<f64>,
+    /// SGHMC: the joint law, index `(v − v_min)·N_x + (x − x_min)`.
+    pub joint: Option<Vec<f64>>,
+    /// The metrics.
+    pub metrics: ExactMetrics,
+}
+
+/// The sampler of a config, as the exact module needs it.
+enum Lattice {
+    Sgld(Sgld),
+    Sghmc(Sghmc),
+}
+
+/// Checks that `config` describes a lattice chain the exact solver takes, and builds the
+/// target and the concrete sampler. Errors name the field and what is allowed.
+fn prepare(config: &RunConfig, limits: &Limits) -> Result<(Box<dyn Target>, Lattice, usize)> {
+    let built = config.build()?;
+    let target = built.target;
+    if target.dim() != 1 {
+        return Err(Error::param(
+            "target dimension",
+            target.dim(),
+            "lpmc exact needs a 1-D target (a Gaussian, a mixture or the [S] script posterior of dimension 1)",
+        ));
+    }
+    if let TargetConfig::Posterior(p) = &config.target {
+        if p.minibatch.is_some() {
+            return Err(Error::Config(
+                "target.posterior.minibatch: lpmc exact needs the full-batch gradient (the law of a minibatch mean is not enumerated); remove `minibatch`".into(),
+            ));
+        }
+    }
+    let setup = config.setup();
+    let continuous = |name: &str| {
+        Error::Config(format!(
+            "variant `{name}` keeps a full-precision state (a continuous state space): lpmc exact needs a state on the lattice (sgld: lp-l, vc-l; sghmc: lp-l, vc-l, vc-joint)"
+        ))
+    };
+    let (lattice, bits) = match &config.sampler {
+        SamplerConfig::Sgld(s) => {
+            match s.variant {
+                SgldVariant::Fp => return Err(continuous("fp")),
+                SgldVariant::LpF => return Err(continuous("lp-f")),
+                _ => {}
+            }
+            let wl = setup.formats.param.wl();
+            (Lattice::Sgld(Sgld::new(s.variant, s.eta, setup, 1)?), wl)
+        }
+        SamplerConfig::Sghmc(s) => {
+            match s.variant {
+                SghmcVariant::Fp => return Err(continuous("fp")),
+                SghmcVariant::LpF => return Err(continuous("lp-f")),
+                _ => {}
+            }
+            if s.rescale_momentum {
+                return Err(Error::Config(
+                    "sampler.sghmc.rescale_momentum: the momentum scale S is a continuous part of the state; lpmc exact needs rescale_momentum = false".into(),
+                ));
+            }
+            let sg = Sghmc::new(s.variant, s.params(), setup.clone(), 1)?;
+            let wl = setup.formats.param.wl() + sg.momentum_format().wl();
+            (Lattice::Sghmc(sg), wl)
+        }
+    };
+    let states = if bits >= 63 {
+        usize::MAX
+    } else {
+        1usize << bits
+    };
+    if states > limits.max_states {
+        return Err(Error::param(
+            "number of states",
+            format!("2^{bits}"),
+            format!(
+                "the exact chain has at most {} states (2^{}): use fewer bits in the state formats",
+                limits.max_states,
+                limits.max_states.trailing_zeros()
+            ),
+        ));
+    }
+    Ok((target, lattice, states))
+}
+
+/// Builds the chain of `config`, solves for its stationary law and computes the metrics.
+pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
+    let t0 = Instant::now();
+    let (target, lattice, n) = prepare(config, limits)?;
+    let target = target.as_ref();
+    let (core, fx, fv) = match &lattice {
+        Lattice::Sgld(s) => (s.core(), s.core().setup.formats.param, None),
+        Lattice::Sghmc(s) => (
+            s.core(),
+            s.core().setup.formats.param,
+            Some(s.momentum_format()),
+        ),
+    };
+    let nx = fx.codes() as usize;
+    let grads: Vec<GradLaw> = (fx.min_code()..=fx.max_code())
+        .into_par_iter()
+        .map_init(Workspace::default, |ws, xc| {
+            build::grad_law(core, target, fx, xc, ws)
+        })
+        .collect();
+    let noise = match (&core.int_noise, core.setup.datapath) {
+        (Some(g), Datapath::Integer) => build::noise_pmf(g)?,
+        _ => Vec::new(),
+    };
+    let ctx = match &lattice {
+        Lattice::Sghmc(s) => Some(SghmcCtx {
+            s,
+            grads: &grads,
+            noise: &noise,
+            gl: build::gauss_legendre(8),
+        }),
+        Lattice::Sgld(_) => None,
+    };
+    let row_of = |i: usize, dense: &mut Vec<f64>| -> Result<(Vec<(u32, f64)>, f64)> {
+        let mut acc = RowAcc::new(dense);
+        match (&lattice, &ctx) {
+            (Lattice::Sgld(s), _) => build::sgld_row(
+                s,
+                target,
+                &grads,
+                &noise,
+                fx.min_code() + i as i64,
+                &mut acc,
+            ),
+            (Lattice::Sghmc(_), Some(ctx)) => {
+                let xc = fx.min_code() + (i % nx) as i64;
+                let vc = fv.map_or(0, |f| f.min_code()) + (i / nx) as i64;
+                build::sghmc_row(ctx, xc, vc, &mut acc)?;
+            }
+            (Lattice::Sghmc(_), None) => unreachable!("the SGHMC context is built above"),
+        }
+        Ok(acc.finish())
+    };
+    // Early size check from the row of the state nearest the target mean (v = 0).
+    let mean = target.mean()[0];
+    let x_mid =
+        ((mean * (fx.fl() as f64).exp2()).round() as i64).clamp(fx.min_code(), fx.max_code());
+    let v_mid = fv.map_or(0, |f| (-f.min_code()) as usize);
+    let probe = v_mid * nx + (x_mid - fx.min_code()) as usize;
+    let (row, _) = row_of(probe, &mut vec![0.0; n])?;
+    let estimate = row.len().saturating_mul(n);
+    if estimate > limits.max_entries.saturating_mul(3) / 2 {
+        return Err(Error::param(
+            "transition probabilities to store",
+            format!("about {estimate} ({} per row × {n} states)", row.len()),
+            format!(
+                "at most {} (--max-entries): use fewer state bits or a larger step relative to the grid's noise spread",
+                limits.max_entries
+            ),
+        ));
+    }
+    const CHUNK: usize = 256;
+    let chunks: Vec<Result<Vec<(Vec<(u32, f64)>, f64)>>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map_init(
+            || vec![0.0f64; n],
+            |dense, c| {
+                (c * CHUNK..((c + 1) * CHUNK).min(n))
+                    .map(|i| row_of(i, dense))
+                    .collect()
+            },
+        )
+        .collect();
+    let mut chain = Chain::with_states(n);
+    let mut events = Vec::with_capacity(n);
+    for chunk in chunks {
+        for (row, ev) in chunk? {
+            if chain.entries() + row.len() > limits.max_entries {
+                return Err(Error::param(
+                    "transition probabilities to store",
+                    format!("more than {}", limits.max_entries),
+                    format!(
+                        "at most {} (--max-entries): use fewer state bits",
+                        limits.max_entries
+                    ),
+                ));
+            }
+            chain.push_row(&row);
+            events.push(ev);
+        }
+    }
+    let build_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let st = chain.stationary(1e-13, 20_000)?;
+    let m = if n <= 200 { n - 1 } else { 80 };
+    let (l2, l2_change) = chain.second_eigenvalue(&st.pi, m);
+    let pi = &st.pi;
+    // x-marginal, moments.
+    let mut x_pmf = vec![0.0; nx];
+    for (i, &p) in pi.iter().enumerate() {
+        x_pmf[i % nx] += p;
+    }
+    let xv: Vec<f64> = (fx.min_code()..=fx.max_code())
+        .map(|c| fx.value(c))
+        .collect();
+    let mean_x: f64 = x_pmf.iter().zip(&xv).map(|(p, x)| p * x).sum();
+    let var_x: f64 = x_pmf
+        .iter()
+        .zip(&xv)
+        .map(|(p, x)| p * (x - mean_x).powi(2))
+        .sum();
+    let (mut mean_v, mut var_v, mut cov_xv) = (None, None, None);
+    if let Some(f) = fv {
+        let value_v = |i: usize| f.value(f.min_code() + (i / nx) as i64);
+        let mv: f64 = pi.iter().enumerate().map(|(i, p)| p * value_v(i)).sum();
+        let vv: f64 = pi
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p * (value_v(i) - mv).powi(2))
+            .sum();
+        let cxv: f64 = pi
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p * (xv[i % nx] - mean_x) * (value_v(i) - mv))
+            .sum();
+        mean_v = Some(mv);
+        var_v = Some(vv);
+        cov_xv = Some(cxv);
+    }
+    let law = target.marginal(0);
+    let d = crate::wasserstein::exact1d::to_law_weighted(&xv, &x_pmf, &law)?;
+    let saturation_rate: f64 = pi.iter().zip(&events).map(|(p, e)| p * e).sum();
+    let l2abs = l2.0.hypot(l2.1);
+    let gap = 1.0 - l2abs;
+    let metrics = ExactMetrics {
+        mean: vec![mean_x],
+        var: vec![var_x],
+        target_mean: vec![law.mean()],
+        target_var: vec![law.var()],
+        w2: d.w2,
+        w1: d.w1,
+        mean_v,
+        var_v,
+        cov_xv,
+        saturation_rate,
+        lambda2_abs: l2abs,
+        lambda2: [l2.0, l2.1],
+        lambda2_change: l2_change,
+        spectral_gap: gap,
+        relaxation_steps: (gap > 0.0).then(|| 1.0 / gap),
+        residual: st.residual,
+        solver: st.method.to_string(),
+        iterations: st.iterations,
+        build_s,
+        solve_s: t1.elapsed().as_secs_f64(),
+    };
+    let joint = fv.map(|_| st.pi.clone());
+    Ok(Solved {
+        x_format: fx,
+        v_format: fv,
+        states: n,
+        entries: chain.entries(),
+        x_pmf,
+        joint,
+        metrics,
+    })
+}
