@@ -321,8 +321,97 @@ pub struct SghmcCtx<'a> {
     pub grads: &'a [GradLaw],
     /// Noise pmf (integer datapath).
     pub noise: &'a [(i64, f64)],
-    /// Gauss–Legendre rule of the float `lp-l` quadrature.
-    pub gl: (Vec<f64>, Vec<f64>),
+    /// Gauss–Legendre rules (4 and 8 points) of the float `lp-l` quadrature.
+    pub gl: [(Vec<f64>, Vec<f64>); 2],
+    /// The position's law given its pre-rounding mean (float `lp-l`).
+    pub xk: Option<XKernel>,
+}
+
+/// The law of the rounded code of `N(m, t²)` (code units) as a function of the mean `m`,
+/// for a fixed `t` and rounding: [`round_gauss`] tabulated at the means `j/J` of one cell
+/// (plus two on each side) and interpolated by 4-point Lagrange in `m` (every mode but
+/// `toward-zero` is invariant under integer shifts, so one cell suffices). The law is a
+/// Gaussian smoothing at scale t, so the interpolation error is about `(1/(J·t))⁴/24` of the
+/// probabilities' fourth derivative; J = ⌈45/t⌉ keeps it near 10⁻¹⁴. `toward-zero`, or a t
+/// so small that J would exceed 2^16, evaluates [`round_gauss`] directly.
+#[derive(Clone, Debug)]
+pub struct XKernel {
+    t: f64,
+    rounding: Rounding,
+    j: usize,
+    r_lo: i64,
+    width: usize,
+    table: Vec<f64>,
+}
+
+impl XKernel {
+    /// The kernel of sd `t` > 0 and `rounding`.
+    pub fn new(t: f64, rounding: Rounding) -> Self {
+        let j = (45.0 / t).ceil();
+        if rounding == Rounding::TowardZero || !(j <= 65536.0) {
+            return XKernel {
+                t,
+                rounding,
+                j: 0,
+                r_lo: 0,
+                width: 0,
+                table: Vec::new(),
+            };
+        }
+        let j = j as usize;
+        let r_lo = (-REACH * t).floor() as i64 - 4;
+        let r_hi = (1.0 + REACH * t).ceil() as i64 + 4;
+        let width = (r_hi - r_lo + 1) as usize;
+        let mut table = vec![0.0; (j + 5) * width];
+        for k in 0..j + 5 {
+            let m = (k as f64 - 2.0) / j as f64;
+            let law = round_gauss(m, t, rounding);
+            for (c, p) in law.iter() {
+                let r = (c - r_lo) as usize;
+                if r < width {
+                    table[k * width + r] = p;
+                }
+            }
+        }
+        XKernel {
+            t,
+            rounding,
+            j,
+            r_lo,
+            width,
+            table,
+        }
+    }
+
+    /// `(unclipped code, probability)` of the rounded `N(m, t²)` into `out` (cleared).
+    pub fn eval(&self, m: f64, out: &mut Vec<(i64, f64)>) {
+        out.clear();
+        if self.j == 0 {
+            out.extend(round_gauss(m, self.t, self.rounding).iter());
+            return;
+        }
+        let fl = m.floor();
+        let u = (m - fl) * self.j as f64;
+        let k0 = (u.floor() as usize).min(self.j - 1);
+        let s = u - k0 as f64;
+        // Nodes k0 − 1 … k0 + 2 (table rows k0 + 1 … k0 + 4) at offsets −1, 0, 1, 2.
+        let w = [
+            -s * (s - 1.0) * (s - 2.0) / 6.0,
+            (s + 1.0) * (s - 1.0) * (s - 2.0) / 2.0,
+            -(s + 1.0) * s * (s - 2.0) / 2.0,
+            (s + 1.0) * s * (s - 1.0) / 6.0,
+        ];
+        let base = fl as i64 + self.r_lo;
+        for r in 0..self.width {
+            let mut p = 0.0;
+            for (q, wq) in w.iter().enumerate() {
+                p += wq * self.table[(k0 + 1 + q) * self.width + r];
+            }
+            if p > 0.0 {
+                out.push((base + r as i64, p));
+            }
+        }
+    }
 }
 
 /// SGHMC on (x, v) codes: the row of state `(xc, vc)`, state index
@@ -519,7 +608,12 @@ fn sghmc_lpl_float(
             set.rounding
         )));
     }
-    let (gx, gw) = &ctx.gl;
+    let xk = ctx
+        .xk
+        .as_ref()
+        .expect("the float lp-l context has its kernel");
+    let (fxo, fvo) = (fx.overflow(), fv.overflow());
+    let mut xs: Vec<(i64, f64)> = Vec::new();
     let mut edges: Vec<f64> = Vec::with_capacity(bps.len() + 1);
     for cell in lo.floor() as i64..=hi.floor() as i64 {
         edges.clear();
@@ -532,6 +626,8 @@ fn sghmc_lpl_float(
             }
             let k = ((pb - pa) / width).ceil().max(1.0) as usize;
             let h = (pb - pa) / k as f64;
+            // 4 points suffice when the piece is small against ℓ (error ≈ (h/ℓ)^8/7·10⁻⁴).
+            let (gx, gw) = &ctx.gl[if h <= 0.15 * ell { 0 } else { 1 }];
             for q in 0..k {
                 let (qa, qb) = (pa + q as f64 * h, pa + (q + 1) as f64 * h);
                 let (c, r) = (0.5 * (qa + qb), 0.5 * (qb - qa));
@@ -542,14 +638,36 @@ fn sghmc_lpl_float(
                     if dens == 0.0 {
                         continue;
                     }
-                    let lv = Coded::from_pairs(round_point(w, set.rounding).into_iter(), fv);
                     let m = mu_x + beta * (w - mu_v);
-                    let lx = if t_x > 0.0 {
-                        Coded::from_pmf(&round_gauss(m, t_x, set.rounding), fx)
+                    if t_x > 0.0 {
+                        xk.eval(m, &mut xs);
                     } else {
-                        Coded::from_pairs(round_point(m, set.rounding).into_iter(), fx)
-                    };
-                    product(row, &lx, &lv, dens, idx);
+                        xs.clear();
+                        xs.extend(
+                            round_point(m, set.rounding)
+                                .iter()
+                                .map(|&(c, p)| (c as i64, p)),
+                        );
+                    }
+                    let up = set.rounding.p_up_f64(w);
+                    let fw = w.floor() as i128;
+                    for (cv_raw, pv) in [(fw, 1.0 - up), (fw + 1, up)] {
+                        if pv <= 0.0 {
+                            continue;
+                        }
+                        let (cv, ov) = fvo.apply(cv_raw, fv.wl());
+                        let wv = dens * pv;
+                        if ov {
+                            row.events += wv;
+                        }
+                        for &(cx_raw, px) in &xs {
+                            let (cx, ox) = fxo.apply(cx_raw as i128, fx.wl());
+                            if ox {
+                                row.events += wv * px;
+                            }
+                            row.add(idx(cx, cv), wv * px);
+                        }
+                    }
                 }
             }
         }

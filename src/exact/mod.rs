@@ -51,6 +51,13 @@ pub const MAX_STATES: usize = 1 << 22;
 /// Default largest number of stored transition probabilities (2^27, 1.5 GiB).
 pub const MAX_ENTRIES: usize = 1 << 27;
 
+/// Chains whose rows would store more than this many probabilities in all drop the entries
+/// below [`PRUNE`].
+pub const PRUNE_ABOVE: usize = 1 << 24;
+/// Transition probabilities below this are dropped in large chains (see [`PRUNE_ABOVE`]);
+/// the largest mass dropped from one row is reported as `pruned_mass`.
+pub const PRUNE: f64 = 1e-18;
+
 /// Size limits of an exact solve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -109,6 +116,9 @@ pub struct ExactMetrics {
     pub relaxation_steps: Option<f64>,
     /// `‖πP − π‖₁` of the returned law.
     pub residual: f64,
+    /// Largest probability mass dropped from one row (entries below 1e-18 in chains of more
+    /// than 2^24 stored probabilities; 0 otherwise).
+    pub pruned_mass: f64,
     /// `gth` (direct) or `gmres` (iterative).
     pub solver: String,
     /// Matrix–vector products of the iterative solver (0 for GTH).
@@ -239,12 +249,18 @@ pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
         _ => Vec::new(),
     };
     let ctx = match &lattice {
-        Lattice::Sghmc(s) => Some(SghmcCtx {
-            s,
-            grads: &grads,
-            noise: &noise,
-            gl: build::gauss_legendre(8),
-        }),
+        Lattice::Sghmc(s) => {
+            let float_lpl =
+                s.variant() == SghmcVariant::LpL && core.setup.datapath == Datapath::Float;
+            let t_x = s.coefs().split().1 * (fx.fl() as f64).exp2();
+            Some(SghmcCtx {
+                s,
+                grads: &grads,
+                noise: &noise,
+                gl: [build::gauss_legendre(4), build::gauss_legendre(8)],
+                xk: (float_lpl && t_x > 0.0).then(|| build::XKernel::new(t_x, core.setup.rounding)),
+            })
+        }
         Lattice::Sgld(_) => None,
     };
     let row_of = |i: usize, dense: &mut Vec<f64>| -> Result<(Vec<(u32, f64)>, f64)> {
@@ -275,44 +291,68 @@ pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
     let probe = v_mid * nx + (x_mid - fx.min_code()) as usize;
     let (row, _) = row_of(probe, &mut vec![0.0; n])?;
     let estimate = row.len().saturating_mul(n);
+    // Large chains drop the entries below PRUNE (their mass is recorded).
+    let prune = if estimate > PRUNE_ABOVE { PRUNE } else { 0.0 };
+    let kept = row.iter().filter(|e| e.1 >= prune).count();
+    let estimate = kept.saturating_mul(n);
     if estimate > limits.max_entries.saturating_mul(3) / 2 {
         return Err(Error::param(
             "transition probabilities to store",
-            format!("about {estimate} ({} per row × {n} states)", row.len()),
+            format!("about {estimate} ({kept} per row × {n} states)"),
             format!(
-                "at most {} (--max-entries): use fewer state bits or a larger step relative to the grid's noise spread",
+                "at most {} (--max-entries): use fewer state bits, or a momentum/position noise that spans fewer codes per step",
                 limits.max_entries
             ),
         ));
     }
     const CHUNK: usize = 256;
-    let chunks: Vec<Result<Vec<(Vec<(u32, f64)>, f64)>>> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map_init(
-            || vec![0.0f64; n],
-            |dense, c| {
-                (c * CHUNK..((c + 1) * CHUNK).min(n))
-                    .map(|i| row_of(i, dense))
-                    .collect()
-            },
-        )
-        .collect();
+    let nchunks = n.div_ceil(CHUNK);
     let mut chain = Chain::with_states(n);
     let mut events = Vec::with_capacity(n);
-    for chunk in chunks {
-        for (row, ev) in chunk? {
-            if chain.entries() + row.len() > limits.max_entries {
-                return Err(Error::param(
-                    "transition probabilities to store",
-                    format!("more than {}", limits.max_entries),
-                    format!(
-                        "at most {} (--max-entries): use fewer state bits",
-                        limits.max_entries
-                    ),
-                ));
+    let mut pruned_mass = 0.0f64;
+    // Batches of chunks in parallel, appended in order (bounded extra memory).
+    let batch = 4 * rayon::current_num_threads().max(1);
+    for b0 in (0..nchunks).step_by(batch) {
+        let rows: Vec<Result<Vec<(Vec<(u32, f64)>, f64, f64)>>> = (b0..(b0 + batch).min(nchunks))
+            .into_par_iter()
+            .map_init(
+                || vec![0.0f64; n],
+                |dense, c| {
+                    (c * CHUNK..((c + 1) * CHUNK).min(n))
+                        .map(|i| {
+                            let (mut row, ev) = row_of(i, dense)?;
+                            let mut lost = 0.0;
+                            if prune > 0.0 {
+                                row.retain(|e| {
+                                    let keep = e.1 >= prune;
+                                    if !keep {
+                                        lost += e.1;
+                                    }
+                                    keep
+                                });
+                            }
+                            Ok((row, ev, lost))
+                        })
+                        .collect()
+                },
+            )
+            .collect();
+        for chunk in rows {
+            for (row, ev, lost) in chunk? {
+                if chain.entries() + row.len() > limits.max_entries {
+                    return Err(Error::param(
+                        "transition probabilities to store",
+                        format!("more than {}", limits.max_entries),
+                        format!(
+                            "at most {} (--max-entries): use fewer state bits",
+                            limits.max_entries
+                        ),
+                    ));
+                }
+                chain.push_row(&row);
+                events.push(ev);
+                pruned_mass = pruned_mass.max(lost);
             }
-            chain.push_row(&row);
-            events.push(ev);
         }
     }
     let build_s = t0.elapsed().as_secs_f64();
@@ -375,6 +415,7 @@ pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
         spectral_gap: gap,
         relaxation_steps: (gap > 0.0).then(|| 1.0 / gap),
         residual: st.residual,
+        pruned_mass,
         solver: st.method.to_string(),
         iterations: st.iterations,
         build_s,
