@@ -224,6 +224,12 @@ fn prepare(config: &RunConfig, limits: &Limits) -> Result<(Box<dyn Target>, Latt
     Ok((target, lattice, states))
 }
 
+/// Checks that `config` is a chain [`solve`] takes (1-D target, lattice variant, state count
+/// within `limits`), without building it.
+pub fn check(config: &RunConfig, limits: &Limits) -> Result<()> {
+    prepare(config, limits).map(|_| ())
+}
+
 /// Builds the chain of `config`, solves for its stationary law and computes the metrics.
 pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
     let t0 = Instant::now();

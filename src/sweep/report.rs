@@ -37,6 +37,7 @@ pub fn row(r: &PointRecord) -> Vec<(String, Value)> {
     cols.push(("seed".into(), r.seed.into()));
     for (k, v) in [
         ("label", &s.label),
+        ("method", &s.method),
         ("sampler", &s.sampler),
         ("variant", &s.variant),
         ("datapath", &s.datapath),
