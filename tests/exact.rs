@@ -366,3 +366,48 @@ fn cli_bad_input() {
     assert!((total - 1.0).abs() < 1e-12);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A sweep with `"method": "exact"` scores each point by the exact law: the `method` column
+/// says so and `w2` is the solver's, with no bootstrap interval; a point the exact solver
+/// cannot take fails the whole grid before anything runs.
+#[test]
+fn exact_sweep_points() {
+    use lpmc::sweep::{grid::Grid, sweep_grid, SweepOptions};
+    let dir = std::env::temp_dir().join(format!("lpmc-exact-sweep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let base = serde_json::json!({"target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+        "sampler": {"sgld": {"variant": "lp-l", "eta": 0.002}}, "grad_noise": 0.1,
+        "format": {"wl": 8, "fl": 3}});
+    let g = Grid::from_value(serde_json::json!({"method": "exact", "base": base,
+        "vary": {"rounding": ["sr", "sr:4"]}}))
+    .unwrap();
+    let s = sweep_grid(g, &SweepOptions::new(&dir)).unwrap();
+    assert_eq!(s.rows, 2);
+    let csv = std::fs::read_to_string(dir.join("points.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    for r in &rows {
+        assert_eq!(r[col("method")], "exact");
+        assert_eq!(r[col("error_se")], "");
+    }
+    let w2: f64 = rows[1][col("w2")].parse().unwrap();
+    assert!((w2 - 1.970).abs() < 5e-3, "{w2}");
+    let bad = Grid::from_value(serde_json::json!({"method": "exact", "base": {
+        "target": {"gaussian": {"mean": [0.0], "var": [1.0]}}, "sampler": {"sgld": {}}},
+        "vary": {"sampler.sgld.variant": ["lp-l", "lp-f"]}}))
+    .unwrap();
+    let e = sweep_grid(bad, &SweepOptions::new(dir.join("bad")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("point 1") && e.contains("continuous state"),
+        "{e}"
+    );
+    assert!(!dir.join("bad").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
