@@ -405,7 +405,7 @@ mod tests {
                         continue;
                     }
                     assert!(
-                        (q - w).abs() < 1e-12,
+                        (q - w).abs() < 1e-11,
                         "{rounding} mu={mu} t={t} c={c}: {w} vs {q}"
                     );
                 }
