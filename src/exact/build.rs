@@ -1,19 +1,66 @@
-//! The transition rows of each lattice variant, from the samplers' own constants and the
-//! one-step laws of [`super::law`]. Every function mirrors one branch of the samplers'
-//! `step` (`src/sampler/sgld.rs`, `src/sampler/sghmc.rs`) in the same order of operations;
-//! `docs/theory.md` ("Exact transition laws") derives each.
+//! The transition rows of each lattice variant, from the engine's own description of a step
+//! ([`lpmc_kernels::rules::Step`]: the rule's coefficients, the formats, the gradient source
+//! and the noise generator, as the drivers run them) and the one-step laws of [`super::law`].
+//! Every function mirrors one stage of the rules (`lpmc_kernels::rules::sgld`,
+//! `lpmc_kernels::rules::sghmc`, `lpmc_kernels::rules::stages`) in the same order of
+//! operations; `docs/theory.md` ("Exact transition laws") derives each.
 
 use super::law::{qvc_law, round_code_law, round_gauss, round_point, Coded, REACH};
 use crate::error::{Error, Result};
 use crate::format::Format;
-use crate::noise::IntNormal;
-use crate::sampler::sghmc::{Sghmc, SghmcVariant};
-use crate::sampler::sgld::{Sgld, SgldVariant};
-use crate::sampler::{align, Core, Datapath, Workspace};
 use crate::target::dist1::{big_phi, big_phi_c};
 use crate::target::Target;
 use crate::vc::qvc_variance;
+use lpmc_kernels::lane::{align, Fmt};
+use lpmc_kernels::rules::stages::mixture_grad;
+use lpmc_kernels::rules::{Datapath, Gradient, Noise, Step, Variant};
 use lpmc_kernels::Rounding;
+
+/// The exact rows' view of a sampler bound to a target: the kernel step the engine runs
+/// (`lpmc::sampler::Engine::step`, or the sampler's step with the target's own gradient) and
+/// its formats as [`Format`]s.
+#[derive(Clone, Copy, Debug)]
+pub struct Model<'a> {
+    /// The step, as the drivers run it.
+    pub step: Step<'a>,
+    /// The target (its gradient when the step's gradient is [`Gradient::Given`]).
+    pub target: &'a dyn Target,
+    /// The position's storage format.
+    pub fx: Format,
+    /// The momentum's storage format (SGHMC; the position's for SGLD).
+    pub fv: Format,
+    /// The gradient's format.
+    pub fg: Format,
+    /// The accumulator (integer datapath).
+    pub fa: Format,
+    /// The noise codes' format (integer datapath).
+    pub fnoise: Format,
+}
+
+/// The [`Format`] of a kernel format.
+fn format(f: Fmt) -> Result<Format> {
+    Ok(Format::new(f.wl, f.fl)?.with_overflow(f.overflow))
+}
+
+impl<'a> Model<'a> {
+    /// The model of `step` on `target`.
+    pub fn new(step: Step<'a>, target: &'a dyn Target) -> Result<Self> {
+        Ok(Model {
+            step,
+            target,
+            fx: format(step.x)?,
+            fv: format(step.v)?,
+            fg: format(step.grad)?,
+            fa: format(step.accum)?,
+            fnoise: format(step.noise_fmt)?,
+        })
+    }
+
+    /// Whether the step computes on the float datapath.
+    pub fn float(&self) -> bool {
+        self.step.datapath == Datapath::Float
+    }
+}
 
 /// The law of the quantized gradient at one position code: `(grad value, probability)` and
 /// the probability of a Q_G overflow event.
@@ -25,31 +72,37 @@ pub struct GradLaw {
     pub event: f64,
 }
 
-/// The gradient law of [`Core::gradient_codes`] at code `xc` of `fx`: the integer gradient
-/// `prec_c·(x − μ_c)` requantized to `grad` when [`Core::int_gauss`] holds, else the `f64`
-/// gradient `∇U(x)` (plus `grad_noise`·N(0, 1)) rounded to `grad`.
-pub(crate) fn grad_law(
-    core: &Core,
-    target: &dyn Target,
-    fx: Format,
-    xc: i64,
-    ws: &mut Workspace,
-) -> GradLaw {
-    let s = &core.setup;
-    let fg = s.formats.grad;
-    let coded = if core.int_gauss(target, fx, ws) {
-        let p = ws.pc[0] as i128 * (xc as i128 - ws.mc[0] as i128);
-        let shift = (s.formats.coef.fl() + fx.fl()) as i32 - fg.fl() as i32;
-        Coded::from_pairs(round_code_law(p, shift, s.rounding).into_iter(), fg)
+/// The law of the gradient stage (`lpmc_kernels::rules::stages::GradStage`) at code `xc` of
+/// the position: the integer gradient `prec_c·(x − μ_c)` requantized to `grad` by
+/// [`Step::grad_shift`] bits ([`Gradient::IntGauss`]), else the `f64` gradient at the
+/// position's value — `prec·(x − μ)`, the mixture's [`mixture_grad`] or [`Target::grad`],
+/// as the step computes it — plus `grad_noise`·N(0, 1), rounded to `grad`.
+pub fn grad_law(m: &Model, xc: i64) -> GradLaw {
+    let st = &m.step;
+    let fg = m.fg;
+    let coded = if let Gradient::IntGauss { prec, mean, .. } = st.gradient {
+        let p = prec[0] as i128 * (xc as i128 - mean[0] as i128);
+        Coded::from_pairs(
+            round_code_law(p, st.grad_shift(), st.rounding).into_iter(),
+            fg,
+        )
     } else {
-        let mut g = [0.0];
-        target.grad(&[fx.value(xc)], &mut g);
+        let x = m.fx.value(xc);
+        let g = match st.gradient {
+            Gradient::Gauss { prec, mean } => prec[0] * (x - mean[0]),
+            Gradient::Mixture(mix) => mixture_grad(&mix, x),
+            _ => {
+                let mut g = [0.0];
+                m.target.grad(&[x], &mut g);
+                g[0]
+            }
+        };
         let scale = (fg.fl() as f64).exp2();
-        if s.grad_noise > 0.0 {
-            let law = round_gauss(g[0] * scale, s.grad_noise * scale, s.rounding);
+        if st.grad_noise > 0.0 {
+            let law = round_gauss(g * scale, st.grad_noise * scale, st.rounding);
             Coded::from_pmf(&law, fg)
         } else {
-            Coded::from_pairs(round_point(g[0] * scale, s.rounding).into_iter(), fg)
+            Coded::from_pairs(round_point(g * scale, st.rounding).into_iter(), fg)
         }
     };
     GradLaw {
@@ -64,17 +117,16 @@ pub(crate) fn grad_law(
 }
 
 /// The exact pmf `(code, probability)` of the integer datapath's noise codes
-/// ([`IntNormal::fill`]): `box-muller` rounds an (ideal) standard normal to the noise format
-/// (nearest, the mass beyond the Box–Muller bound of 8.57 is < 10⁻¹⁷ and is kept on the
-/// extreme codes of the window); `clt:K:B` is the K-fold convolution of a uniform on B bits,
-/// centred, shifted with nearest-even and brought into the format by its overflow rule;
-/// `table:T` counts the table's entries.
-pub fn noise_pmf(gen: &IntNormal) -> Result<Vec<(i64, f64)>> {
-    let f = gen.format();
+/// (`lpmc_kernels::rules::stages::NoiseStage`, `f` the noise format): Box–Muller rounds an
+/// (ideal) standard normal to the noise format (nearest, the mass beyond the Box–Muller bound
+/// of 8.57 is < 10⁻¹⁷ and is kept on the extreme codes of the window); `clt:K:B` is the K-fold
+/// convolution of a uniform on B bits, centred, shifted with nearest-even and brought into the
+/// format by its overflow rule; `table:T` counts the table's entries.
+pub fn noise_pmf(noise: Noise, f: Format) -> Result<Vec<(i64, f64)>> {
     let sat = |c: i128| f.overflow().apply(c, f.wl()).0;
     let mut out: std::collections::BTreeMap<i64, f64> = Default::default();
-    match gen.kernel_gen() {
-        None => {
+    match noise {
+        Noise::BoxMuller => {
             let s = (f.fl() as f64).exp2();
             let lo = (-REACH * s).floor() as i64 - 1;
             let hi = (REACH * s).ceil() as i64 + 1;
@@ -102,13 +154,13 @@ pub fn noise_pmf(gen: &IntNormal) -> Result<Vec<(i64, f64)>> {
                 *out.entry(sat(c as i128)).or_default() += mass(a, b).max(0.0);
             }
         }
-        Some(lpmc_kernels::fused::NoiseGen::Table { bits, table }) => {
+        Noise::Table { bits, table } => {
             let w = 1.0 / (bits as f64).exp2();
             for &c in table {
                 *out.entry(c).or_default() += w;
             }
         }
-        Some(lpmc_kernels::fused::NoiseGen::Clt { k, bits, shift }) => {
+        Noise::Clt { k, bits, shift } => {
             let width = (1u64 << bits) as usize;
             let support = k as usize * (width - 1) + 1;
             if support > MAX_CLT_SUPPORT {
@@ -193,60 +245,51 @@ impl<'a> RowAcc<'a> {
     }
 }
 
-/// SGLD on the codes of `param`: the row of code `xc` (state index `xc − min_code`).
-pub fn sgld_row(
-    s: &Sgld,
-    target: &dyn Target,
-    grads: &[GradLaw],
-    noise: &[(i64, f64)],
-    xc: i64,
-    row: &mut RowAcc,
-) {
-    let core = s.core();
-    let set = &core.setup;
-    let f = set.formats;
-    let fx = f.param;
+/// SGLD on the codes of `param` (`lpmc_kernels::rules::sgld`): the row of code `xc` (state
+/// index `xc − min_code`).
+pub fn sgld_row(m: &Model, grads: &[GradLaw], noise: &[(i64, f64)], xc: i64, row: &mut RowAcc) {
+    let st = &m.step;
+    let fx = m.fx;
     let base = fx.min_code();
     let g = &grads[(xc - base) as usize];
     row.events += g.event;
-    let eta = s.eta();
-    let _ = target;
-    if set.datapath == Datapath::Float {
+    if m.float() {
         let a = fx.value(xc);
         let scale = (fx.fl() as f64).exp2();
-        let sig = (2.0 * eta).sqrt();
+        let [eta, sig, ..] = st.coefs;
         for &(_, gv, pg) in &g.outcomes {
             let mean = a - eta * gv;
-            let law = match s.variant() {
-                SgldVariant::LpL => {
-                    Coded::from_pmf(&round_gauss(mean * scale, sig * scale, set.rounding), fx)
+            let law = match st.variant {
+                Variant::LpL => {
+                    Coded::from_pmf(&round_gauss(mean * scale, sig * scale, st.rounding), fx)
                 }
-                _ => qvc_law(mean, 2.0 * eta, fx),
+                _ => qvc_law(mean, st.vc_var[0], fx),
             };
             put(row, &law, pg, |c| (c - base) as usize);
         }
         return;
     }
-    let (eta_c, noise_c) = s.int_coefs();
-    let (fc, fg, fa) = (f.coef.fl(), f.grad.fl(), f.accum.fl());
-    let fnz = f.noise.fl();
+    let [eta_c, noise_c, ..] = st.int_coefs;
+    let fa = m.fa;
+    let (fc, fg, fl_a, fnz) = (st.coef_fl, st.grad.fl, fa.fl(), st.noise_fmt.fl);
     for &(gc, _, pg) in &g.outcomes {
-        let sum0 = align(xc as i128, fx.fl(), fa) - align(eta_c as i128 * gc as i128, fc + fg, fa);
-        if s.variant() == SgldVariant::VcL {
-            let (code, over) = f.accum.overflow().apply(sum0, f.accum.wl());
+        let sum0 =
+            align(xc as i128, fx.fl(), fl_a) - align(eta_c as i128 * gc as i128, fc + fg, fl_a);
+        if st.variant == Variant::VcL {
+            let (code, over) = fa.overflow().apply(sum0, fa.wl());
             row.events += pg * over as u8 as f64;
-            let law = qvc_law(f.accum.value(code), 2.0 * f.coef.value(eta_c), fx);
+            let law = qvc_law(fa.value(code), st.vc_var[0], fx);
             put(row, &law, pg, |c| (c - base) as usize);
             continue;
         }
         for &(n, pn) in noise {
-            let sum = sum0 + align(noise_c as i128 * n as i128, fc + fnz, fa);
-            let (code, over) = f.accum.overflow().apply(sum, f.accum.wl());
+            let sum = sum0 + align(noise_c as i128 * n as i128, fc + fnz, fl_a);
+            let (code, over) = fa.overflow().apply(sum, fa.wl());
             let w = pg * pn;
             row.events += w * over as u8 as f64;
-            let shift = fa as i32 - fx.fl() as i32;
+            let shift = fl_a as i32 - fx.fl() as i32;
             let law = Coded::from_pairs(
-                round_code_law(code as i128, shift, set.rounding).into_iter(),
+                round_code_law(code as i128, shift, st.rounding).into_iter(),
                 fx,
             );
             put(row, &law, w, |c| (c - base) as usize);
@@ -315,8 +358,8 @@ pub const MAX_PIECES: usize = 1 << 16;
 
 /// SGHMC context shared by all rows.
 pub struct SghmcCtx<'a> {
-    /// The sampler.
-    pub s: &'a Sghmc,
+    /// The sampler's step and formats.
+    pub m: &'a Model<'a>,
     /// Gradient law per position code.
     pub grads: &'a [GradLaw],
     /// Noise pmf (integer datapath).
@@ -348,7 +391,7 @@ impl XKernel {
     /// The kernel of sd `t` > 0 and `rounding`.
     pub fn new(t: f64, rounding: Rounding) -> Self {
         let j = (45.0 / t).ceil();
-        if rounding == Rounding::TowardZero || !(j <= 65536.0) {
+        if rounding == Rounding::TowardZero || j.is_nan() || j > 65536.0 {
             return XKernel {
                 t,
                 rounding,
@@ -414,70 +457,69 @@ impl XKernel {
     }
 }
 
-/// SGHMC on (x, v) codes: the row of state `(xc, vc)`, state index
-/// `(v − v_min)·N_x + (x − x_min)`.
+/// SGHMC on (x, v) codes (`lpmc_kernels::rules::sghmc`): the row of state `(xc, vc)`, state
+/// index `(v − v_min)·N_x + (x − x_min)`.
 pub fn sghmc_row(ctx: &SghmcCtx, xc: i64, vc: i64, row: &mut RowAcc) -> Result<()> {
-    let s = ctx.s;
-    let core = s.core();
-    let set = &core.setup;
-    let f = set.formats;
-    let (fx, fv) = (f.param, s.momentum_format());
+    let m = ctx.m;
+    let st = &m.step;
+    let (fx, fv) = (m.fx, m.fv);
     let (xb, vb) = (fx.min_code(), fv.min_code());
     let nx = (fx.max_code() - xb + 1) as usize;
     let idx = |x: i64, v: i64| (v - vb) as usize * nx + (x - xb) as usize;
     let g = &ctx.grads[(xc - xb) as usize];
     row.events += g.event;
-    let k = s.coefs();
-    let (a, sd) = k.split();
-    let sv = k.var_v.sqrt();
-    if set.datapath == Datapath::Float {
+    let [vv, vg, xv, xg, sv, asv, sd] = st.coefs;
+    let [var_x, var_v, cov] = st.vc_var;
+    if m.float() {
         let (x, v) = (fx.value(xc), fv.value(vc));
         for &(_, gv, pg) in &g.outcomes {
-            let mx = x + k.xv * v + k.xg * gv;
-            let mv = k.vv * v + k.vg * gv;
-            match s.variant() {
-                SghmcVariant::LpL => sghmc_lpl_float(ctx, mx, mv, (a, sd, sv), pg, row, &idx)?,
-                SghmcVariant::VcL => {
-                    let lv = qvc_law(mv, k.var_v, fv);
-                    let lx = qvc_law(mx, k.var_x, fx);
+            let mx = x + xv * v + xg * gv;
+            let mv = vv * v + vg * gv;
+            match st.variant {
+                Variant::LpL => sghmc_lpl_float(ctx, mx, mv, (asv, sd, sv), pg, row, &idx)?,
+                Variant::VcL => {
+                    let lv = qvc_law(mv, var_v, fv);
+                    let lx = qvc_law(mx, var_x, fx);
                     product(row, &lx, &lv, pg, &idx);
                 }
                 _ => {
-                    let cov = [[k.var_x, k.cov], [k.cov, k.var_v]];
-                    joint(row, [mx, mv], cov, fx, fv, pg, &idx);
+                    let c = [[var_x, cov], [cov, var_v]];
+                    joint(row, [mx, mv], c, fx, fv, pg, &idx);
                 }
             }
         }
         return Ok(());
     }
-    let [e, cvg, cxv, cxg, nv, nxv, nx_] = s.int_coefs().map(|c| c as i128);
-    let (fc, fg, fa, fnz) = (f.coef.fl(), f.grad.fl(), f.accum.fl(), f.noise.fl());
-    let acc = |sum: i128| f.accum.overflow().apply(sum, f.accum.wl());
+    let [e, cvg, cxv, cxg, nv, nxv, nx_] = st.int_coefs.map(|c| c as i128);
+    let fa = m.fa;
+    let (fc, fg, fl_a, fnz) = (st.coef_fl, st.grad.fl, fa.fl(), st.noise_fmt.fl);
+    let acc = |sum: i128| fa.overflow().apply(sum, fa.wl());
     let (x, v) = (xc as i128, vc as i128);
     for &(gc, _, pg) in &g.outcomes {
         let gi = gc as i128;
-        let sv0 = align(e * v, fc + fv.fl(), fa) + align(cvg * gi, fc + fg, fa);
-        let sx0 =
-            align(x, fx.fl(), fa) + align(cxv * v, fc + fv.fl(), fa) + align(cxg * gi, fc + fg, fa);
-        match s.variant() {
-            SghmcVariant::LpL => {
-                let shift_v = fa as i32 - fv.fl() as i32;
-                let shift_x = fa as i32 - fx.fl() as i32;
+        let sv0 = align(e * v, fc + fv.fl(), fl_a) + align(cvg * gi, fc + fg, fl_a);
+        let sx0 = align(x, fx.fl(), fl_a)
+            + align(cxv * v, fc + fv.fl(), fl_a)
+            + align(cxg * gi, fc + fg, fl_a);
+        match st.variant {
+            Variant::LpL => {
+                let shift_v = fl_a as i32 - fv.fl() as i32;
+                let shift_x = fl_a as i32 - fx.fl() as i32;
                 for &(n1, p1) in ctx.noise {
                     let n1 = n1 as i128;
-                    let (cv, ov) = acc(sv0 + align(nv * n1, fc + fnz, fa));
+                    let (cv, ov) = acc(sv0 + align(nv * n1, fc + fnz, fl_a));
                     let lv = Coded::from_pairs(
-                        round_code_law(cv as i128, shift_v, set.rounding).into_iter(),
+                        round_code_law(cv as i128, shift_v, st.rounding).into_iter(),
                         fv,
                     );
-                    let sx1 = sx0 + align(nxv * n1, fc + fnz, fa);
+                    let sx1 = sx0 + align(nxv * n1, fc + fnz, fl_a);
                     // x' given n1: mix over n2.
                     let mut pairs: Vec<(i128, f64)> = Vec::with_capacity(2 * ctx.noise.len());
                     let mut ev_x = 0.0;
                     for &(n2, p2) in ctx.noise {
-                        let (cx, ox) = acc(sx1 + align(nx_ * n2 as i128, fc + fnz, fa));
+                        let (cx, ox) = acc(sx1 + align(nx_ * n2 as i128, fc + fnz, fl_a));
                         ev_x += p2 * ox as u8 as f64;
-                        for (c, p) in round_code_law(cx as i128, shift_x, set.rounding) {
+                        for (c, p) in round_code_law(cx as i128, shift_x, st.rounding) {
                             if p > 0.0 {
                                 pairs.push((c, p2 * p));
                             }
@@ -493,14 +535,14 @@ pub fn sghmc_row(ctx: &SghmcCtx, xc: i64, vc: i64, row: &mut RowAcc) -> Result<(
                 let (cv, ov) = acc(sv0);
                 let (cx, ox) = acc(sx0);
                 row.events += pg * (ov as u8 as f64 + ox as u8 as f64);
-                let (mx, mv) = (f.accum.value(cx), f.accum.value(cv));
-                if s.variant() == SghmcVariant::VcL {
-                    let lv = qvc_law(mv, k.var_v, fv);
-                    let lx = qvc_law(mx, k.var_x, fx);
+                let (mx, mv) = (fa.value(cx), fa.value(cv));
+                if st.variant == Variant::VcL {
+                    let lv = qvc_law(mv, var_v, fv);
+                    let lx = qvc_law(mx, var_x, fx);
                     product(row, &lx, &lv, pg, &idx);
                 } else {
-                    let cov = [[k.var_x, k.cov], [k.cov, k.var_v]];
-                    joint(row, [mx, mv], cov, fx, fv, pg, &idx);
+                    let c = [[var_x, cov], [cov, var_v]];
+                    joint(row, [mx, mv], c, fx, fv, pg, &idx);
                 }
             }
         }
@@ -579,25 +621,24 @@ fn sghmc_lpl_float(
     ctx: &SghmcCtx,
     mx: f64,
     mv: f64,
-    (a, sd, sv): (f64, f64, f64),
+    (asv, sd, sv): (f64, f64, f64),
     pg: f64,
     row: &mut RowAcc,
     idx: &impl Fn(i64, i64) -> usize,
 ) -> Result<()> {
-    let s = ctx.s;
-    let set = &s.core().setup;
-    let (fx, fv) = (set.formats.param, s.momentum_format());
+    let st = &ctx.m.step;
+    let (fx, fv) = (ctx.m.fx, ctx.m.fv);
     let (scx, scv) = ((fx.fl() as f64).exp2(), (fv.fl() as f64).exp2());
     let (mu_v, t_v) = (mv * scv, sv * scv);
     let (mu_x, t_x) = (mx * scx, sd * scx);
-    let beta = a * sv * scx / t_v;
+    let beta = asv * scx / t_v;
     let ell = if beta != 0.0 {
         t_v.min(t_x / beta.abs())
     } else {
         t_v
     };
     let width = (0.5 * ell).min(1.0);
-    let bps = breakpoints(set.rounding);
+    let bps = breakpoints(st.rounding);
     let (lo, hi) = (mu_v - REACH * t_v, mu_v + REACH * t_v);
     let cells = (hi.floor() - lo.floor() + 1.0) as usize;
     let sub = (1.0 / width).ceil() as usize;
@@ -605,7 +646,7 @@ fn sghmc_lpl_float(
     if pieces > MAX_PIECES {
         return Err(Error::Config(format!(
             "the exact SGHMC lp-l law on the float datapath needs {pieces} quadrature pieces per row (more than {MAX_PIECES}): the rounding {} has too many breakpoints per momentum code, or the position noise is too small against the grid",
-            set.rounding
+            st.rounding
         )));
     }
     let xk = ctx
@@ -644,12 +685,12 @@ fn sghmc_lpl_float(
                     } else {
                         xs.clear();
                         xs.extend(
-                            round_point(m, set.rounding)
+                            round_point(m, st.rounding)
                                 .iter()
                                 .map(|&(c, p)| (c as i64, p)),
                         );
                     }
-                    let up = set.rounding.p_up_f64(w);
+                    let up = st.rounding.p_up_f64(w);
                     let fw = w.floor() as i128;
                     for (cv_raw, pv) in [(fw, 1.0 - up), (fw + 1, up)] {
                         if pv <= 0.0 {

@@ -265,8 +265,11 @@ impl Chain {
     }
 
     /// λ₂: the largest-modulus eigenvalue of P other than the stationary 1, by `m`-step
-    /// Arnoldi on `v ↦ Pᵀv − π·(1ᵀv)` from a fixed pseudo-random start (exact when
-    /// `m ≥ n − 1`). Returns `(λ₂ as (re, im), the modulus change from m/2 to m steps)` — the
+    /// Arnoldi on `v ↦ Pᵀv − π·(1ᵀv)` from a fixed pseudo-random start of zero sum. The
+    /// zero-sum vectors are invariant under Pᵀ (`1ᵀPᵀv = (P1)ᵀv = 1ᵀv`) and hold every
+    /// eigenvector but π's, so the Krylov space is exhausted after `n − 1` steps: the estimate
+    /// is exact (up to round-off) when `m ≥ n − 1`; the deflation keeps round-off from
+    /// growing a component along π. Returns `(λ₂ as (re, im), the modulus change from m/2 to m steps)` — the
     /// second number says how converged the estimate is.
     pub fn second_eigenvalue(&self, pi: &[f64], m: usize) -> ((f64, f64), f64) {
         let n = self.n;
@@ -288,6 +291,8 @@ impl Chain {
                 (state >> 11) as f64 / 9_007_199_254_740_992.0 - 0.5
             })
             .collect();
+        let mean = start.iter().sum::<f64>() / n as f64;
+        start.iter_mut().for_each(|a| *a -= mean);
         let nb = norm2(&start);
         start.iter_mut().for_each(|a| *a /= nb);
         let mut v = vec![start];
@@ -452,7 +457,7 @@ pub fn hessenberg_eigenvalues(mut a: Vec<Vec<f64>>) -> Vec<(f64, f64)> {
                 }
             }
             let mut k = m;
-            while k + 1 <= nu {
+            while k < nu {
                 if k != m {
                     p = a[k][k - 1];
                     q = a[k + 1][k - 1];
@@ -540,7 +545,7 @@ mod tests {
         let m = 64;
         let mut cyc = Chain::with_states(m);
         for i in 0..m {
-            let mut row = vec![((i + m - 1) % m, 0.2), (i, 0.5), ((i + 1) % m, 0.3)];
+            let mut row = [((i + m - 1) % m, 0.2), (i, 0.5), ((i + 1) % m, 0.3)];
             row.sort_by_key(|e| e.0);
             let row: Vec<(u32, f64)> = row.iter().map(|&(j, p)| (j as u32, p)).collect();
             cyc.push_row(&row);

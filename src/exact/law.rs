@@ -6,11 +6,11 @@
 //! extra fraction bits), and a Gaussian in code units (the float datapath's pre-rounding value
 //! `mean + sd·z`). Every probability is taken from the engine's own definitions:
 //! [`Rounding::p_up_f64`] / [`Rounding::p_up_code`] for P(up), [`Overflow::apply`] for the
-//! overflow rule, `lpmc_kernels::vc::qvc_code`'s categorical law for Q^vc.
+//! overflow rule, [`lpmc_kernels::rules::vc::qvc_code`]'s categorical law for Q^vc.
 
 use crate::format::Format;
 use crate::target::dist1::{big_phi, big_phi_c, phi};
-use lpmc_kernels::vc::{code_var, V0};
+use lpmc_kernels::rules::vc::{code_var, V0};
 use lpmc_kernels::Rounding;
 
 /// Half-width, in standard deviations, of the Gaussian windows: the engine's Box–Muller
@@ -258,7 +258,7 @@ fn euler_maclaurin(mu: f64, t: f64, c: f64, n: f64, mid: bool, upper: bool) -> f
     v.clamp(0.0, 1.0)
 }
 
-/// The law of `lpmc_kernels::vc::qvc_code(y, v, z, words)` over the normal `z` and the two
+/// The law of [`lpmc_kernels::rules::vc::qvc_code`]`(y, v, z, words)` over the normal `z` and the two
 /// words (code units, before overflow), for a finite mean `y` and a variance `v ≥ 0`.
 ///
 /// - v > v0 = ¼: x = y + √(v − v0)·z, q = nearest(x), r = x − q; θ = q + 1 with probability
@@ -364,17 +364,17 @@ mod tests {
             ] {
                 let law = round_gauss(mu, t, rounding);
                 assert!((law.total() - 1.0).abs() < 1e-13, "{rounding} total");
-                // Pieces: fine cells of 1/64 code (a multiple of every breakpoint grid used
-                // for R ≤ 5; finer grids are smooth at this scale... so pieces of 1/2^R for
-                // small R and 1/64 otherwise).
-                let fine = match rounding {
-                    Rounding::Stochastic { bits } | Rounding::StochasticCorrected { bits }
-                        if bits <= 5 =>
-                    {
+                // Pieces of 1/fine code: a power of two that holds every breakpoint of P(up)
+                // (m/2^R for sr:R, (m − ½)/2^R for src:R: 2^(R+1) per code) and is below t/8,
+                // so 16-point Gauss–Legendre on each piece integrates a smooth Gaussian
+                // piece to round-off.
+                let grid = match rounding {
+                    Rounding::Stochastic { bits } | Rounding::StochasticCorrected { bits } => {
                         2f64.powi(bits as i32 + 1)
                     }
-                    _ => 64.0,
+                    _ => 2.0,
                 };
+                let fine = grid.max((8.0 / t).log2().ceil().exp2()).max(64.0);
                 for (c, w) in law.iter().filter(|(_, w)| *w > 1e-6) {
                     let mut q = 0.0;
                     let lo = (c - 1) as f64;
@@ -396,13 +396,6 @@ mod tests {
                             };
                             q += 0.5 * (b - a) * wt * dens * pc;
                         }
-                    }
-                    // Fine grids of R ≥ 6 (64 points per code) are not resolved by the
-                    // 1/64 pieces: compare those only through the mean below.
-                    if fine == 64.0
-                        && matches!(rounding, Rounding::Stochastic { bits } | Rounding::StochasticCorrected { bits } if bits > 5)
-                    {
-                        continue;
                     }
                     assert!(
                         (q - w).abs() < 1e-11,
@@ -470,8 +463,8 @@ mod tests {
     /// frequency within 5 binomial standard errors (plus 1e-4 for the rare codes).
     #[test]
     fn qvc_law_matches_qvc_code_draws() {
-        use lpmc_kernels::vc::qvc_code;
-        use lpmc_kernels::{WordSource, XoshiroLanes};
+        use lpmc_kernels::rules::vc::qvc_code;
+        use lpmc_kernels::{WordSource, Xoshiro};
         let n = 400_000;
         for (y, v) in [
             (0.3, 0.1),
@@ -483,7 +476,7 @@ mod tests {
         ] {
             let law = qvc_code_law(y, v);
             assert!((law.total() - 1.0).abs() < 1e-13);
-            let mut bits = XoshiroLanes::new(3, 1);
+            let mut bits = Xoshiro::new(3, 1);
             let mut counts = std::collections::BTreeMap::new();
             for _ in 0..n {
                 let z = crate::vc::tests::normal(&mut bits);

@@ -3,14 +3,15 @@
 //! A 1-D chain whose state lives on a fixed-point lattice — SGLD `lp-l`/`vc-l` on the 2^WL
 //! codes of `param`, SGHMC `lp-l`/`vc-l`/`vc-joint` on the 2^(WL_x + WL_v) pairs of position
 //! and momentum codes — is a finite Markov chain. Its transition row from a state is the law
-//! of one sampler step, computed from the samplers' own constants and the engine's rule
-//! definitions ([`law`], [`build`]): P(up) of the rounding ([`lpmc_kernels::Rounding::p_up_f64`],
-//! [`lpmc_kernels::Rounding::p_up_code`]), the overflow rule
-//! ([`lpmc_kernels::Overflow::apply`]), the integer sums ([`lpmc_kernels::fused::align`]), the
-//! noise law (Gaussian on the float datapath, the exact pmf of [`crate::noise::IntNormal`] on
-//! the integer one), Q_G (the integer gradient when the sampler uses it, else the `f64`
+//! of one sampler step, computed from the step the engine runs
+//! ([`crate::sampler::Engine::step`]: the rule's coefficients, formats, gradient source and
+//! noise generator) and the rules' definitions ([`law`], [`build`]): P(up) of the rounding
+//! ([`lpmc_kernels::Rounding::p_up_f64`], [`lpmc_kernels::Rounding::p_up_code`]), the overflow
+//! rule ([`lpmc_kernels::Overflow::apply`]), the integer sums ([`lpmc_kernels::lane::align`]),
+//! the noise law (Gaussian on the float datapath, the exact pmf of the fixed-point generator
+//! on the integer one), Q_G (the integer gradient when the engine uses it, else the `f64`
 //! gradient plus gradient noise, rounded) and the variance-corrected quantizers of
-//! [`crate::vc`]. The stationary law ([`chain::Chain::stationary`]) then gives the moments,
+//! [`lpmc_kernels::rules::vc`]. The stationary law ([`chain::Chain::stationary`]) then gives the moments,
 //! W2/W1 to the target, the saturation rate and the relaxation time exactly (up to the
 //! solver's reported residual).
 //!
@@ -36,12 +37,13 @@ pub mod law;
 use crate::error::{Error, Result};
 use crate::experiment::config::{RunConfig, SamplerConfig};
 use crate::format::Format;
-use crate::sampler::sghmc::{Sghmc, SghmcVariant};
-use crate::sampler::sgld::{Sgld, SgldVariant};
-use crate::sampler::{Datapath, Workspace};
+use crate::sampler::sghmc::SghmcVariant;
+use crate::sampler::sgld::SgldVariant;
+use crate::sampler::{Engine, Sampler};
 use crate::target::{Target, TargetConfig};
-use build::{GradLaw, RowAcc, SghmcCtx};
+use build::{GradLaw, Model, RowAcc, SghmcCtx};
 use chain::Chain;
+use lpmc_kernels::rules::{Dynamics, Gradient, Variant};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
@@ -148,15 +150,13 @@ pub struct Solved {
     pub metrics: ExactMetrics,
 }
 
-/// The sampler of a config, as the exact module needs it.
-enum Lattice {
-    Sgld(Sgld),
-    Sghmc(Sghmc),
-}
+/// The built target, the built sampler (dimension 1) and the number of states.
+type Prepared = (Box<dyn Target>, Box<dyn Sampler>, usize);
 
 /// Checks that `config` describes a lattice chain the exact solver takes, and builds the
-/// target and the concrete sampler. Errors name the field and what is allowed.
-fn prepare(config: &RunConfig, limits: &Limits) -> Result<(Box<dyn Target>, Lattice, usize)> {
+/// target and the sampler (dimension 1) and counts the states. Errors name the field and what
+/// is allowed.
+fn prepare(config: &RunConfig, limits: &Limits) -> Result<Prepared> {
     let built = config.build()?;
     let target = built.target;
     if target.dim() != 1 {
@@ -173,22 +173,17 @@ fn prepare(config: &RunConfig, limits: &Limits) -> Result<(Box<dyn Target>, Latt
             ));
         }
     }
-    let setup = config.setup();
     let continuous = |name: &str| {
         Error::Config(format!(
             "variant `{name}` keeps a full-precision state (a continuous state space): lpmc exact needs a state on the lattice (sgld: lp-l, vc-l; sghmc: lp-l, vc-l, vc-joint)"
         ))
     };
-    let (lattice, bits) = match &config.sampler {
-        SamplerConfig::Sgld(s) => {
-            match s.variant {
-                SgldVariant::Fp => return Err(continuous("fp")),
-                SgldVariant::LpF => return Err(continuous("lp-f")),
-                _ => {}
-            }
-            let wl = setup.formats.param.wl();
-            (Lattice::Sgld(Sgld::new(s.variant, s.eta, setup, 1)?), wl)
-        }
+    match &config.sampler {
+        SamplerConfig::Sgld(s) => match s.variant {
+            SgldVariant::Fp => return Err(continuous("fp")),
+            SgldVariant::LpF => return Err(continuous("lp-f")),
+            _ => {}
+        },
         SamplerConfig::Sghmc(s) => {
             match s.variant {
                 SghmcVariant::Fp => return Err(continuous("fp")),
@@ -200,10 +195,13 @@ fn prepare(config: &RunConfig, limits: &Limits) -> Result<(Box<dyn Target>, Latt
                     "sampler.sghmc.rescale_momentum: the momentum scale S is a continuous part of the state; lpmc exact needs rescale_momentum = false".into(),
                 ));
             }
-            let sg = Sghmc::new(s.variant, s.params(), setup.clone(), 1)?;
-            let wl = setup.formats.param.wl() + sg.momentum_format().wl();
-            (Lattice::Sghmc(sg), wl)
         }
+    }
+    let sampler = built.sampler;
+    let step = sampler.kernel_step(Gradient::Given(&[]));
+    let bits = match step.dynamics {
+        Dynamics::Sgld => step.x.wl,
+        Dynamics::Sghmc => step.x.wl + step.v.wl,
     };
     let states = if bits >= 63 {
         usize::MAX
@@ -221,8 +219,11 @@ fn prepare(config: &RunConfig, limits: &Limits) -> Result<(Box<dyn Target>, Latt
             ),
         ));
     }
-    Ok((target, lattice, states))
+    Ok((target, sampler, states))
 }
+
+/// One built row: its entries, its expected overflow events and the mass pruned from it.
+type BuiltRow = (Vec<(u32, f64)>, f64, f64);
 
 /// Checks that `config` is a chain [`solve`] takes (1-D target, lattice variant, state count
 /// within `limits`), without building it.
@@ -233,59 +234,53 @@ pub fn check(config: &RunConfig, limits: &Limits) -> Result<()> {
 /// Builds the chain of `config`, solves for its stationary law and computes the metrics.
 pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
     let t0 = Instant::now();
-    let (target, lattice, n) = prepare(config, limits)?;
-    let target = target.as_ref();
-    let (core, fx, fv) = match &lattice {
-        Lattice::Sgld(s) => (s.core(), s.core().setup.formats.param, None),
-        Lattice::Sghmc(s) => (
-            s.core(),
-            s.core().setup.formats.param,
-            Some(s.momentum_format()),
-        ),
-    };
+    let (target, sampler, n) = prepare(config, limits)?;
+    let (target, sampler) = (target.as_ref(), sampler.as_ref());
+    // The step the engine runs: its gradient source (the integer Gaussian gradient when the
+    // engine uses it), or, for targets whose gradient the target computes, the sampler's step
+    // with the target's gradient.
+    let engine = Engine::new(sampler, target)?;
+    let step = engine
+        .step()
+        .unwrap_or_else(|| sampler.kernel_step(Gradient::Given(&[])));
+    debug_assert_eq!(
+        engine.integer_gradient(),
+        matches!(step.gradient, Gradient::IntGauss { .. })
+    );
+    let model = Model::new(step, target)?;
+    let hmc = step.dynamics == Dynamics::Sghmc;
+    let fx = model.fx;
+    let fv = hmc.then_some(model.fv);
     let nx = fx.codes() as usize;
     let grads: Vec<GradLaw> = (fx.min_code()..=fx.max_code())
         .into_par_iter()
-        .map_init(Workspace::default, |ws, xc| {
-            build::grad_law(core, target, fx, xc, ws)
-        })
+        .map(|xc| build::grad_law(&model, xc))
         .collect();
-    let noise = match (&core.int_noise, core.setup.datapath) {
-        (Some(g), Datapath::Integer) => build::noise_pmf(g)?,
-        _ => Vec::new(),
+    let noise = if step.int_noise() {
+        build::noise_pmf(step.noise, model.fnoise)?
+    } else {
+        Vec::new()
     };
-    let ctx = match &lattice {
-        Lattice::Sghmc(s) => {
-            let float_lpl =
-                s.variant() == SghmcVariant::LpL && core.setup.datapath == Datapath::Float;
-            let t_x = s.coefs().split().1 * (fx.fl() as f64).exp2();
-            Some(SghmcCtx {
-                s,
-                grads: &grads,
-                noise: &noise,
-                gl: [build::gauss_legendre(4), build::gauss_legendre(8)],
-                xk: (float_lpl && t_x > 0.0).then(|| build::XKernel::new(t_x, core.setup.rounding)),
-            })
+    let ctx = hmc.then(|| {
+        let float_lpl = step.variant == Variant::LpL && model.float();
+        let t_x = step.coefs[6] * (fx.fl() as f64).exp2();
+        SghmcCtx {
+            m: &model,
+            grads: &grads,
+            noise: &noise,
+            gl: [build::gauss_legendre(4), build::gauss_legendre(8)],
+            xk: (float_lpl && t_x > 0.0).then(|| build::XKernel::new(t_x, step.rounding)),
         }
-        Lattice::Sgld(_) => None,
-    };
+    });
     let row_of = |i: usize, dense: &mut Vec<f64>| -> Result<(Vec<(u32, f64)>, f64)> {
         let mut acc = RowAcc::new(dense);
-        match (&lattice, &ctx) {
-            (Lattice::Sgld(s), _) => build::sgld_row(
-                s,
-                target,
-                &grads,
-                &noise,
-                fx.min_code() + i as i64,
-                &mut acc,
-            ),
-            (Lattice::Sghmc(_), Some(ctx)) => {
+        match &ctx {
+            None => build::sgld_row(&model, &grads, &noise, fx.min_code() + i as i64, &mut acc),
+            Some(ctx) => {
                 let xc = fx.min_code() + (i % nx) as i64;
                 let vc = fv.map_or(0, |f| f.min_code()) + (i / nx) as i64;
                 build::sghmc_row(ctx, xc, vc, &mut acc)?;
             }
-            (Lattice::Sghmc(_), None) => unreachable!("the SGHMC context is built above"),
         }
         Ok(acc.finish())
     };
@@ -319,7 +314,7 @@ pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
     // Batches of chunks in parallel, appended in order (bounded extra memory).
     let batch = 4 * rayon::current_num_threads().max(1);
     for b0 in (0..nchunks).step_by(batch) {
-        let rows: Vec<Result<Vec<(Vec<(u32, f64)>, f64, f64)>>> = (b0..(b0 + batch).min(nchunks))
+        let rows: Vec<Result<Vec<BuiltRow>>> = (b0..(b0 + batch).min(nchunks))
             .into_par_iter()
             .map_init(
                 || vec![0.0f64; n],

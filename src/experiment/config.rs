@@ -334,15 +334,20 @@ impl RunConfig {
                 format!("must be less than steps = {}", self.steps),
             ));
         }
-        let setup = self.setup();
-        let sampler: Box<dyn Sampler> = match &self.sampler {
-            SamplerConfig::Sgld(s) => Box::new(Sgld::new(s.variant, s.eta, setup, d)?),
-            SamplerConfig::Sghmc(s) => Box::new(Sghmc::new(s.variant, s.params(), setup, d)?),
-        };
+        let sampler = self.build_sampler(d)?;
         Ok(Built {
             target,
             sampler,
             x0,
+        })
+    }
+
+    /// The config's sampler in dimension `d` (the target's), without building the target.
+    pub fn build_sampler(&self, d: usize) -> Result<Box<dyn Sampler>> {
+        let setup = self.setup();
+        Ok(match &self.sampler {
+            SamplerConfig::Sgld(s) => Box::new(Sgld::new(s.variant, s.eta, setup, d)?),
+            SamplerConfig::Sghmc(s) => Box::new(Sghmc::new(s.variant, s.params(), setup, d)?),
         })
     }
 }
