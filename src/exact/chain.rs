@@ -1,35 +1,61 @@
 //! A finite Markov chain stored by sparse rows, its stationary law and its second eigenvalue.
 //!
-//! - [`Chain`]: row `i` lists `(column, probability)` pairs (CSR: `u32` columns, `f64`
-//!   probabilities), each row summing to 1.
+//! - [`Chain`]: row `i` is a list of runs of consecutive columns (`u32` first column, `u32`
+//!   length) and their `f64` probabilities, each row summing to 1. Lattice chains' rows are
+//!   short runs (SGHMC: one run of position codes per momentum code), so the columns cost
+//!   about one byte per probability instead of four, and `πP` adds contiguous slices.
+//! - [`Chain::left_mul`]: `y = xP`, in parallel over a fixed partition of the rows (each part
+//!   into its own vector, the parts summed in order), so the result does not depend on the
+//!   number of threads.
 //! - [`Chain::stationary`]: GTH state reduction (Grassmann–Taksar–Heyman: no subtractions,
 //!   so accurate even for slowly mixing chains) when the chain is banded and small enough
 //!   (`n·band² ≤` [`GTH_WORK`]), else restarted GMRES on `(I − Pᵀ)π = 0`; either way the
-//!   residual `‖πP − π‖₁` of the returned law is measured and reported.
+//!   residual `‖πP − π‖₁` of the returned law is measured and reported. GMRES's first cycle
+//!   is an Arnoldi process on the zero-sum vectors, so its Hessenberg matrix also gives λ₂.
 //! - [`Chain::second_eigenvalue`]: Arnoldi on the deflated operator `v ↦ Pᵀv − π·(1ᵀv)`
 //!   (which has P's eigenvalues except 1, replaced by 0); the largest-modulus eigenvalue of
 //!   the Hessenberg matrix (QR algorithm, [`hessenberg_eigenvalues`]) estimates λ₂.
 
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 
 /// Largest `n·band²` (multiply–adds) for which the banded GTH reduction is used.
 pub const GTH_WORK: f64 = 3e9;
 
-/// A Markov chain by sparse rows.
-#[derive(Clone, Debug, Default)]
+/// Fewest Arnoldi steps of GMRES's first cycle whose Ritz values are taken as λ₂ (fewer, and
+/// [`Chain::second_eigenvalue`] runs its own Arnoldi process).
+pub const MIN_RITZ_STEPS: usize = 40;
+
+/// A Markov chain by sparse rows of runs.
+#[derive(Clone, Debug)]
 pub struct Chain {
     /// Number of states.
     pub n: usize,
-    /// Row `i` is `cols/vals[ptr[i]..ptr[i+1]]`, columns ascending.
-    pub ptr: Vec<usize>,
-    /// Column of each stored probability.
-    pub cols: Vec<u32>,
-    /// Stored probabilities.
-    pub vals: Vec<f64>,
+    /// Row `i`'s runs are `row_run[i]..row_run[i+1]`.
+    row_run: Vec<usize>,
+    /// Row `i`'s probabilities are `vals[row_val[i]..row_val[i+1]]`.
+    row_val: Vec<usize>,
+    /// First column of each run.
+    run_col: Vec<u32>,
+    /// Length of each run.
+    run_len: Vec<u32>,
+    /// Stored probabilities, row by row, run by run.
+    vals: Vec<f64>,
+}
+
+/// λ₂ as Arnoldi estimates it: `(re, im)` and the change of its modulus between the
+/// estimates with [`fewer_steps`] and all the steps (how converged it is: Ritz values of the
+/// dominant eigenvalues converge faster than geometrically, so the change bounds the error
+/// of the last estimate in practice).
+pub type Lambda2 = ((f64, f64), f64);
+
+/// The shorter Arnoldi run whose estimate the last is compared with: ⌈3k/4⌉ of `k` steps.
+pub fn fewer_steps(k: usize) -> usize {
+    (3 * k).div_ceil(4).min(k.saturating_sub(1)).max(1)
 }
 
 /// How the stationary law was obtained.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Stationary {
     /// π, summing to 1.
     pub pi: Vec<f64>,
@@ -39,6 +65,9 @@ pub struct Stationary {
     pub residual: f64,
     /// Iterations (matrix–vector products) of GMRES; 0 for GTH.
     pub iterations: usize,
+    /// λ₂ from GMRES's first cycle when it took at least [`MIN_RITZ_STEPS`] steps (or
+    /// exhausted the space); `None` otherwise.
+    pub lambda2: Option<Lambda2>,
 }
 
 impl Chain {
@@ -46,24 +75,63 @@ impl Chain {
     pub fn with_states(n: usize) -> Self {
         Chain {
             n,
-            ptr: vec![0],
-            ..Default::default()
+            row_run: vec![0],
+            row_val: vec![0],
+            run_col: Vec::new(),
+            run_len: Vec::new(),
+            vals: Vec::new(),
         }
     }
 
-    /// Appends the next row (pairs with ascending columns).
+    /// Appends the next row (pairs with ascending columns); consecutive columns become one
+    /// run.
     pub fn push_row(&mut self, row: &[(u32, f64)]) {
+        let mut next = None;
         for &(c, v) in row {
-            self.cols.push(c);
+            if next == Some(c) {
+                *self.run_len.last_mut().expect("a run is open") += 1;
+            } else {
+                self.run_col.push(c);
+                self.run_len.push(1);
+            }
+            next = c.checked_add(1);
             self.vals.push(v);
         }
-        self.ptr.push(self.cols.len());
+        self.end_row();
     }
 
-    /// Row `i`.
-    pub fn row(&self, i: usize) -> (&[u32], &[f64]) {
-        let (a, b) = (self.ptr[i], self.ptr[i + 1]);
-        (&self.cols[a..b], &self.vals[a..b])
+    /// Appends one run `(first column, probabilities)` to the row being built (runs in
+    /// ascending, non-overlapping column order); [`Chain::end_row`] closes the row.
+    pub fn push_run(&mut self, col: u32, vals: &[f64]) {
+        if vals.is_empty() {
+            return;
+        }
+        self.run_col.push(col);
+        self.run_len.push(vals.len() as u32);
+        self.vals.extend_from_slice(vals);
+    }
+
+    /// Closes the row being built.
+    pub fn end_row(&mut self) {
+        self.row_run.push(self.run_col.len());
+        self.row_val.push(self.vals.len());
+    }
+
+    /// Rows built so far.
+    pub fn rows(&self) -> usize {
+        self.row_run.len() - 1
+    }
+
+    /// Row `i` as `(column, probability)` pairs, columns ascending.
+    pub fn row(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let runs = self.row_run[i]..self.row_run[i + 1];
+        let mut off = self.row_val[i];
+        runs.flat_map(move |r| {
+            let (c, l) = (self.run_col[r] as usize, self.run_len[r] as usize);
+            let start = off;
+            off += l;
+            (0..l).map(move |k| (c + k, self.vals[start + k]))
+        })
     }
 
     /// Stored probabilities.
@@ -71,30 +139,86 @@ impl Chain {
         self.vals.len()
     }
 
-    /// `y = xP` (a row vector times P).
-    pub fn left_mul(&self, x: &[f64], y: &mut [f64]) {
-        y.iter_mut().for_each(|v| *v = 0.0);
-        for i in 0..self.n {
+    /// Bytes of the stored rows.
+    pub fn bytes(&self) -> usize {
+        8 * (self.vals.len() + 2 * self.row_run.len()) + 8 * self.run_col.len()
+    }
+
+    /// `y += x_rows·P_rows` for the rows `rows` (a row vector times those rows of P).
+    fn left_mul_rows(&self, rows: std::ops::Range<usize>, x: &[f64], y: &mut [f64]) {
+        for i in rows {
             let xi = x[i];
             if xi == 0.0 {
                 continue;
             }
-            let (c, v) = self.row(i);
-            for (&j, &p) in c.iter().zip(v) {
-                y[j as usize] += xi * p;
+            let mut off = self.row_val[i];
+            for r in self.row_run[i]..self.row_run[i + 1] {
+                let (c, l) = (self.run_col[r] as usize, self.run_len[r] as usize);
+                for (yj, &p) in y[c..c + l].iter_mut().zip(&self.vals[off..off + l]) {
+                    *yj += xi * p;
+                }
+                off += l;
             }
         }
+    }
+
+    /// The fixed partition of the rows for [`Chain::left_mul`]: up to 8 parts of about equal
+    /// stored probabilities (fewer for small chains, and at most 2^24 partial values in all),
+    /// a function of the chain only.
+    fn parts(&self) -> Vec<usize> {
+        let by_size = (self.entries() >> 20).max(1);
+        let by_memory = ((1usize << 24) / self.n.max(1)).max(1);
+        let k = by_size.min(by_memory).min(8);
+        let total = self.entries();
+        let mut bounds = vec![0];
+        for j in 1..k {
+            let target = total / k * j;
+            let i = self.row_val.partition_point(|&v| v < target).min(self.n);
+            bounds.push(i.max(*bounds.last().expect("bounds start at 0")));
+        }
+        bounds.push(self.n);
+        bounds
+    }
+
+    /// `y = xP` (a row vector times P), the same bits for any number of threads.
+    pub fn left_mul(&self, x: &[f64], y: &mut [f64]) {
+        let bounds = self.parts();
+        if bounds.len() == 2 {
+            y.iter_mut().for_each(|v| *v = 0.0);
+            self.left_mul_rows(0..self.n, x, y);
+            return;
+        }
+        let partial: Vec<Vec<f64>> = bounds
+            .par_windows(2)
+            .map(|w| {
+                let mut p = vec![0.0; self.n];
+                self.left_mul_rows(w[0]..w[1], x, &mut p);
+                p
+            })
+            .collect();
+        const BLOCK: usize = 1 << 14;
+        y.par_chunks_mut(BLOCK).enumerate().for_each(|(b, out)| {
+            let (at, len) = (b * BLOCK, out.len());
+            out.iter_mut().for_each(|v| *v = 0.0);
+            for p in &partial {
+                for (o, &v) in out.iter_mut().zip(&p[at..at + len]) {
+                    *o += v;
+                }
+            }
+        });
     }
 
     /// Largest `|i − j|` over stored entries.
     pub fn band(&self) -> usize {
         (0..self.n)
             .map(|i| {
-                let (c, _) = self.row(i);
-                match (c.first(), c.last()) {
-                    (Some(&a), Some(&b)) => (i.abs_diff(a as usize)).max(i.abs_diff(b as usize)),
-                    _ => 0,
+                let (a, b) = (self.row_run[i], self.row_run[i + 1]);
+                if a == b {
+                    return 0;
                 }
+                let first = self.run_col[a] as usize;
+                let last = self.run_col[b - 1] as usize + self.run_len[b - 1] as usize - 1;
+                i.abs_diff(first).max(i.abs_diff(last))
             })
             .max()
             .unwrap_or(0)
@@ -111,19 +235,20 @@ impl Chain {
     /// GMRES; `max_iter` bounds its matrix–vector products.
     pub fn stationary(&self, tol: f64, max_iter: usize) -> Result<Stationary> {
         let band = self.band();
-        let (pi, method, iterations) = if (self.n as f64) * (band as f64 + 1.0).powi(2) <= GTH_WORK
-        {
-            (self.gth(band)?, "gth", 0)
-        } else {
-            let (pi, it) = self.gmres(tol, max_iter);
-            (pi, "gmres", it)
-        };
+        let (pi, method, iterations, lambda2) =
+            if (self.n as f64) * (band as f64 + 1.0).powi(2) <= GTH_WORK {
+                (self.gth(band)?, "gth", 0, None)
+            } else {
+                let g = self.gmres(tol, max_iter);
+                (g.x, "gmres", g.used, g.lambda2)
+            };
         let residual = self.residual(&pi);
         Ok(Stationary {
             pi,
             method,
             residual,
             iterations,
+            lambda2,
         })
     }
 
@@ -134,9 +259,8 @@ impl Chain {
         let mut a = vec![0.0f64; n * width];
         let at = |i: usize, j: usize| i * width + j + band - i;
         for i in 0..n {
-            let (c, v) = self.row(i);
-            for (&j, &p) in c.iter().zip(v) {
-                a[at(i, j as usize)] += p;
+            for (j, p) in self.row(i) {
+                a[at(i, j)] += p;
             }
         }
         for k in (1..n).rev() {
@@ -171,10 +295,17 @@ impl Chain {
         Ok(pi)
     }
 
-    /// Restarted GMRES(m) on `(I − Pᵀ)x = 0` from the uniform law: each cycle solves
-    /// `(I − Pᵀ)δ = −(I − Pᵀ)x` in the Krylov space, then `x += δ`, normalized; stops when
-    /// `‖xP − x‖₁ ≤ tol` or after `max_iter` products. Returns x and the products used.
-    fn gmres(&self, tol: f64, max_iter: usize) -> (Vec<f64>, usize) {
+    /// Restarted GMRES(m) on `(I − Pᵀ)x = 0` from the uniform law (after five power steps):
+    /// each cycle solves `(I − Pᵀ)δ = −(I − Pᵀ)x` in the Krylov space, then `x += δ`,
+    /// normalized; stops when `‖xP − x‖₁ ≤ tol` or after `max_iter` products.
+    ///
+    /// The residuals have zero sum and Pᵀ keeps the zero-sum vectors, so every Krylov vector
+    /// is projected onto them (removing round-off only); the first cycle is then an Arnoldi
+    /// process of Pᵀ on the zero-sum vectors, whose Ritz values `1 − θ` (θ the Hessenberg
+    /// matrix's eigenvalues) estimate λ₂ as [`Chain::second_eigenvalue`] does — over the
+    /// steps taken while the cycle's residual is above 10⁻¹⁰ of its start (later Krylov
+    /// vectors are mostly round-off).
+    fn gmres(&self, tol: f64, max_iter: usize) -> Gmres {
         let n = self.n;
         let m = 60.min(n);
         let apply = |x: &[f64], y: &mut [f64]| {
@@ -182,6 +313,8 @@ impl Chain {
             for (yi, xi) in y.iter_mut().zip(x) {
                 *yi = xi - *yi;
             }
+            let mean = y.iter().sum::<f64>() / n as f64;
+            y.iter_mut().for_each(|v| *v -= mean);
         };
         let mut x = vec![1.0 / n as f64; n];
         // A few power steps smooth the start.
@@ -192,6 +325,8 @@ impl Chain {
         }
         let mut used = 5;
         let mut r = vec![0.0; n];
+        let mut lambda2 = None;
+        let mut first = true;
         while used < max_iter {
             apply(&x, &mut r);
             used += 1;
@@ -203,10 +338,16 @@ impl Chain {
             let beta = norm2(&r);
             let mut v: Vec<Vec<f64>> = vec![r.iter().map(|a| a / beta).collect()];
             let mut h = vec![vec![0.0f64; m]; m + 1];
+            // The Hessenberg matrix before the Givens rotations (first cycle: λ₂).
+            let mut raw = vec![vec![0.0f64; m]; m + 1];
             let (mut cs, mut sn) = (vec![0.0; m], vec![0.0; m]);
             let mut g = vec![0.0; m + 1];
             g[0] = beta;
             let mut k_done = 0;
+            let mut exhausted = false;
+            // Steps while the residual is still above 10⁻¹⁰ of the cycle's start: beyond,
+            // the new Krylov vectors are mostly round-off and their Ritz values meaningless.
+            let mut k_info = 0;
             for k in 0..m {
                 let mut w = vec![0.0; n];
                 apply(&v[k], &mut w);
@@ -218,6 +359,9 @@ impl Chain {
                 }
                 let hn = norm2(&w);
                 h[k + 1][k] = hn;
+                for j in 0..=k + 1 {
+                    raw[j][k] = h[j][k];
+                }
                 for j in 0..k {
                     let t = cs[j] * h[j][k] + sn[j] * h[j + 1][k];
                     h[j + 1][k] = -sn[j] * h[j][k] + cs[j] * h[j + 1][k];
@@ -226,6 +370,7 @@ impl Chain {
                 let d = (h[k][k] * h[k][k] + h[k + 1][k] * h[k + 1][k]).sqrt();
                 if d == 0.0 {
                     k_done = k;
+                    exhausted = true;
                     break;
                 }
                 cs[k] = h[k][k] / d;
@@ -235,13 +380,34 @@ impl Chain {
                 g[k + 1] = -sn[k] * g[k];
                 g[k] *= cs[k];
                 k_done = k + 1;
-                if g[k + 1].abs() <= 1e-3 * tol / (n as f64).sqrt() || hn == 0.0 || used >= max_iter
+                if g[k].abs() > 1e-10 * beta {
+                    k_info = k_done;
+                }
+                exhausted |= hn == 0.0 || k_done + 1 >= n;
+                if g[k + 1].abs() <= 1e-3 * tol / (n as f64).sqrt() || exhausted || used >= max_iter
                 {
                     break;
                 }
                 w.iter_mut().for_each(|a| *a /= hn);
                 v.push(w);
             }
+            // A basis of the whole zero-sum space gives P's eigenvalues whatever its last
+            // vectors are made of.
+            let k_ritz = if exhausted { k_done } else { k_info };
+            if first && (exhausted || k_info >= MIN_RITZ_STEPS) && k_ritz > 0 {
+                let top = |k: usize| {
+                    let sub: Vec<Vec<f64>> = (0..k).map(|i| raw[i][..k].to_vec()).collect();
+                    hessenberg_eigenvalues(sub)
+                        .into_iter()
+                        .map(|(re, im)| (1.0 - re, -im))
+                        .max_by(|a, b| a.0.hypot(a.1).total_cmp(&b.0.hypot(b.1)))
+                        .unwrap_or((0.0, 0.0))
+                };
+                let full = top(k_ritz);
+                let fewer = top(fewer_steps(k_ritz));
+                lambda2 = Some((full, (full.0.hypot(full.1) - fewer.0.hypot(fewer.1)).abs()));
+            }
+            first = false;
             // Back substitution for the k_done coefficients.
             let mut yk = vec![0.0; k_done];
             for i in (0..k_done).rev() {
@@ -261,7 +427,7 @@ impl Chain {
         x.iter_mut().for_each(|a| *a = a.max(0.0));
         let total: f64 = x.iter().sum();
         x.iter_mut().for_each(|a| *a /= total);
-        (x, used)
+        Gmres { x, used, lambda2 }
     }
 
     /// λ₂: the largest-modulus eigenvalue of P other than the stationary 1, by `m`-step
@@ -269,9 +435,9 @@ impl Chain {
     /// zero-sum vectors are invariant under Pᵀ (`1ᵀPᵀv = (P1)ᵀv = 1ᵀv`) and hold every
     /// eigenvector but π's, so the Krylov space is exhausted after `n − 1` steps: the estimate
     /// is exact (up to round-off) when `m ≥ n − 1`; the deflation keeps round-off from
-    /// growing a component along π. Returns `(λ₂ as (re, im), the modulus change from m/2 to m steps)` — the
-    /// second number says how converged the estimate is.
-    pub fn second_eigenvalue(&self, pi: &[f64], m: usize) -> ((f64, f64), f64) {
+    /// growing a component along π. Returns `(λ₂ as (re, im), the modulus change from
+    /// [`fewer_steps`] to m steps)` — the second number says how converged the estimate is.
+    pub fn second_eigenvalue(&self, pi: &[f64], m: usize) -> Lambda2 {
         let n = self.n;
         if n < 2 {
             return ((0.0, 0.0), 0.0);
@@ -326,9 +492,16 @@ impl Chain {
                 .unwrap_or((0.0, 0.0))
         };
         let full = top(steps);
-        let half = top((steps / 2).max(1));
-        (full, (full.0.hypot(full.1) - half.0.hypot(half.1)).abs())
+        let fewer = top(fewer_steps(steps));
+        (full, (full.0.hypot(full.1) - fewer.0.hypot(fewer.1)).abs())
     }
+}
+
+/// What GMRES returns: the law, the products used and λ₂ from its first cycle.
+struct Gmres {
+    x: Vec<f64>,
+    used: usize,
+    lambda2: Option<Lambda2>,
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -541,18 +714,46 @@ mod tests {
             let want = 0.6f64.powi(k as i32) / z;
             assert!((s.pi[k] / want - 1.0).abs() < 1e-12, "{k}");
         }
-        // GMRES on a faster-mixing chain (lazy walk with drift on a cycle: uniform law).
-        let m = 64;
-        let mut cyc = Chain::with_states(m);
-        for i in 0..m {
-            let mut row = [((i + m - 1) % m, 0.2), (i, 0.5), ((i + 1) % m, 0.3)];
+        // GMRES on a lazy walk with drift on a cycle (uniform law).
+        let cyc = cycle(64);
+        let g = cyc.gmres(1e-14, 20_000);
+        assert!(
+            g.used > 0 && cyc.residual(&g.x) < 1e-12,
+            "{}",
+            cyc.residual(&g.x)
+        );
+        assert!(g.x.iter().all(|p| (p * 64.0 - 1.0).abs() < 1e-10));
+        // Arnoldi with m = n − 1 exhausts the 15 zero-sum dimensions of 16 states, so it gives
+        // P's eigenvalues but 1 (up to round-off): on the cycle λ_k = 0.5 + 0.3ω^k + 0.2ω^−k,
+        // ω = e^{2πi/16}, the largest modulus at k = ±1.
+        let cyc = cycle(16);
+        let th = std::f64::consts::TAU / 16.0;
+        let want = (0.5 + 0.5 * th.cos()).hypot(0.1 * th.sin());
+        let ((re, im), _) = cyc.second_eigenvalue(&[1.0 / 16.0; 16], 15);
+        assert!((re.hypot(im) - want).abs() < 1e-12, "{re} {im} vs {want}");
+        // GMRES's first cycle on the same cycle with one stickier state (not doubly
+        // stochastic, so the uniform start is not stationary) exhausts the space too, and its
+        // Ritz values give the same λ₂ as that exact Arnoldi run.
+        let mut sticky = Chain::with_states(16);
+        for i in 0..16 {
+            let (l, s, r) = if i == 0 {
+                (0.05, 0.8, 0.15)
+            } else {
+                (0.2, 0.5, 0.3)
+            };
+            let mut row = [((i + 15) % 16, l), (i, s), ((i + 1) % 16, r)];
             row.sort_by_key(|e| e.0);
             let row: Vec<(u32, f64)> = row.iter().map(|&(j, p)| (j as u32, p)).collect();
-            cyc.push_row(&row);
+            sticky.push_row(&row);
         }
-        let (pi, it) = cyc.gmres(1e-14, 20_000);
-        assert!(it > 0 && cyc.residual(&pi) < 1e-12, "{}", cyc.residual(&pi));
-        assert!(pi.iter().all(|p| (p * m as f64 - 1.0).abs() < 1e-10));
+        let g = sticky.gmres(1e-15, 20_000);
+        assert!(sticky.residual(&g.x) < 1e-14);
+        let ((re, im), _) = g.lambda2.expect("the first cycle exhausts the space");
+        let ((re2, im2), _) = sticky.second_eigenvalue(&g.x, 15);
+        assert!(
+            (re.hypot(im) - re2.hypot(im2)).abs() < 1e-12,
+            "{re} {im} vs {re2} {im2}"
+        );
         // λ₂ of the strongly non-normal birth–death chain is not asserted (its Ritz values
         // converge slowly); the two-state chain's is exact.
         let mut two = Chain::with_states(2);
@@ -562,6 +763,67 @@ mod tests {
         assert!((s2.pi[0] - 0.75).abs() < 1e-15);
         let ((l2, _), _) = two.second_eigenvalue(&s2.pi, 10);
         assert!((l2 - 0.6).abs() < 1e-12, "{l2}");
+    }
+
+    /// The lazy walk with drift on a cycle of `m` states: left 0.2, stay 0.5, right 0.3.
+    fn cycle(m: usize) -> Chain {
+        let mut cyc = Chain::with_states(m);
+        for i in 0..m {
+            let mut row = [((i + m - 1) % m, 0.2), (i, 0.5), ((i + 1) % m, 0.3)];
+            row.sort_by_key(|e| e.0);
+            let row: Vec<(u32, f64)> = row.iter().map(|&(j, p)| (j as u32, p)).collect();
+            cyc.push_row(&row);
+        }
+        cyc
+    }
+
+    /// The parallel `xP` (a chain of more than 2^20 entries, so several parts) gives the same
+    /// bits with one thread and with the pool, and agrees with the plain row-by-row sum to
+    /// 1e-13 relative (only the order of the additions differs; each y_j sums ≤ 1024 positive
+    /// terms, so the two differ by at most ~1024·2^−53 ≈ 1.1e-13 relative); runs are stored as runs.
+    #[test]
+    fn left_mul_is_deterministic_and_correct() {
+        let (n, w) = (4096usize, 1024usize);
+        let mut c = Chain::with_states(n);
+        let mut state = 1u64;
+        let mut rnd = || {
+            state = lpmc_kernels::bits::mix64(state.wrapping_add(0x9E37_79B9_7F4A_7C15));
+            (state >> 11) as f64 / 9_007_199_254_740_992.0
+        };
+        for i in 0..n {
+            // Two runs per row: w/2 columns from i, w/2 from (i + n/2), wrapping.
+            let mut row: Vec<(u32, f64)> = (0..w)
+                .map(|k| {
+                    let j = (i + k % (w / 2) + (k / (w / 2)) * (n / 2)) % n;
+                    (j as u32, rnd())
+                })
+                .collect();
+            let total: f64 = row.iter().map(|e| e.1).sum();
+            row.iter_mut().for_each(|e| e.1 /= total);
+            row.sort_by_key(|e| e.0);
+            c.push_row(&row);
+        }
+        assert!(c.entries() > 1 << 20 && c.parts().len() > 2);
+        assert!(c.run_col.len() <= 4 * n, "{} runs", c.run_col.len());
+        let x: Vec<f64> = (0..n).map(|_| rnd()).collect();
+        let mut y = vec![0.0; n];
+        c.left_mul(&x, &mut y);
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let mut y1 = vec![0.0; n];
+        one.install(|| c.left_mul(&x, &mut y1));
+        assert_eq!(y, y1);
+        let mut plain = vec![0.0; n];
+        for (i, xi) in x.iter().enumerate() {
+            for (j, p) in c.row(i) {
+                plain[j] += xi * p;
+            }
+        }
+        for (a, b) in y.iter().zip(&plain) {
+            assert!((a - b).abs() <= 1.2e-13 * b, "{a} vs {b}");
+        }
     }
 
     /// The QR algorithm on matrices with known eigenvalues (a companion matrix of
