@@ -14,7 +14,7 @@ use crate::vc::qvc_variance;
 use lpmc_kernels::lane::{align, Fmt};
 use lpmc_kernels::rules::stages::mixture_grad;
 use lpmc_kernels::rules::{Datapath, Gradient, Noise, Step, Variant};
-use lpmc_kernels::Rounding;
+use lpmc_kernels::{Overflow, Rounding};
 
 /// The exact rows' view of a sampler bound to a target: the kernel step the engine runs
 /// (`lpmc::sampler::Engine::step`, or the sampler's step with the target's own gradient) and
@@ -200,7 +200,99 @@ pub fn noise_pmf(noise: Noise, f: Format) -> Result<Vec<(i64, f64)>> {
 /// Largest number of values of a `clt` sum whose law is computed exactly.
 pub const MAX_CLT_SUPPORT: usize = 1 << 24;
 
-/// One row: `(state index, probability)` accumulated, and the expected overflow events.
+/// Rows as they are built: runs of consecutive columns and their probabilities, row by row
+/// (columns pushed in ascending order), the entries below a threshold dropped and their mass
+/// recorded. [`super::chain::Chain::append`] stores them.
+#[derive(Clone, Debug, Default)]
+pub struct Rows {
+    /// First column of each run.
+    pub run_col: Vec<u32>,
+    /// Length of each run.
+    pub run_len: Vec<u32>,
+    /// The probabilities, run by run.
+    pub vals: Vec<f64>,
+    /// Number of runs pushed when each row ended.
+    pub row_runs: Vec<usize>,
+    /// Expected overflow events of each row's step.
+    pub events: Vec<f64>,
+    /// Largest mass dropped from one row.
+    pub max_lost: f64,
+    prune: f64,
+    next: Option<u32>,
+    lost: f64,
+}
+
+impl Rows {
+    /// No rows yet; entries below `prune` will be dropped.
+    pub fn new(prune: f64) -> Self {
+        Rows {
+            prune,
+            ..Default::default()
+        }
+    }
+
+    /// Adds probability `p` at column `col` (greater than the row's previous columns); zero
+    /// and negative `p` are skipped, `p` below the threshold dropped.
+    #[inline]
+    pub fn push(&mut self, col: u32, p: f64) {
+        if p <= 0.0 {
+            self.next = None;
+            return;
+        }
+        if p < self.prune {
+            self.lost += p;
+            self.next = None;
+            return;
+        }
+        if self.next == Some(col) {
+            *self.run_len.last_mut().expect("a run is open") += 1;
+        } else {
+            self.run_col.push(col);
+            self.run_len.push(1);
+        }
+        self.vals.push(p);
+        self.next = col.checked_add(1);
+    }
+
+    /// Ends the current row, whose step has `events` expected overflow events.
+    pub fn end_row(&mut self, events: f64) {
+        self.row_runs.push(self.run_col.len());
+        self.events.push(events);
+        self.max_lost = self.max_lost.max(self.lost);
+        self.lost = 0.0;
+        self.next = None;
+    }
+
+    /// Rows ended so far.
+    pub fn rows(&self) -> usize {
+        self.row_runs.len()
+    }
+
+    /// Stored probabilities.
+    pub fn entries(&self) -> usize {
+        self.vals.len()
+    }
+}
+
+/// Per-thread buffers of the row builders.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    /// One value per state (the general accumulator, [`RowAcc`]), allocated on first use.
+    dense: Vec<f64>,
+    /// The (v', x') rectangle of the float SGHMC `lp-l` rows.
+    grid: Vec<f64>,
+    /// One position law.
+    xs: Vec<f64>,
+    /// One momentum code's row after the overflow rules.
+    line: Vec<f64>,
+    /// Per grid column: the clipped position code and whether that was an overflow.
+    xmap: Vec<(i64, bool)>,
+    /// `(μ_x, μ_v, probability)` of a row's gradient outcomes.
+    means: Vec<(f64, f64, f64)>,
+}
+
+/// One row accumulated over a dense vector of all states, and the expected overflow
+/// events: the general path, for any law and overflow rule.
 pub struct RowAcc<'a> {
     dense: &'a mut [f64],
     touched: Vec<u32>,
@@ -209,10 +301,13 @@ pub struct RowAcc<'a> {
 }
 
 impl<'a> RowAcc<'a> {
-    /// A row over `dense` (all zeros, length = number of states).
-    pub fn new(dense: &'a mut [f64]) -> Self {
+    /// A row of a chain on `n` states over the scratch's dense vector.
+    pub fn new(scratch: &'a mut Scratch, n: usize) -> Self {
+        if scratch.dense.len() < n {
+            scratch.dense.resize(n, 0.0);
+        }
         RowAcc {
-            dense,
+            dense: &mut scratch.dense[..n],
             touched: Vec::new(),
             events: 0.0,
         }
@@ -227,27 +322,36 @@ impl<'a> RowAcc<'a> {
         self.dense[j] += p;
     }
 
-    /// The row's entries, ascending, clearing the scratch.
-    pub fn finish(mut self) -> (Vec<(u32, f64)>, f64) {
+    /// Ends the row into `out` (ascending columns), clearing the scratch.
+    pub fn finish(mut self, out: &mut Rows) {
         self.touched.sort_unstable();
         self.touched.dedup();
-        let row: Vec<(u32, f64)> = self
-            .touched
-            .iter()
-            .map(|&j| {
-                let v = self.dense[j as usize];
-                self.dense[j as usize] = 0.0;
-                (j, v)
-            })
-            .filter(|e| e.1 > 0.0)
-            .collect();
-        (row, self.events)
+        for &j in &self.touched {
+            let v = self.dense[j as usize];
+            self.dense[j as usize] = 0.0;
+            out.push(j, v);
+        }
+        out.end_row(self.events);
     }
 }
 
 /// SGLD on the codes of `param` (`lpmc_kernels::rules::sgld`): the row of code `xc` (state
 /// index `xc − min_code`).
-pub fn sgld_row(m: &Model, grads: &[GradLaw], noise: &[(i64, f64)], xc: i64, row: &mut RowAcc) {
+pub fn sgld_row(
+    m: &Model,
+    grads: &[GradLaw],
+    noise: &[(i64, f64)],
+    xc: i64,
+    scratch: &mut Scratch,
+    out: &mut Rows,
+) {
+    let mut row = RowAcc::new(scratch, m.fx.codes() as usize);
+    sgld_laws(m, grads, noise, xc, &mut row);
+    row.finish(out);
+}
+
+/// The laws of [`sgld_row`] into `row`.
+fn sgld_laws(m: &Model, grads: &[GradLaw], noise: &[(i64, f64)], xc: i64, row: &mut RowAcc) {
     let st = &m.step;
     let fx = m.fx;
     let base = fx.min_code();
@@ -376,7 +480,8 @@ pub struct SghmcCtx<'a> {
 /// `toward-zero` is invariant under integer shifts, so one cell suffices). The law is a
 /// Gaussian smoothing at scale t, so the interpolation error is about `(1/(J·t))⁴/24` of the
 /// probabilities' fourth derivative; J = ⌈45/t⌉ keeps it near 10⁻¹⁴. `toward-zero`, or a t
-/// so small that J would exceed 2^16, evaluates [`round_gauss`] directly.
+/// so small that J would exceed 2^16, evaluates [`round_gauss`] directly; t = 0 is the point
+/// law [`round_point`].
 #[derive(Clone, Debug)]
 pub struct XKernel {
     t: f64,
@@ -388,18 +493,22 @@ pub struct XKernel {
 }
 
 impl XKernel {
-    /// The kernel of sd `t` > 0 and `rounding`.
+    /// The kernel of sd `t` ≥ 0 and `rounding`.
     pub fn new(t: f64, rounding: Rounding) -> Self {
+        let direct = XKernel {
+            t,
+            rounding,
+            j: 0,
+            r_lo: 0,
+            width: 0,
+            table: Vec::new(),
+        };
+        if t <= 0.0 {
+            return direct;
+        }
         let j = (45.0 / t).ceil();
         if rounding == Rounding::TowardZero || j.is_nan() || j > 65536.0 {
-            return XKernel {
-                t,
-                rounding,
-                j: 0,
-                r_lo: 0,
-                width: 0,
-                table: Vec::new(),
-            };
+            return direct;
         }
         let j = j as usize;
         let r_lo = (-REACH * t).floor() as i64 - 4;
@@ -426,12 +535,21 @@ impl XKernel {
         }
     }
 
-    /// `(unclipped code, probability)` of the rounded `N(m, t²)` into `out` (cleared).
-    pub fn eval(&self, m: f64, out: &mut Vec<(i64, f64)>) {
+    /// The probabilities of the rounded `N(m, t²)` on consecutive unclipped codes into `out`;
+    /// returns the first code. Interpolated values below 0 (round-off in the far tails)
+    /// are 0.
+    #[inline]
+    pub fn eval(&self, m: f64, out: &mut Vec<f64>) -> i64 {
         out.clear();
         if self.j == 0 {
-            out.extend(round_gauss(m, self.t, self.rounding).iter());
-            return;
+            if self.t > 0.0 {
+                let law = round_gauss(m, self.t, self.rounding);
+                out.extend_from_slice(&law.p);
+                return law.lo;
+            }
+            let [(lo, p0), (_, p1)] = round_point(m, self.rounding);
+            out.extend([p0, p1]);
+            return lo as i64;
         }
         let fl = m.floor();
         let u = (m - fl) * self.j as f64;
@@ -444,22 +562,55 @@ impl XKernel {
             -(s + 1.0) * s * (s - 2.0) / 2.0,
             (s + 1.0) * s * (s - 1.0) / 6.0,
         ];
-        let base = fl as i64 + self.r_lo;
-        for r in 0..self.width {
-            let mut p = 0.0;
-            for (q, wq) in w.iter().enumerate() {
-                p += wq * self.table[(k0 + 1 + q) * self.width + r];
-            }
-            if p > 0.0 {
-                out.push((base + r as i64, p));
-            }
+        let wd = self.width;
+        let t = &self.table[(k0 + 1) * wd..(k0 + 5) * wd];
+        let (t0, t1, t2, t3) = (&t[..wd], &t[wd..2 * wd], &t[2 * wd..3 * wd], &t[3 * wd..]);
+        out.extend(
+            (0..wd).map(|r| (w[0] * t0[r] + w[1] * t1[r] + w[2] * t2[r] + w[3] * t3[r]).max(0.0)),
+        );
+        fl as i64 + self.r_lo
+    }
+
+    /// Unclipped codes `[lo, hi]` that hold [`XKernel::eval`]'s output for every mean in
+    /// `[m_lo, m_hi]` (one code of slack on each side for the round-off of the means).
+    pub fn span(&self, m_lo: f64, m_hi: f64) -> (i64, i64) {
+        let (a, b) = (m_lo.floor() as i64, m_hi.floor() as i64);
+        if self.j > 0 {
+            (a + self.r_lo - 1, b + self.r_lo + self.width as i64)
+        } else if self.t > 0.0 {
+            let (a, b) = (
+                (m_lo - REACH * self.t).floor() as i64,
+                (m_hi + REACH * self.t).floor() as i64,
+            );
+            (a - 3, b + 3)
+        } else {
+            (a - 1, b + 2)
         }
     }
 }
 
 /// SGHMC on (x, v) codes (`lpmc_kernels::rules::sghmc`): the row of state `(xc, vc)`, state
 /// index `(v − v_min)·N_x + (x − x_min)`.
-pub fn sghmc_row(ctx: &SghmcCtx, xc: i64, vc: i64, row: &mut RowAcc) -> Result<()> {
+pub fn sghmc_row(
+    ctx: &SghmcCtx,
+    xc: i64,
+    vc: i64,
+    scratch: &mut Scratch,
+    out: &mut Rows,
+) -> Result<()> {
+    let m = ctx.m;
+    if m.float() && m.step.variant == Variant::LpL {
+        return sghmc_lpl_float_row(ctx, xc, vc, scratch, out);
+    }
+    let n = (m.fx.codes() * m.fv.codes()) as usize;
+    let mut row = RowAcc::new(scratch, n);
+    sghmc_laws(ctx, xc, vc, &mut row);
+    row.finish(out);
+    Ok(())
+}
+
+/// The laws of [`sghmc_row`] into `row` (every case but float `lp-l`).
+fn sghmc_laws(ctx: &SghmcCtx, xc: i64, vc: i64, row: &mut RowAcc) {
     let m = ctx.m;
     let st = &m.step;
     let (fx, fv) = (m.fx, m.fv);
@@ -468,7 +619,7 @@ pub fn sghmc_row(ctx: &SghmcCtx, xc: i64, vc: i64, row: &mut RowAcc) -> Result<(
     let idx = |x: i64, v: i64| (v - vb) as usize * nx + (x - xb) as usize;
     let g = &ctx.grads[(xc - xb) as usize];
     row.events += g.event;
-    let [vv, vg, xv, xg, sv, asv, sd] = st.coefs;
+    let [vv, vg, xv, xg, ..] = st.coefs;
     let [var_x, var_v, cov] = st.vc_var;
     if m.float() {
         let (x, v) = (fx.value(xc), fv.value(vc));
@@ -476,7 +627,6 @@ pub fn sghmc_row(ctx: &SghmcCtx, xc: i64, vc: i64, row: &mut RowAcc) -> Result<(
             let mx = x + xv * v + xg * gv;
             let mv = vv * v + vg * gv;
             match st.variant {
-                Variant::LpL => sghmc_lpl_float(ctx, mx, mv, (asv, sd, sv), pg, row, &idx)?,
                 Variant::VcL => {
                     let lv = qvc_law(mv, var_v, fv);
                     let lx = qvc_law(mx, var_x, fx);
@@ -488,7 +638,7 @@ pub fn sghmc_row(ctx: &SghmcCtx, xc: i64, vc: i64, row: &mut RowAcc) -> Result<(
                 }
             }
         }
-        return Ok(());
+        return;
     }
     let [e, cvg, cxv, cxg, nv, nxv, nx_] = st.int_coefs.map(|c| c as i128);
     let fa = m.fa;
@@ -547,7 +697,6 @@ pub fn sghmc_row(ctx: &SghmcCtx, xc: i64, vc: i64, row: &mut RowAcc) -> Result<(
             }
         }
     }
-    Ok(())
 }
 
 /// Adds `w·(x-law ⊗ v-law)` and both laws' events.
@@ -609,52 +758,102 @@ fn joint(
     }
 }
 
-/// Float SGHMC `lp-l`: with `w` the momentum's pre-rounding value in its codes,
+/// Float SGHMC `lp-l` (`lpmc_kernels::rules::sghmc`, then `Q_V`, `Q_W`): the row of state
+/// `(xc, vc)`. For each gradient outcome g the noise-free means are
+/// `m_x = x + c_xv·v + c_xg·g`, `m_v = e·v + c_vg·g` (the rule's sums without their noise
+/// terms); with `w` the momentum's pre-rounding value in its codes,
 /// `w ~ N(μ_v, t_v²)` (μ_v = m_v·2^FL_v, t_v = √Var_v·2^FL_v) and, given w, the position's
-/// pre-rounding value `N(μ_x + β·(w − μ_v), t_x²)` in its codes (the x-noise's part along
-/// ξ^v, β = a·√Var_v·2^FL_x/t_v, plus its independent part t_x = s·2^FL_x). The joint row
+/// pre-rounding value is `N(μ_x + β·(w − μ_v), t_x²)` in its codes (the x-noise's part along
+/// z₁, β = (a·√Var_v)·2^FL_x/t_v, plus its independent part t_x = s·2^FL_x). The joint row
 /// is ∫ density(w) · [v' law at w] ⊗ [x' law given w] dw: v' is ⌊w⌋ or ⌊w⌋ + 1 with the
-/// engine's P(up) at w; x' is [`round_gauss`]. The integral runs over w within
-/// [`REACH`] sd, split at every breakpoint of P(up) and into pieces of at most half the
-/// integrand's smoothness scale ℓ = min(t_v, t_x/|β|), each by 8-point Gauss–Legendre.
-fn sghmc_lpl_float(
+/// engine's P(up) at w; x' is the tabulated [`XKernel`] law at the mean given w. The
+/// integral runs over w within [`REACH`] sd, split at every breakpoint of P(up) and into
+/// pieces of at most half the integrand's smoothness scale ℓ = min(t_v, t_x/|β|), each by
+/// 4- or 8-point Gauss–Legendre.
+///
+/// The row is accumulated in a dense rectangle of unclipped (v', x') codes (each node adds
+/// two contiguous slices), then the overflow rules map it to states, in ascending order
+/// (saturation; other rules take the general [`RowAcc`]).
+fn sghmc_lpl_float_row(
     ctx: &SghmcCtx,
-    mx: f64,
-    mv: f64,
-    (asv, sd, sv): (f64, f64, f64),
-    pg: f64,
-    row: &mut RowAcc,
-    idx: &impl Fn(i64, i64) -> usize,
+    xc: i64,
+    vc: i64,
+    sc: &mut Scratch,
+    out: &mut Rows,
 ) -> Result<()> {
-    let st = &ctx.m.step;
-    let (fx, fv) = (ctx.m.fx, ctx.m.fv);
+    let m = ctx.m;
+    let st = &m.step;
+    let (fx, fv) = (m.fx, m.fv);
+    let [vv, vg, xv, xg, sv, asv, sd] = st.coefs;
     let (scx, scv) = ((fx.fl() as f64).exp2(), (fv.fl() as f64).exp2());
-    let (mu_v, t_v) = (mv * scv, sv * scv);
-    let (mu_x, t_x) = (mx * scx, sd * scx);
+    let (t_v, t_x) = (sv * scv, sd * scx);
     let beta = asv * scx / t_v;
+    let xk = ctx
+        .xk
+        .as_ref()
+        .expect("the float lp-l context has its kernel");
+    let g = &ctx.grads[(xc - fx.min_code()) as usize];
+    let (x, v) = (fx.value(xc), fv.value(vc));
+    sc.means.clear();
+    for &(_, gv, pg) in &g.outcomes {
+        let mx = x + xv * v + xg * gv;
+        let mv = vv * v + vg * gv;
+        sc.means.push((mx * scx, mv * scv, pg));
+    }
+    // The rectangle of unclipped codes every outcome reaches.
+    let reach_x = beta.abs() * REACH * t_v;
+    let (mut v0, mut v1, mut x0, mut x1) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
+    for &(mu_x, mu_v, _) in &sc.means {
+        v0 = v0.min((mu_v - REACH * t_v).floor() as i64);
+        v1 = v1.max((mu_v + REACH * t_v).floor() as i64 + 1);
+        let (a, b) = xk.span(mu_x - reach_x, mu_x + reach_x);
+        x0 = x0.min(a);
+        x1 = x1.max(b);
+    }
+    let (nvg, nxg) = ((v1 - v0 + 1) as usize, (x1 - x0 + 1) as usize);
+    sc.grid.clear();
+    sc.grid.resize(nvg * nxg, 0.0);
+    let means = std::mem::take(&mut sc.means);
+    for &(mu_x, mu_v, pg) in &means {
+        lpl_float_outcome(ctx, (mu_x, mu_v, t_x, t_v, beta), pg, (v0, x0, nxg), sc)?;
+    }
+    sc.means = means;
+    emit_grid(m, v0, (x0, nxg), g.event, sc, out);
+    Ok(())
+}
+
+/// One gradient outcome of [`sghmc_lpl_float_row`] (means μ_x, μ_v in codes, probability
+/// `pg`) into the rectangle whose first row is v' = `v0` and first column x' = `x0`.
+fn lpl_float_outcome(
+    ctx: &SghmcCtx,
+    (mu_x, mu_v, t_x, t_v, beta): (f64, f64, f64, f64, f64),
+    pg: f64,
+    (v0, x0, nxg): (i64, i64, usize),
+    sc: &mut Scratch,
+) -> Result<()> {
+    let rounding = ctx.m.step.rounding;
     let ell = if beta != 0.0 {
         t_v.min(t_x / beta.abs())
     } else {
         t_v
     };
     let width = (0.5 * ell).min(1.0);
-    let bps = breakpoints(st.rounding);
+    let bps = breakpoints(rounding);
     let (lo, hi) = (mu_v - REACH * t_v, mu_v + REACH * t_v);
     let cells = (hi.floor() - lo.floor() + 1.0) as usize;
     let sub = (1.0 / width).ceil() as usize;
     let pieces = cells * bps.len() * sub.max(1);
     if pieces > MAX_PIECES {
         return Err(Error::Config(format!(
-            "the exact SGHMC lp-l law on the float datapath needs {pieces} quadrature pieces per row (more than {MAX_PIECES}): the rounding {} has too many breakpoints per momentum code, or the position noise is too small against the grid",
-            st.rounding
+            "the exact SGHMC lp-l law on the float datapath needs {pieces} quadrature pieces per row (more than {MAX_PIECES}): the rounding {rounding} has too many breakpoints per momentum code, or the position noise is too small against the grid"
         )));
     }
     let xk = ctx
         .xk
         .as_ref()
         .expect("the float lp-l context has its kernel");
-    let (fxo, fvo) = (fx.overflow(), fv.overflow());
-    let mut xs: Vec<(i64, f64)> = Vec::new();
+    let inv_tv = 1.0 / t_v;
+    let Scratch { grid, xs, .. } = sc;
     let mut edges: Vec<f64> = Vec::with_capacity(bps.len() + 1);
     for cell in lo.floor() as i64..=hi.floor() as i64 {
         edges.clear();
@@ -674,39 +873,21 @@ fn sghmc_lpl_float(
                 let (c, r) = (0.5 * (qa + qb), 0.5 * (qb - qa));
                 for (x, wt) in gx.iter().zip(gw) {
                     let w = c + r * x;
-                    let z = (w - mu_v) / t_v;
-                    let dens = crate::target::dist1::phi(z) / t_v * r * wt * pg;
+                    let z = (w - mu_v) * inv_tv;
+                    let dens = crate::target::dist1::phi(z) * inv_tv * r * wt * pg;
                     if dens == 0.0 {
                         continue;
                     }
-                    let m = mu_x + beta * (w - mu_v);
-                    if t_x > 0.0 {
-                        xk.eval(m, &mut xs);
-                    } else {
-                        xs.clear();
-                        xs.extend(
-                            round_point(m, st.rounding)
-                                .iter()
-                                .map(|&(c, p)| (c as i64, p)),
-                        );
-                    }
-                    let up = st.rounding.p_up_f64(w);
-                    let fw = w.floor() as i128;
-                    for (cv_raw, pv) in [(fw, 1.0 - up), (fw + 1, up)] {
-                        if pv <= 0.0 {
-                            continue;
-                        }
-                        let (cv, ov) = fvo.apply(cv_raw, fv.wl());
-                        let wv = dens * pv;
-                        if ov {
-                            row.events += wv;
-                        }
-                        for &(cx_raw, px) in &xs {
-                            let (cx, ox) = fxo.apply(cx_raw as i128, fx.wl());
-                            if ox {
-                                row.events += wv * px;
+                    let base = xk.eval(mu_x + beta * (w - mu_v), xs);
+                    let up = rounding.p_up_f64(w);
+                    let fw = w.floor() as i64;
+                    let at = (fw - v0) as usize * nxg + (base - x0) as usize;
+                    let len = xs.len();
+                    for (row, pv) in [(at, dens * (1.0 - up)), (at + nxg, dens * up)] {
+                        if pv > 0.0 {
+                            for (gc, &p) in grid[row..row + len].iter_mut().zip(xs.iter()) {
+                                *gc += pv * p;
                             }
-                            row.add(idx(cx, cv), wv * px);
                         }
                     }
                 }
@@ -714,4 +895,81 @@ fn sghmc_lpl_float(
         }
     }
     Ok(())
+}
+
+/// Maps the rectangle of unclipped (v', x') codes to states by the overflow rules and ends
+/// the row in `out` (`g_event`: the Q_G overflow probability); an overflow event is counted
+/// per quantity whose rule changed the code, as the engine counts them.
+fn emit_grid(
+    m: &Model,
+    v0: i64,
+    (x0, nxg): (i64, usize),
+    g_event: f64,
+    sc: &mut Scratch,
+    out: &mut Rows,
+) {
+    let (fx, fv) = (m.fx, m.fv);
+    let (xb, vb) = (fx.min_code(), fv.min_code());
+    let nx = fx.codes() as usize;
+    let (ox, ov) = (fx.overflow(), fv.overflow());
+    let mut events = g_event;
+    sc.xmap.clear();
+    sc.xmap
+        .extend((0..nxg).map(|k| ox.apply((x0 + k as i64) as i128, fx.wl())));
+    let saturating = ox == Overflow::Saturate && ov == Overflow::Saturate;
+    if !saturating {
+        let grid = std::mem::take(&mut sc.grid);
+        let xmap = std::mem::take(&mut sc.xmap);
+        let mut row = RowAcc::new(sc, nx * fv.codes() as usize);
+        for (r, line) in grid.chunks(nxg).enumerate() {
+            let (cv, evv) = ov.apply((v0 + r as i64) as i128, fv.wl());
+            for (&p, &(cx, evx)) in line.iter().zip(&xmap) {
+                if p > 0.0 {
+                    row.events += p * (evv as u8 + evx as u8) as f64;
+                    row.add((cv - vb) as usize * nx + (cx - xb) as usize, p);
+                }
+            }
+        }
+        row.events += events;
+        row.finish(out);
+        sc.grid = grid;
+        sc.xmap = xmap;
+        return;
+    }
+    // Saturation is monotone: clipped codes ascend with the unclipped ones, so each clipped
+    // momentum code's line is summed and emitted in column order.
+    let (cx_lo, cx_hi) = (sc.xmap[0].0, sc.xmap[nxg - 1].0);
+    let width = (cx_hi - cx_lo + 1) as usize;
+    sc.line.clear();
+    sc.line.resize(width, 0.0);
+    let Scratch {
+        grid, line, xmap, ..
+    } = sc;
+    let flush = |line: &mut [f64], cv: i64, out: &mut Rows| {
+        let at = (cv - vb) as usize * nx + (cx_lo - xb) as usize;
+        for (k, p) in line.iter_mut().enumerate() {
+            out.push((at + k) as u32, *p);
+            *p = 0.0;
+        }
+    };
+    let mut cur: Option<i64> = None;
+    for (r, g) in grid.chunks(nxg).enumerate() {
+        let (cv, evv) = ov.apply((v0 + r as i64) as i128, fv.wl());
+        if cur != Some(cv) {
+            if let Some(c) = cur {
+                flush(line, c, out);
+            }
+            cur = Some(cv);
+        }
+        for (&p, &(cx, evx)) in g.iter().zip(xmap.iter()) {
+            if p > 0.0 {
+                line[(cx - cx_lo) as usize] += p;
+                events += p * (evv as u8 + evx as u8) as f64;
+            }
+        }
+    }
+    if let Some(c) = cur {
+        flush(line, c, out);
+    }
+    out.end_row(events);
 }

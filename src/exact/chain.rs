@@ -111,6 +111,24 @@ impl Chain {
         self.vals.extend_from_slice(vals);
     }
 
+    /// Appends built rows.
+    pub fn append(&mut self, rows: &super::build::Rows) {
+        let (r0, v0) = (self.run_col.len(), self.vals.len());
+        self.run_col.extend_from_slice(&rows.run_col);
+        self.run_len.extend_from_slice(&rows.run_len);
+        self.vals.extend_from_slice(&rows.vals);
+        let mut runs = 0;
+        let mut vals = v0;
+        for &end in &rows.row_runs {
+            for &l in &rows.run_len[runs..end] {
+                vals += l as usize;
+            }
+            runs = end;
+            self.row_run.push(r0 + end);
+            self.row_val.push(vals);
+        }
+    }
+
     /// Closes the row being built.
     pub fn end_row(&mut self) {
         self.row_run.push(self.run_col.len());

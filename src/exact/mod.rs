@@ -41,7 +41,7 @@ use crate::sampler::sghmc::SghmcVariant;
 use crate::sampler::sgld::SgldVariant;
 use crate::sampler::{Engine, Sampler};
 use crate::target::{Target, TargetConfig};
-use build::{GradLaw, Model, RowAcc, SghmcCtx};
+use build::{GradLaw, Model, Rows, Scratch, SghmcCtx};
 use chain::Chain;
 use lpmc_kernels::rules::{Dynamics, Gradient, Variant};
 use rayon::prelude::*;
@@ -222,9 +222,6 @@ fn prepare(config: &RunConfig, limits: &Limits) -> Result<Prepared> {
     Ok((target, sampler, states))
 }
 
-/// One built row: its entries, its expected overflow events and the mass pruned from it.
-type BuiltRow = (Vec<(u32, f64)>, f64, f64);
-
 /// Checks that `config` is a chain [`solve`] takes (1-D target, lattice variant, state count
 /// within `limits`), without building it.
 pub fn check(config: &RunConfig, limits: &Limits) -> Result<()> {
@@ -269,20 +266,28 @@ pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
             grads: &grads,
             noise: &noise,
             gl: [build::gauss_legendre(4), build::gauss_legendre(8)],
-            xk: (float_lpl && t_x > 0.0).then(|| build::XKernel::new(t_x, step.rounding)),
+            xk: float_lpl.then(|| build::XKernel::new(t_x, step.rounding)),
         }
     });
-    let row_of = |i: usize, dense: &mut Vec<f64>| -> Result<(Vec<(u32, f64)>, f64)> {
-        let mut acc = RowAcc::new(dense);
+    let row_of = |i: usize, scratch: &mut Scratch, out: &mut Rows| -> Result<()> {
         match &ctx {
-            None => build::sgld_row(&model, &grads, &noise, fx.min_code() + i as i64, &mut acc),
+            None => {
+                build::sgld_row(
+                    &model,
+                    &grads,
+                    &noise,
+                    fx.min_code() + i as i64,
+                    scratch,
+                    out,
+                );
+                Ok(())
+            }
             Some(ctx) => {
                 let xc = fx.min_code() + (i % nx) as i64;
                 let vc = fv.map_or(0, |f| f.min_code()) + (i / nx) as i64;
-                build::sghmc_row(ctx, xc, vc, &mut acc)?;
+                build::sghmc_row(ctx, xc, vc, scratch, out)
             }
         }
-        Ok(acc.finish())
     };
     // Early size check from the row of the state nearest the target mean (v = 0).
     let mean = target.mean()[0];
@@ -290,11 +295,12 @@ pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
         ((mean * (fx.fl() as f64).exp2()).round() as i64).clamp(fx.min_code(), fx.max_code());
     let v_mid = fv.map_or(0, |f| (-f.min_code()) as usize);
     let probe = v_mid * nx + (x_mid - fx.min_code()) as usize;
-    let (row, _) = row_of(probe, &mut vec![0.0; n])?;
-    let estimate = row.len().saturating_mul(n);
+    let mut probe_row = Rows::new(0.0);
+    row_of(probe, &mut Scratch::default(), &mut probe_row)?;
+    let estimate = probe_row.entries().saturating_mul(n);
     // Large chains drop the entries below PRUNE (their mass is recorded).
     let prune = if estimate > PRUNE_ABOVE { PRUNE } else { 0.0 };
-    let kept = row.iter().filter(|e| e.1 >= prune).count();
+    let kept = probe_row.vals.iter().filter(|&&p| p >= prune).count();
     let estimate = kept.saturating_mul(n);
     if estimate > limits.max_entries.saturating_mul(3) / 2 {
         return Err(Error::param(
@@ -314,48 +320,34 @@ pub fn solve(config: &RunConfig, limits: &Limits) -> Result<Solved> {
     // Batches of chunks in parallel, appended in order (bounded extra memory).
     let batch = 4 * rayon::current_num_threads().max(1);
     for b0 in (0..nchunks).step_by(batch) {
-        let rows: Vec<Result<Vec<BuiltRow>>> = (b0..(b0 + batch).min(nchunks))
+        let rows: Vec<Result<Rows>> = (b0..(b0 + batch).min(nchunks))
             .into_par_iter()
-            .map_init(
-                || vec![0.0f64; n],
-                |dense, c| {
-                    (c * CHUNK..((c + 1) * CHUNK).min(n))
-                        .map(|i| {
-                            let (mut row, ev) = row_of(i, dense)?;
-                            let mut lost = 0.0;
-                            if prune > 0.0 {
-                                row.retain(|e| {
-                                    let keep = e.1 >= prune;
-                                    if !keep {
-                                        lost += e.1;
-                                    }
-                                    keep
-                                });
-                            }
-                            Ok((row, ev, lost))
-                        })
-                        .collect()
-                },
-            )
+            .map_init(Scratch::default, |scratch, c| {
+                let mut out = Rows::new(prune);
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    row_of(i, scratch, &mut out)?;
+                }
+                Ok(out)
+            })
             .collect();
         for chunk in rows {
-            for (row, ev, lost) in chunk? {
-                if chain.entries() + row.len() > limits.max_entries {
-                    return Err(Error::param(
-                        "transition probabilities to store",
-                        format!("more than {}", limits.max_entries),
-                        format!(
-                            "at most {} (--max-entries): use fewer state bits",
-                            limits.max_entries
-                        ),
-                    ));
-                }
-                chain.push_row(&row);
-                events.push(ev);
-                pruned_mass = pruned_mass.max(lost);
+            let chunk = chunk?;
+            if chain.entries() + chunk.entries() > limits.max_entries {
+                return Err(Error::param(
+                    "transition probabilities to store",
+                    format!("more than {}", limits.max_entries),
+                    format!(
+                        "at most {} (--max-entries): use fewer state bits",
+                        limits.max_entries
+                    ),
+                ));
             }
+            chain.append(&chunk);
+            events.extend_from_slice(&chunk.events);
+            pruned_mass = pruned_mass.max(chunk.max_lost);
         }
     }
+    debug_assert_eq!(chain.rows(), n);
     let build_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let st = chain.stationary(1e-13, 20_000)?;
