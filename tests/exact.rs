@@ -79,6 +79,8 @@ fn exact_agrees_with_monte_carlo_for_every_variant() {
         // SGHMC lp-l float (saturating momentum), nearest-away x and v.
         format!(r#"{{"target": {}, "sampler": {{"sghmc": {{"variant": "lp-l", "eta": 0.09, "u": 2.0, "gamma": 3.0}}}}, "format": {{"wl": 5, "fl": 2}}}}"#, g(1.0)),
         format!(r#"{{"target": {}, "sampler": {{"sghmc": {{"variant": "lp-l", "eta": 0.2, "u": 1.0, "gamma": 2.0}}}}, "format": {{"wl": 5, "fl": 1}}, "rounding": "sr:3", "grad_noise": 0.5}}"#, g(1.0)),
+        // SGHMC lp-l float, wrapping position and momentum (frequent wraps: range [-2, 1.75]).
+        format!(r#"{{"target": {}, "sampler": {{"sghmc": {{"variant": "lp-l", "eta": 0.2, "u": 1.0, "gamma": 2.0}}}}, "format": {{"wl": 4, "fl": 2, "overflow": "wrap"}}}}"#, g(1.0)),
         // SGHMC vc-l and vc-joint, float.
         format!(r#"{{"target": {}, "sampler": {{"sghmc": {{"variant": "vc-l", "eta": 0.2, "u": 1.0, "gamma": 2.0}}}}, "format": {{"wl": 6, "fl": 2}}}}"#, g(1.0)),
         format!(r#"{{"target": {}, "sampler": {{"sghmc": {{"variant": "vc-joint", "eta": 0.2, "u": 1.0, "gamma": 2.0}}}}, "format": {{"wl": 6, "fl": 2}}}}"#, g(1.0)),
