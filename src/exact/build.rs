@@ -554,14 +554,7 @@ impl XKernel {
         let fl = m.floor();
         let u = (m - fl) * self.j as f64;
         let k0 = (u.floor() as usize).min(self.j - 1);
-        let s = u - k0 as f64;
-        // Nodes k0 − 1 … k0 + 2 (table rows k0 + 1 … k0 + 4) at offsets −1, 0, 1, 2.
-        let w = [
-            -s * (s - 1.0) * (s - 2.0) / 6.0,
-            (s + 1.0) * (s - 1.0) * (s - 2.0) / 2.0,
-            -(s + 1.0) * s * (s - 2.0) / 2.0,
-            (s + 1.0) * s * (s - 1.0) / 6.0,
-        ];
+        let w = lagrange4(u - k0 as f64);
         let wd = self.width;
         let t = &self.table[(k0 + 1) * wd..(k0 + 5) * wd];
         let (t0, t1, t2, t3) = (&t[..wd], &t[wd..2 * wd], &t[2 * wd..3 * wd], &t[3 * wd..]);
@@ -569,6 +562,40 @@ impl XKernel {
             (0..wd).map(|r| (w[0] * t0[r] + w[1] * t1[r] + w[2] * t2[r] + w[3] * t3[r]).max(0.0)),
         );
         fl as i64 + self.r_lo
+    }
+
+    /// Adds `a·law` to `lo_row` and `b·law` to `hi_row` (each from their first element), the
+    /// law being [`XKernel::eval`]'s at mean `m` (first code [`XKernel::first_code`], `width`
+    /// codes), in one pass over the table. Needs the tabulated kernel
+    /// ([`XKernel::tabulated`]); the sums are those of `eval` followed by the two scaled
+    /// additions, bit for bit.
+    #[inline]
+    pub fn add_pair(&self, m: f64, (a, b): (f64, f64), lo_row: &mut [f64], hi_row: &mut [f64]) {
+        debug_assert!(self.tabulated());
+        let fl = m.floor();
+        let u = (m - fl) * self.j as f64;
+        let k0 = (u.floor() as usize).min(self.j - 1);
+        let w = lagrange4(u - k0 as f64);
+        let wd = self.width;
+        let t = &self.table[(k0 + 1) * wd..(k0 + 5) * wd];
+        let (t0, t1, t2, t3) = (&t[..wd], &t[wd..2 * wd], &t[2 * wd..3 * wd], &t[3 * wd..]);
+        let (g0, g1) = (&mut lo_row[..wd], &mut hi_row[..wd]);
+        for r in 0..wd {
+            let p = (w[0] * t0[r] + w[1] * t1[r] + w[2] * t2[r] + w[3] * t3[r]).max(0.0);
+            g0[r] += a * p;
+            g1[r] += b * p;
+        }
+    }
+
+    /// The first code of the tabulated law at mean `m` (as [`XKernel::add_pair`] returns it).
+    #[inline]
+    pub fn first_code(&self, m: f64) -> i64 {
+        m.floor() as i64 + self.r_lo
+    }
+
+    /// Whether the law is interpolated from a table (else evaluated directly).
+    pub fn tabulated(&self) -> bool {
+        self.j > 0
     }
 
     /// Unclipped codes `[lo, hi]` that hold [`XKernel::eval`]'s output for every mean in
@@ -587,6 +614,18 @@ impl XKernel {
             (a - 1, b + 2)
         }
     }
+}
+
+/// The 4-point Lagrange weights at fractional position `s` ∈ [0, 1) of the nodes at offsets
+/// −1, 0, 1, 2 (table rows k0 + 1 … k0 + 4 for the cell k0).
+#[inline]
+fn lagrange4(s: f64) -> [f64; 4] {
+    [
+        -s * (s - 1.0) * (s - 2.0) / 6.0,
+        (s + 1.0) * (s - 1.0) * (s - 2.0) / 2.0,
+        -(s + 1.0) * s * (s - 2.0) / 2.0,
+        (s + 1.0) * s * (s - 1.0) / 6.0,
+    ]
 }
 
 /// SGHMC on (x, v) codes (`lpmc_kernels::rules::sghmc`): the row of state `(xc, vc)`, state
@@ -853,6 +892,7 @@ fn lpl_float_outcome(
         .as_ref()
         .expect("the float lp-l context has its kernel");
     let inv_tv = 1.0 / t_v;
+    let tabulated = xk.tabulated();
     let Scratch { grid, xs, .. } = sc;
     let mut edges: Vec<f64> = Vec::with_capacity(bps.len() + 1);
     for cell in lo.floor() as i64..=hi.floor() as i64 {
@@ -878,12 +918,22 @@ fn lpl_float_outcome(
                     if dens == 0.0 {
                         continue;
                     }
-                    let base = xk.eval(mu_x + beta * (w - mu_v), xs);
+                    let mx = mu_x + beta * (w - mu_v);
                     let up = rounding.p_up_f64(w);
                     let fw = w.floor() as i64;
-                    let at = (fw - v0) as usize * nxg + (base - x0) as usize;
+                    let (a, b) = (dens * (1.0 - up), dens * up);
+                    let row = (fw - v0) as usize * nxg;
+                    if tabulated {
+                        // The law's first code is known before it is evaluated.
+                        let at = row + (xk.first_code(mx) - x0) as usize;
+                        let (lo, hi) = grid[at..].split_at_mut(nxg);
+                        xk.add_pair(mx, (a, b), lo, hi);
+                        continue;
+                    }
+                    let base = xk.eval(mx, xs);
+                    let at = row + (base - x0) as usize;
                     let len = xs.len();
-                    for (row, pv) in [(at, dens * (1.0 - up)), (at + nxg, dens * up)] {
+                    for (row, pv) in [(at, a), (at + nxg, b)] {
                         if pv > 0.0 {
                             for (gc, &p) in grid[row..row + len].iter_mut().zip(xs.iter()) {
                                 *gc += pv * p;
