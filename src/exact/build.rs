@@ -1023,3 +1023,43 @@ fn emit_grid(
     }
     out.end_row(events);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass [`XKernel::add_pair`] is `eval` followed by the two scaled additions, bit
+    /// for bit (the same products and sums in the same order), and its first code is the one
+    /// `eval` returns; the interpolated law sums to 1 within the table's stated accuracy
+    /// (≈ 10⁻¹⁴ per probability, ~18 probabilities: 10⁻¹² is ample).
+    #[test]
+    fn add_pair_equals_eval_then_scaled_adds() {
+        for rounding in [
+            Rounding::StochasticExact,
+            Rounding::NearestAway,
+            Rounding::Stochastic { bits: 3 },
+        ] {
+            let xk = XKernel::new(0.43, rounding);
+            assert!(xk.tabulated());
+            let mut law = Vec::new();
+            for &m in &[-3.71, -0.5, 0.0, 0.013, 2.999_999, 17.25] {
+                let first = xk.eval(m, &mut law);
+                assert_eq!(first, xk.first_code(m), "mean {m}");
+                let total: f64 = law.iter().sum();
+                assert!((total - 1.0).abs() < 1e-12, "mean {m}: law sums to {total}");
+                let (a, b) = (0.3, 0.7e-3);
+                let start: Vec<f64> = (0..2 * law.len()).map(|k| k as f64 * 1e-3).collect();
+                let mut want = start.clone();
+                let (lo, hi) = want.split_at_mut(law.len());
+                for ((l, h), &p) in lo.iter_mut().zip(hi.iter_mut()).zip(&law) {
+                    *l += a * p;
+                    *h += b * p;
+                }
+                let mut got = start.clone();
+                let (lo, hi) = got.split_at_mut(law.len());
+                xk.add_pair(m, (a, b), lo, hi);
+                assert_eq!(got, want, "mean {m}");
+            }
+        }
+    }
+}
