@@ -13,6 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod error;
+pub mod exact;
 pub mod experiment;
 pub mod format;
 pub mod noise;

@@ -67,6 +67,22 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// The exact stationary law of a 1-D lattice chain (no Monte Carlo): DIR/exact.json,
+    /// DIR/stationary.csv (SGHMC also stationary_joint.csv), DIR/stationary.svg/.png.
+    ///
+    /// Takes the config of `lpmc run` (1-D target; SGLD lp-l/vc-l, SGHMC lp-l/vc-l/vc-joint;
+    /// both datapaths; every rounding and overflow mode); `chains`, `steps` and `seed` are
+    /// ignored. Prints the main numbers.
+    Exact {
+        /// The config file (JSON, or TOML by extension); without one, the built-in run.
+        config: Option<std::path::PathBuf>,
+        /// Output directory.
+        #[arg(long, default_value = "results")]
+        out: std::path::PathBuf,
+        /// Largest number of stored transition probabilities (12 bytes each).
+        #[arg(long, default_value_t = lpmc::exact::MAX_ENTRIES)]
+        max_entries: usize,
+    },
     /// Score samples against a target: exact W2/W1, sliced W2, Bures W2, L2 density.
     ///
     /// Prints one JSON object (see docs/evaluator.md). SAMPLES is a CSV with one column per
@@ -224,6 +240,41 @@ fn run(cli: Cli) -> Result<(), Error> {
                 m.wall_s,
                 m.steps_per_s,
                 opts.out.join("result.json").display()
+            );
+            Ok(())
+        }
+        Command::Exact {
+            config,
+            out,
+            max_entries,
+        } => {
+            let cfg = match &config {
+                Some(path) => RunConfig::load(path)?,
+                None => RunConfig::builtin(),
+            };
+            let opts = lpmc::experiment::exact::ExactOptions {
+                out,
+                limits: lpmc::exact::Limits {
+                    max_entries,
+                    ..Default::default()
+                },
+            };
+            let r = lpmc::experiment::exact::exact(&cfg, &opts)?;
+            let m = &r.metrics;
+            println!(
+                "mean {:?} var {:?} w2 {:.6} w1 {:.6} saturation_rate {:.3e} relaxation {:.1} steps ({} states, {} solver, residual {:.1e}, {:.2} s + {:.2} s) -> {}",
+                m.mean,
+                m.var,
+                m.w2,
+                m.w1,
+                m.saturation_rate,
+                m.relaxation_steps.unwrap_or(f64::INFINITY),
+                r.states,
+                m.solver,
+                m.residual,
+                m.build_s,
+                m.solve_s,
+                opts.out.join("exact.json").display()
             );
             Ok(())
         }

@@ -101,6 +101,78 @@ impl Rounding {
             _ => 0,
         }
     }
+
+    /// The exact probability that [`crate::portable::round_code`] rounds a code up, given its
+    /// `s` discarded bits `d` (`0 ≤ d < 2^s`, `1 ≤ s ≤ 63`), the floor `⌊y⌋ = k >> s` being
+    /// odd (`floor_odd`, used by `NearestEven`) and the code negative (`negative`, used by
+    /// `NearestAway` and `TowardZero`): the fraction of the `2^bits_per_code(s)` random words
+    /// for which the result is `⌊y⌋ + 1`.
+    ///
+    /// `Floor` 0; `TowardZero` 1 iff negative and `d ≠ 0`; nearest modes 0 or 1 (ties by
+    /// parity / sign); `Stochastic { R }` `top_R(d)/2^R`; `StochasticExact` `d/2^s`;
+    /// `StochasticCorrected { R }` `rne_R(d)/2^R`. Every value is a dyadic rational, exact in
+    /// `f64` for `s ≤ 53` (beyond, `d/2^s` is rounded once).
+    ///
+    /// ```
+    /// use lpmc_kernels::Rounding;
+    /// // .1011 (11/16) with sr:2 keeps the bits 10: P(up) = 2/4.
+    /// assert_eq!(Rounding::Stochastic { bits: 2 }.p_up_code(0b1011, 4, false, false), 0.5);
+    /// assert_eq!(Rounding::StochasticExact.p_up_code(0b1011, 4, false, false), 11.0 / 16.0);
+    /// // src:2 rounds .1011 to .11 first: 3/4.
+    /// assert_eq!(Rounding::StochasticCorrected { bits: 2 }.p_up_code(0b1011, 4, false, false), 0.75);
+    /// assert_eq!(Rounding::NearestEven.p_up_code(0b1000, 4, true, false), 1.0);
+    /// ```
+    pub fn p_up_code(self, d: u64, s: u32, floor_odd: bool, negative: bool) -> f64 {
+        let half = 1u64 << (s - 1);
+        let frac = |num: u64, r: u32| num as f64 / (r as f64).exp2();
+        match self {
+            Rounding::Floor => 0.0,
+            Rounding::TowardZero => (negative && d != 0) as u8 as f64,
+            Rounding::NearestEven => (d > half || (d == half && floor_odd)) as u8 as f64,
+            Rounding::NearestAway => (d > half || (d == half && !negative)) as u8 as f64,
+            Rounding::Stochastic { bits } => frac(crate::portable::top_bits(d, s, bits), bits),
+            Rounding::StochasticExact => frac(d, s),
+            Rounding::StochasticCorrected { bits } => {
+                frac(crate::portable::rne_bits(d, s, bits), bits)
+            }
+        }
+    }
+
+    /// The exact probability that [`crate::portable::round_f64`] rounds up an `f64` whose
+    /// value in units of the target's Δ is `y` (finite, `|y| < 2^126`): with `f = y − ⌊y⌋`
+    /// (exact), `StochasticExact` gives `⌈f·2^53⌉/2^53` (it draws 53 bits `u` and rounds up
+    /// iff `u < f·2^53`), `Stochastic { R }` `⌊f·2^R⌋/2^R`, `StochasticCorrected { R }`
+    /// `round_half_even(f·2^R)/2^R`, deterministic modes 0 or 1 as `round_f64` decides.
+    ///
+    /// ```
+    /// use lpmc_kernels::Rounding;
+    /// assert_eq!(Rounding::Stochastic { bits: 1 }.p_up_f64(4.8), 0.5);
+    /// assert_eq!(Rounding::StochasticExact.p_up_f64(4.75), 0.75);
+    /// assert_eq!(Rounding::TowardZero.p_up_f64(-4.8), 1.0);
+    /// assert_eq!(Rounding::NearestEven.p_up_f64(4.5), 0.0);
+    /// ```
+    pub fn p_up_f64(self, y: f64) -> f64 {
+        let floor = y.floor();
+        let f = y - floor;
+        let pow = |r: u32| (r as f64).exp2();
+        match self {
+            Rounding::Floor => 0.0,
+            Rounding::TowardZero => (y < 0.0 && f != 0.0) as u8 as f64,
+            Rounding::NearestEven => {
+                (f > 0.5 || (f == 0.5 && (floor as i128) & 1 == 1)) as u8 as f64
+            }
+            Rounding::NearestAway => (f > 0.5 || (f == 0.5 && y >= 0.0)) as u8 as f64,
+            Rounding::Stochastic { bits } => {
+                crate::portable::scaled_floor(f, bits) as f64 / pow(bits)
+            }
+            Rounding::StochasticExact => {
+                (f * crate::portable::TWO53).ceil() / crate::portable::TWO53
+            }
+            Rounding::StochasticCorrected { bits } => {
+                crate::portable::scaled_rne(f, bits) as f64 / pow(bits)
+            }
+        }
+    }
 }
 
 impl fmt::Display for Rounding {

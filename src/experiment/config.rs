@@ -180,6 +180,21 @@ pub struct SghmcConfig {
     pub rescale_headroom: f64,
 }
 
+impl SghmcConfig {
+    /// The sampler parameters of this section.
+    pub fn params(&self) -> SghmcParams {
+        SghmcParams {
+            eta: self.eta,
+            u: self.u,
+            gamma: self.gamma,
+            paper_sign: self.paper_sign,
+            rescale_momentum: self.rescale_momentum,
+            vc_wide_momentum: self.vc_wide_momentum,
+            rescale_headroom: self.rescale_headroom,
+        }
+    }
+}
+
 fn default_headroom() -> f64 {
     1.0
 }
@@ -274,6 +289,18 @@ impl RunConfig {
         }
     }
 
+    /// The sampler setup: per-quantity formats, rounding, datapath, gradient noise and noise
+    /// generator.
+    pub fn setup(&self) -> Setup {
+        Setup {
+            formats: self.formats(),
+            rounding: self.rounding,
+            datapath: self.datapath,
+            grad_noise: self.grad_noise,
+            noise_gen: self.noise_gen,
+        }
+    }
+
     /// Validates everything and builds the target and the sampler.
     pub fn build(&self) -> Result<Built> {
         let target = self.target.build()?;
@@ -314,34 +341,13 @@ impl RunConfig {
             x0,
         })
     }
-}
 
-impl RunConfig {
     /// The config's sampler in dimension `d` (the target's), without building the target.
     pub fn build_sampler(&self, d: usize) -> Result<Box<dyn Sampler>> {
-        let setup = Setup {
-            formats: self.formats(),
-            rounding: self.rounding,
-            datapath: self.datapath,
-            grad_noise: self.grad_noise,
-            noise_gen: self.noise_gen,
-        };
+        let setup = self.setup();
         Ok(match &self.sampler {
             SamplerConfig::Sgld(s) => Box::new(Sgld::new(s.variant, s.eta, setup, d)?),
-            SamplerConfig::Sghmc(s) => Box::new(Sghmc::new(
-                s.variant,
-                SghmcParams {
-                    eta: s.eta,
-                    u: s.u,
-                    gamma: s.gamma,
-                    paper_sign: s.paper_sign,
-                    rescale_momentum: s.rescale_momentum,
-                    vc_wide_momentum: s.vc_wide_momentum,
-                    rescale_headroom: s.rescale_headroom,
-                },
-                setup,
-                d,
-            )?),
+            SamplerConfig::Sghmc(s) => Box::new(Sghmc::new(s.variant, s.params(), setup, d)?),
         })
     }
 }

@@ -28,6 +28,22 @@ const ETAS: [f64; 10] = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1
 /// Chain groups for the standard error of a variance.
 const GROUPS: usize = 20;
 
+/// The stationary variance of the exact lattice chain ([`crate::exact`]) of `v` at `eta`:
+/// the same config as the Monte-Carlo runs, solved without sampling.
+fn exact_var(v: SgldVariant, eta: f64) -> Result<f64> {
+    let cfg = config(
+        gaussian(1.0),
+        sgld(v, eta),
+        WL,
+        FL,
+        Rounding::StochasticExact,
+        GRAD_NOISE,
+        Budget::new(1, 2, 1, 1),
+        0,
+    )?;
+    Ok(crate::exact::solve(&cfg, &Default::default())?.metrics.var[0])
+}
+
 fn closed_form(v: SgldVariant, eta: f64) -> Result<f64> {
     let mut p = SgldGaussian::new(eta, 0.0, 1.0);
     p.grad_noise = GRAD_NOISE;
@@ -155,6 +171,21 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
             .collect();
         series.push(Series::new(format!("{name}: closed form"), pts));
     }
+    // The exact chain of the lattice variants (lp-f has a continuous state): one solve
+    // per η of the grid, milliseconds each.
+    let mut exact_at_eta = Vec::new();
+    for (v, name) in VARIANTS {
+        if v == SgldVariant::LpF {
+            continue;
+        }
+        let pts: Vec<(f64, f64)> = grid
+            .iter()
+            .step_by(3)
+            .filter_map(|&e| exact_var(v, e).ok().map(|y| (e, y)))
+            .collect();
+        series.push(Series::new(format!("{name}: exact chain"), pts));
+        exact_at_eta.push((v, exact_var(v, ETA)?));
+    }
     series.push(Series::new(
         "target variance 1",
         vec![(1e-4, 1.0), (1e-1, 1.0)],
@@ -188,7 +219,6 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     rep.paper.push(
         "Naive SGLDLP-L inflates the variance as η shrinks (≈ Δ/√(πη), slope −½ in log–log); VC and -F match N(0, 1).".into(),
     );
-    let names = ["lp-f", "lp-l", "vc-l"];
     for (k, (r, m)) in runs.iter().enumerate() {
         rep.measured.push(format!(
             "{} at η = {ETA}: Var x = {} ± {}, W2 = {}, L2 density = {}, {} saturations",
@@ -200,6 +230,7 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
             r.saturations
         ));
     }
+    let names = ["lp-f", "lp-l", "vc-l"];
     // Closeness to the closed form: its model error is ≤ 1e-4 relative at these settings
     // (docs/theory.md §4), so the tolerance is the noise plus 0.002 (about 0.1%).
     for (k, (r, _)) in runs.iter().enumerate() {
@@ -213,6 +244,22 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
             Estimate::new(r.var, r.var_se(GROUPS)),
             cf,
             0.002,
+        ));
+    }
+    // The exact chain is the same Markov chain as the runs: they agree within noise alone.
+    for (v, ev) in &exact_at_eta {
+        let k = VARIANTS.iter().position(|(u, _)| u == v).unwrap_or(0);
+        let r = &runs[k].0;
+        rep.checks.push(check_close(
+            format!("exact_var.{}", names[k]),
+            format!(
+                "SGLD {} stationary variance at η = {ETA} matches the exact lattice chain ({})",
+                names[k],
+                num(*ev)
+            ),
+            Estimate::new(r.var, r.var_se(GROUPS)),
+            *ev,
+            0.0,
         ));
     }
     let w = |k: usize| w2_estimate(&runs[k].1);

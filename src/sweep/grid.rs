@@ -40,6 +40,20 @@ struct GridFile {
     seed: u64,
     #[serde(default)]
     cost: CostWeights,
+    #[serde(default)]
+    method: Method,
+}
+
+/// How a sweep scores its points.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Monte Carlo: run the chains, score the samples (the default).
+    #[default]
+    Mc,
+    /// The exact stationary law of the lattice chain ([`crate::exact`]): no chains, no
+    /// sampling error (1-D targets, lattice variants only).
+    Exact,
 }
 
 /// A parsed grid: validated paths and lists (not yet the points; see [`Grid::points`]).
@@ -53,6 +67,8 @@ pub struct Grid {
     pub seed: u64,
     /// Weights of the hardware cost model.
     pub cost: CostWeights,
+    /// Monte Carlo or exact.
+    pub method: Method,
     /// `base` with every default filled in (the serialized [`RunConfig`] of `base`), or `base`
     /// itself when it is not a complete config on its own; the paths are applied to this.
     filled: Value,
@@ -146,6 +162,7 @@ impl Grid {
             vary,
             seed: file.seed,
             cost: file.cost,
+            method: file.method,
         })
     }
 
@@ -173,12 +190,17 @@ impl Grid {
             .iter()
             .map(|(p, v)| (p.clone(), Value::Array(v.clone())))
             .collect();
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "base": self.base,
             "vary": vary,
             "seed": self.seed,
             "cost": serde_json::to_value(self.cost).unwrap_or_default(),
-        })
+        });
+        // Monte Carlo grids keep the hash they had before `method` existed.
+        if self.method == Method::Exact {
+            v["method"] = "exact".into();
+        }
+        v
     }
 
     /// The grid hash: [`fnv1a64`] of the canonical JSON text, 16 lower-case hex digits.

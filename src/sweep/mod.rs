@@ -105,6 +105,18 @@ pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
         return Err(Error::param("--threads", 0, "must be at least 1"));
     }
     let points = grid.points()?;
+    if grid.method == grid::Method::Exact {
+        for p in &points {
+            crate::exact::check(&p.config, &crate::exact::Limits::default()).map_err(|e| {
+                Error::Config(format!(
+                    "grid point {} ({}): {}",
+                    p.index,
+                    p.key,
+                    grid::one_line(&e.to_string())
+                ))
+            })?;
+        }
+    }
     let hash = grid.hash();
     let dir = &opts.out;
     let mut done = std::collections::BTreeSet::new();
@@ -148,7 +160,8 @@ pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
     )?;
 
     let bar = progress_bar(todo.len() as u64, opts.progress);
-    let run_all = || run_points(&todo, dir, &hash, &grid.cost, &bar);
+    let method = grid.method;
+    let run_all = || run_points(&todo, dir, &hash, &grid.cost, method, &bar);
     match opts.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()
             .num_threads(t)
@@ -186,10 +199,14 @@ fn run_points(
     dir: &Path,
     hash: &str,
     weights: &cost::CostWeights,
+    method: grid::Method,
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
     let one = |p: &Point, chain_threads: Option<usize>| -> Result<()> {
-        let rec = run_point(p, hash, chain_threads, weights)?;
+        let rec = match method {
+            grid::Method::Mc => run_point(p, hash, chain_threads, weights)?,
+            grid::Method::Exact => run_point_exact(p, hash, weights)?,
+        };
         store::write_point(dir, &rec)?;
         bar.inc(1);
         Ok(())
@@ -310,6 +327,23 @@ pub fn run_point(
             Err(e) => metrics.eval_error = Some(grid::one_line(&e.to_string())),
         }
     }
+    let mut rec = run_point_setup(p, grid_hash, weights, metrics, d);
+    rec.timing = PointTiming {
+        wall_s: out.wall_s,
+        steps_per_s: out.steps_per_s,
+    };
+    Ok(rec)
+}
+
+/// The record of point `p` with `metrics`, its setup and cost filled in (timings zero).
+fn run_point_setup(
+    p: &Point,
+    grid_hash: &str,
+    weights: &cost::CostWeights,
+    metrics: PointMetrics,
+    d: usize,
+) -> PointRecord {
+    let c = &p.config;
     let text = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     let (sampler, variant) = match &c.sampler {
         SamplerConfig::Sgld(s) => ("sgld", text(serde_json::json!(s.variant))),
@@ -319,6 +353,7 @@ pub fn run_point(
     let f = c.formats();
     let setup = PointSetup {
         label: format!("{sampler} {variant} {datapath}"),
+        method: "mc".into(),
         sampler: sampler.into(),
         variant,
         datapath,
@@ -330,7 +365,7 @@ pub fn run_point(
         chains: c.chains,
         steps: c.steps,
     };
-    Ok(PointRecord {
+    PointRecord {
         grid_hash: grid_hash.to_string(),
         index: p.index,
         key: p.key.clone(),
@@ -340,8 +375,45 @@ pub fn run_point(
         metrics,
         cost: cost::cost(c, weights),
         timing: PointTiming {
-            wall_s: out.wall_s,
-            steps_per_s: out.steps_per_s,
+            wall_s: 0.0,
+            steps_per_s: 0.0,
         },
-    })
+    }
+}
+
+/// Scores one point by its exact stationary law ([`crate::exact::solve`]): `error` = `w2`,
+/// `w1`, `mean_err`, `var_err` and `saturation_rate` (expected events per step) exact, no
+/// interval (there is no sampling error), `saturations` and `kept_samples` 0; `wall_s` the
+/// build and solve time.
+pub fn run_point_exact(
+    p: &Point,
+    grid_hash: &str,
+    weights: &cost::CostWeights,
+) -> Result<PointRecord> {
+    let c = &p.config;
+    let s = crate::exact::solve(c, &crate::exact::Limits::default())?;
+    let m = &s.metrics;
+    let fin = |x: f64| x.is_finite().then_some(x);
+    let metrics = PointMetrics {
+        error_metric: "w2".into(),
+        error: fin(m.w2),
+        error_lo: None,
+        error_hi: None,
+        error_se: None,
+        w2: fin(m.w2),
+        w1: fin(m.w1),
+        mean_err: fin((m.mean[0] - m.target_mean[0]).abs()),
+        var_err: fin((m.var[0] / m.target_var[0] - 1.0).abs()),
+        saturations: 0,
+        saturation_rate: m.saturation_rate,
+        kept_samples: 0,
+        eval_error: None,
+    };
+    let mut rec = run_point_setup(p, grid_hash, weights, metrics, 1);
+    rec.setup.method = "exact".into();
+    rec.timing = PointTiming {
+        wall_s: m.build_s + m.solve_s,
+        steps_per_s: 0.0,
+    };
+    Ok(rec)
 }

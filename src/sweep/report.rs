@@ -2,7 +2,7 @@
 //! `points.jsonl`, `pareto.csv`, and the figures `error_vs_bits`, `pareto` and (when the
 //! state format's WL and FL both vary) `heatmap_wl_fl[_<label>]`, each as SVG and PNG.
 //!
-//! Columns (one row per point, canonical order): `index, key, vary.<path>…, seed, label,
+//! Columns (one row per point, canonical order): `index, key, vary.<path>…, seed, label, method,
 //! sampler, variant, datapath, rounding, source, noise_gen, <q>_wl, <q>_fl` for q in param,
 //! momentum, grad, accum, coef, noise, `dim, chains, steps`, the metrics
 //! ([`super::store::PointMetrics`]), the cost ([`super::cost::Cost`], `cost` = its total), and
@@ -37,6 +37,7 @@ pub fn row(r: &PointRecord) -> Vec<(String, Value)> {
     cols.push(("seed".into(), r.seed.into()));
     for (k, v) in [
         ("label", &s.label),
+        ("method", &s.method),
         ("sampler", &s.sampler),
         ("variant", &s.variant),
         ("datapath", &s.datapath),

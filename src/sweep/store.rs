@@ -31,6 +31,9 @@ pub struct PointSetup {
     /// `"{sampler} {variant} {datapath}"`, e.g. `sghmc lp-l integer`: the series of the
     /// error-vs-bits plot.
     pub label: String,
+    /// `mc` (Monte Carlo) or `exact` (the exact stationary law).
+    #[serde(default = "default_method")]
+    pub method: String,
     /// `sgld` or `sghmc`.
     pub sampler: String,
     /// The sampler's variant (`fp`, `lp-f`, `lp-l`, `vc-l`, `vc-joint`).
@@ -51,6 +54,10 @@ pub struct PointSetup {
     pub chains: usize,
     /// Steps per chain.
     pub steps: u64,
+}
+
+fn default_method() -> String {
+    "mc".into()
 }
 
 /// What was measured at a point. Distances are in the units of x; `None` when not defined
