@@ -14,9 +14,11 @@
 //! - `chains 1-D sghmc`: the runner on 1e4 chains × 1e5 steps of 1-D SGHMC `lp-l` (full mode
 //!   only; `--quick` runs 1e3 × 1e4 and says so).
 //!
-//! The baseline (`f32`) does what array code does: whole-array operations, each allocating
-//! its temporary, `f32` values, a fresh array of uniforms per rounding:
-//! `x = clip(floor(x/Δ + U)·Δ, lo, hi)`. Every rate is the median of several repeats (the
+//! The baseline (`f32`) is the float simulation at its fastest: one fused in-place pass per
+//! step over `f32` values, Box–Muller normals and 24-bit uniforms from xoshiro256++, the
+//! rounding `x = clip(floor(x/Δ + u)·Δ, lo, hi)` — faster than the vectorised NumPy
+//! float32 script a researcher writes (which makes a pass over memory per operation), so the
+//! ratios do not flatter lpmc. Every rate is the median of several repeats (the
 //! machine may be shared). Peak memory is the process's peak resident set (`VmHWM` of
 //! `/proc/self/status`, Linux only).
 
@@ -128,130 +130,134 @@ fn parallel_rate(threads: usize, reps: usize, work: impl Fn(usize) -> f64 + Sync
     })
 }
 
-/// `n` uniforms in [0, 1) as `f32` (24 random bits each), a fresh array like `rand(n)`.
-fn uniforms(bits: &mut Xoshiro, n: usize) -> Vec<f32> {
-    let mut w = vec![0u64; n];
-    bits.fill(&mut w);
-    w.iter()
-        .map(|&w| (w >> 40) as f32 * (1.0 / 16_777_216.0))
-        .collect()
-}
+/// 2^−24: a 24-bit uniform to `f32` in [0, 1).
+const INV_2_24: f32 = 1.0 / 16_777_216.0;
 
-/// `n` standard normals as `f32` by Box–Muller on two uniform arrays, like `randn(n)`.
-fn normals(bits: &mut Xoshiro, n: usize) -> Vec<f32> {
-    let u1 = uniforms(bits, n);
-    let u2 = uniforms(bits, n);
-    let r: Vec<f32> = u1.iter().map(|&u| (-2.0 * (1.0 - u).ln()).sqrt()).collect();
-    let c: Vec<f32> = u2
-        .iter()
-        .map(|&u| (2.0 * std::f32::consts::PI * u).cos())
-        .collect();
-    r.iter().zip(&c).map(|(a, b)| a * b).collect()
-}
-
-/// The array-code stochastic rounding `clip(floor(x/Δ + U)·Δ, lo, hi)`, one temporary per
-/// operation.
-fn f32_sr(x: &[f32], delta: f32, lo: f32, hi: f32, bits: &mut Xoshiro) -> Vec<f32> {
-    let u = uniforms(bits, x.len());
-    let t1: Vec<f32> = x.iter().map(|v| v / delta).collect();
-    let t2: Vec<f32> = t1.iter().zip(&u).map(|(a, b)| a + b).collect();
-    let t3: Vec<f32> = t2.iter().map(|v| v.floor()).collect();
-    let t4: Vec<f32> = t3.iter().map(|v| v * delta).collect();
-    t4.iter().map(|v| v.clamp(lo, hi)).collect()
-}
-
-/// One `f32` array-code SGLD `lp-l` step on N(0, I): `x = Q(x − η·x + √(2η)·randn)`.
-fn f32_sgld(x: &[f32], eta: f32, delta: f32, lim: f32, bits: &mut Xoshiro) -> Vec<f32> {
-    let g: Vec<f32> = x.to_vec(); // ∇U = x
-    let z = normals(bits, x.len());
-    let a: Vec<f32> = g.iter().map(|v| eta * v).collect();
-    let b: Vec<f32> = z.iter().map(|v| (2.0 * eta).sqrt() * v).collect();
-    let y: Vec<f32> = x
-        .iter()
-        .zip(&a)
-        .zip(&b)
-        .map(|((x, a), b)| x - a + b)
-        .collect();
-    f32_sr(&y, delta, -lim, lim - delta, bits)
-}
-
-/// One `f32` array-code SGHMC `lp-l` step on N(0, I) with the exact integrator's constants
-/// `k = [e, c_vg, c_xv, c_xg, s_v, a, s]`.
-fn f32_sghmc(
-    x: &[f32],
-    v: &[f32],
-    k: [f32; 7],
-    delta: f32,
-    lim: f32,
-    bits: &mut Xoshiro,
-) -> (Vec<f32>, Vec<f32>) {
-    let [e, cvg, cxv, cxg, sv, a, s] = k;
-    let g: Vec<f32> = x.to_vec();
-    let z1 = normals(bits, x.len());
-    let z2 = normals(bits, x.len());
-    let xi_v: Vec<f32> = z1.iter().map(|z| sv * z).collect();
-    let vn: Vec<f32> = (0..x.len())
-        .map(|i| e * v[i] + cvg * g[i] + xi_v[i])
-        .collect();
-    let xn: Vec<f32> = (0..x.len())
-        .map(|i| x[i] + cxv * v[i] + cxg * g[i] + a * xi_v[i] + s * z2[i])
-        .collect();
+/// Two `f32` uniforms in [0, 1) from one word (its two 24-bit halves' top bits), the
+/// resolution of NumPy's `random(dtype=float32)`.
+#[inline(always)]
+fn uniform_pair(w: u64) -> (f32, f32) {
     (
-        f32_sr(&vn, delta, -lim, lim - delta, bits),
-        f32_sr(&xn, delta, -lim, lim - delta, bits),
+        (w >> 40) as f32 * INV_2_24,
+        ((w >> 8) & 0xff_ffff) as f32 * INV_2_24,
     )
 }
 
-/// The array-code Q^vc of \[S\] on means `mu` with variance `var`, clipped to
-/// `[−lim, lim − Δ]`: for `var > Δ²/4`, `x = μ + √(var − Δ²/4)·randn`, `q = round(x/Δ)·Δ`,
-/// `r = x/Δ − q/Δ` and a ±Δ correction with P(±) = (1/4 + r² ± |r|)/2 in the direction of
-/// r; otherwise SR of μ plus a ±Δ correction with P(±) = max(var/Δ² − f(1−f), 0)/2. Every
-/// operation a whole-array temporary, as `torch.where` code writes it.
-fn f32_qvc(mu: &[f32], var: f32, delta: f32, lim: f32, bits: &mut Xoshiro) -> Vec<f32> {
-    let n = mu.len();
+/// Two `f32` standard normals from one word by Box–Muller: `u1 ∈ (0, 1]`, `u2 ∈ [0, 1)`
+/// (24 bits each), `√(−2 ln u1)·(cos 2πu2, sin 2πu2)`.
+#[inline(always)]
+fn normal_pair(w: u64) -> (f32, f32) {
+    let (a, u2) = uniform_pair(w);
+    let r = (-2.0 * (a + INV_2_24).ln()).sqrt();
+    let (sin, cos) = (2.0 * std::f32::consts::PI * u2).sin_cos();
+    (r * cos, r * sin)
+}
+
+/// The float stochastic rounding `clip(floor(x/Δ + u)·Δ, lo, hi)` of one value.
+#[inline(always)]
+fn sr_f32(x: f32, u: f32, delta: f32, lo: f32, hi: f32) -> f32 {
+    ((x / delta + u).floor() * delta).clamp(lo, hi)
+}
+
+/// `f32` stochastic rounding of `xs` in place (one word per two values): the baseline of
+/// `requantize`.
+fn f32_sr(xs: &mut [f32], delta: f32, lo: f32, hi: f32, bits: &mut Xoshiro) {
+    for pair in xs.chunks_mut(2) {
+        let (u1, u2) = uniform_pair(bits.next_word());
+        pair[0] = sr_f32(pair[0], u1, delta, lo, hi);
+        if let Some(x) = pair.get_mut(1) {
+            *x = sr_f32(*x, u2, delta, lo, hi);
+        }
+    }
+}
+
+/// One `f32` SGLD `lp-l` step on N(0, I) in place, one fused pass:
+/// `x ← clip(floor((x − η·x + √(2η)·z)/Δ + u)·Δ, −lim, lim − Δ)` (two words per two
+/// coordinates: the normals, the uniforms).
+fn f32_sgld(x: &mut [f32], eta: f32, delta: f32, lim: f32, bits: &mut Xoshiro) {
+    let sd = (2.0 * eta).sqrt();
+    for pair in x.chunks_mut(2) {
+        let z = normal_pair(bits.next_word());
+        let u = uniform_pair(bits.next_word());
+        for (x, (z, u)) in pair.iter_mut().zip([z.0, z.1].into_iter().zip([u.0, u.1])) {
+            *x = sr_f32(*x - eta * *x + sd * z, u, delta, -lim, lim - delta);
+        }
+    }
+}
+
+/// One `f32` SGHMC `lp-l` step on N(0, I) in place with the exact integrator's constants
+/// `k = [e, c_vg, c_xv, c_xg, s_v, a, s]`: `ξ_v = s_v·z₁`, `v' = e·v + c_vg·x + ξ_v`,
+/// `x' = x + c_xv·v + c_xg·x + a·ξ_v + s·z₂`, both stochastically rounded; one fused pass
+/// (three words per two coordinates).
+fn f32_sghmc(x: &mut [f32], v: &mut [f32], k: [f32; 7], delta: f32, lim: f32, bits: &mut Xoshiro) {
+    let [e, cvg, cxv, cxg, sv, a, s] = k;
+    let (lo, hi) = (-lim, lim - delta);
+    for (xp, vp) in x.chunks_mut(2).zip(v.chunks_mut(2)) {
+        let z1 = normal_pair(bits.next_word());
+        let z2 = normal_pair(bits.next_word());
+        let (ua, ub) = uniform_pair(bits.next_word());
+        let (uc, ud) = uniform_pair(bits.next_word());
+        let lanes = [(z1.0, z2.0, ua, uc), (z1.1, z2.1, ub, ud)];
+        for ((x, v), (z1, z2, uv, ux)) in xp.iter_mut().zip(vp.iter_mut()).zip(lanes) {
+            let xi_v = sv * z1;
+            let vn = e * *v + cvg * *x + xi_v;
+            let xn = *x + cxv * *v + cxg * *x + a * xi_v + s * z2;
+            *v = sr_f32(vn, uv, delta, lo, hi);
+            *x = sr_f32(xn, ux, delta, lo, hi);
+        }
+    }
+}
+
+/// The float Q^vc of \[S\] of one mean `mu` with variance `var`, clipped to
+/// `[−lim, lim − Δ]`: for `var > Δ²/4`, `x = μ + √(var − Δ²/4)·z`, `q = round(x/Δ)`,
+/// `r = x/Δ − q` and a ±Δ correction with P(±) = (1/4 + r² ± |r|)/2 in the direction of r;
+/// otherwise SR of μ plus a ±Δ correction with P(±) = max(var/Δ² − f(1−f), 0)/2. `z`, `u1`
+/// and `u2` are its normal and uniforms.
+#[inline(always)]
+fn qvc_f32(mu: f32, var: f32, delta: f32, lim: f32, z: f32, u1: f32, u2: f32) -> f32 {
     let v0 = delta * delta / 4.0;
-    let (q, pp, pm): (Vec<f32>, Vec<f32>, Vec<f32>) = if var > v0 {
-        let z = normals(bits, n);
-        let x: Vec<f32> = (0..n).map(|i| mu[i] + (var - v0).sqrt() * z[i]).collect();
-        let q: Vec<f32> = x.iter().map(|v| (v / delta).round()).collect();
-        let r: Vec<f32> = (0..n).map(|i| x[i] / delta - q[i]).collect();
-        let up: Vec<f32> = r.iter().map(|r| (0.25 + r * r + r.abs()) / 2.0).collect();
-        let dn: Vec<f32> = r.iter().map(|r| (0.25 + r * r - r.abs()) / 2.0).collect();
-        // The correction points the way r does: swap the two for r < 0.
-        let pp = (0..n)
-            .map(|i| if r[i] < 0.0 { dn[i] } else { up[i] })
-            .collect();
-        let pm = (0..n)
-            .map(|i| if r[i] < 0.0 { up[i] } else { dn[i] })
-            .collect();
-        (q, pp, pm)
+    let (q, pp, pm) = if var > v0 {
+        let x = (mu + (var - v0).sqrt() * z) / delta;
+        let q = x.round();
+        let r = x - q;
+        let up = (0.25 + r * r + r.abs()) / 2.0;
+        let dn = (0.25 + r * r - r.abs()) / 2.0;
+        if r < 0.0 {
+            (q, dn, up)
+        } else {
+            (q, up, dn)
+        }
     } else {
-        let y: Vec<f32> = mu.iter().map(|v| v / delta).collect();
-        let fl: Vec<f32> = y.iter().map(|v| v.floor()).collect();
-        let f: Vec<f32> = (0..n).map(|i| y[i] - fl[i]).collect();
-        let u = uniforms(bits, n);
-        let q: Vec<f32> = (0..n).map(|i| fl[i] + (u[i] < f[i]) as u8 as f32).collect();
-        let w: Vec<f32> = f
-            .iter()
-            .map(|f| (var / (delta * delta) - f * (1.0 - f)).max(0.0) / 2.0)
-            .collect();
-        (q, w.clone(), w)
+        let y = mu / delta;
+        let fl = y.floor();
+        let f = y - fl;
+        let w = (var / (delta * delta) - f * (1.0 - f)).max(0.0) / 2.0;
+        (fl + (u1 < f) as u8 as f32, w, w)
     };
-    let u = uniforms(bits, n);
-    let c: Vec<f32> = (0..n)
-        .map(|i| {
-            if u[i] < pp[i] {
-                1.0
-            } else if u[i] < pp[i] + pm[i] {
-                -1.0
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    (0..n)
-        .map(|i| ((q[i] + c[i]) * delta).clamp(-lim, lim - delta))
-        .collect()
+    let c = if u2 < pp {
+        1.0
+    } else if u2 < pp + pm {
+        -1.0
+    } else {
+        0.0
+    };
+    ((q + c) * delta).clamp(-lim, lim - delta)
+}
+
+/// [`qvc_f32`] of every mean `mu(i)` into `out`, one fused pass (two words per value).
+fn f32_qvc(
+    out: &mut [f32],
+    mu: impl Fn(usize) -> f32,
+    var: f32,
+    delta: f32,
+    lim: f32,
+    bits: &mut Xoshiro,
+) {
+    for (i, o) in out.iter_mut().enumerate() {
+        let (z, _) = normal_pair(bits.next_word());
+        let (u1, u2) = uniform_pair(bits.next_word());
+        *o = qvc_f32(mu(i), var, delta, lim, z, u1, u2);
+    }
 }
 
 /// The 8-bit kernel setting: param/momentum/grad Q(8,3), accum Q(24,16), coef Q(16,12),
@@ -430,7 +436,9 @@ fn requantize_row(z: &Sizes, platform: Platform) -> BenchRow {
     let f32_rate = median_rate(z.reps, || {
         let calls = (z.requant_calls / 10).max(1);
         for _ in 0..calls {
-            std::hint::black_box(f32_sr(&xs, 1.0 / 16.0, -8.0, 7.9375, &mut bits));
+            let mut ys = xs.clone();
+            f32_sr(&mut ys, 1.0 / 16.0, -8.0, 7.9375, &mut bits);
+            std::hint::black_box(ys);
         }
         (n * calls) as f64
     });
@@ -501,8 +509,9 @@ fn sgld_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
         let mut x = vec![0f32; d];
         let steps = (z.steps / 10).max(1);
         for _ in 0..steps {
-            x = f32_sgld(&x, eta as f32, 0.125, 16.0, &mut bits);
+            f32_sgld(&mut x, eta as f32, 0.125, 16.0, &mut bits);
         }
+        std::hint::black_box(&x);
         (d as u64 * steps) as f64
     });
     let mut r = row(
@@ -538,8 +547,9 @@ fn sghmc_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
         let (mut x, mut v) = (vec![0f32; d], vec![0f32; d]);
         let steps = (z.steps / 10).max(1);
         for _ in 0..steps {
-            (v, x) = f32_sghmc(&x, &v, kf, 0.125, 16.0, &mut bits);
+            f32_sghmc(&mut x, &mut v, kf, 0.125, 16.0, &mut bits);
         }
+        std::hint::black_box((&x, &v));
         (d as u64 * steps) as f64
     });
     let mut r = row(
@@ -576,19 +586,26 @@ fn vc_row(z: &Sizes, platform: Platform, threads: usize, hmc: bool) -> BenchRow 
     let (delta, lim) = (0.125f32, 16.0f32);
     let f32_rate = median_rate(z.reps, || {
         let (mut x, mut v) = (vec![0f32; d], vec![0f32; d]);
+        let (mut xn, mut vn) = (vec![0f32; d], vec![0f32; d]);
         let steps = (z.steps / 10).max(1);
         for _ in 0..steps {
             if hmc {
                 let kf = [k.vv, k.vg, k.xv, k.xg].map(|c| c as f32);
-                let mv: Vec<f32> = (0..d).map(|i| kf[0] * v[i] + kf[1] * x[i]).collect();
-                let mx: Vec<f32> = (0..d).map(|i| x[i] + kf[2] * v[i] + kf[3] * x[i]).collect();
-                v = f32_qvc(&mv, k.var_v as f32, delta, lim, &mut bits);
-                x = f32_qvc(&mx, k.var_x as f32, delta, lim, &mut bits);
+                let (x0, v0) = (&x, &v);
+                let mv = |i: usize| kf[0] * v0[i] + kf[1] * x0[i];
+                let mx = |i: usize| x0[i] + kf[2] * v0[i] + kf[3] * x0[i];
+                f32_qvc(&mut vn, mv, k.var_v as f32, delta, lim, &mut bits);
+                f32_qvc(&mut xn, mx, k.var_x as f32, delta, lim, &mut bits);
+                std::mem::swap(&mut x, &mut xn);
+                std::mem::swap(&mut v, &mut vn);
             } else {
-                let m: Vec<f32> = x.iter().map(|x| x - eta as f32 * x).collect();
-                x = f32_qvc(&m, 2.0 * eta as f32, delta, lim, &mut bits);
+                let x0 = &x;
+                let m = |i: usize| x0[i] - eta as f32 * x0[i];
+                f32_qvc(&mut xn, m, 2.0 * eta as f32, delta, lim, &mut bits);
+                std::mem::swap(&mut x, &mut xn);
             }
         }
+        std::hint::black_box((&x, &v));
         (d as u64 * steps) as f64
     });
     let name = if hmc {
@@ -669,8 +686,9 @@ fn l_row(z: &Sizes, threads: usize) -> Result<BenchRow> {
         let mut x = vec![0f32; 1];
         let steps = 100_000;
         for _ in 0..steps {
-            x = f32_sgld(&x, 2e-3, 0.125, 16.0, &mut bits);
+            f32_sgld(&mut x, 2e-3, 0.125, 16.0, &mut bits);
         }
+        std::hint::black_box(&x);
         steps as f64
     });
     let mut r = row(
@@ -714,8 +732,9 @@ fn chains_row(z: &Sizes, threads: usize) -> Result<BenchRow> {
         let (mut x, mut v) = (vec![0f32; z.chains], vec![0f32; z.chains]);
         let steps = 20;
         for _ in 0..steps {
-            (v, x) = f32_sghmc(&x, &v, kf, 0.0625, 8.0, &mut bits);
+            f32_sghmc(&mut x, &mut v, kf, 0.0625, 8.0, &mut bits);
         }
+        std::hint::black_box((&x, &v));
         (z.chains * steps) as f64
     });
     let mut r = row(

@@ -31,6 +31,11 @@ use crate::sampler::{ChainState, CodeSums, Engine, Events, Keep, Plane, Sampler,
 use crate::source::Source;
 use crate::target::Target;
 use lpmc_kernels::drivers::lockstep::{max_kept, Kept, LANES};
+
+/// Chains per lockstep task: large enough that a task's fixed costs (scratch, stream
+/// loads, the kept-sum buffers) vanish against its steps, small enough that a few hundred
+/// tasks balance the threads for a million chains. A multiple of [`LANES`].
+const TASK_CHAINS: usize = 64 * LANES;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -168,11 +173,13 @@ pub fn run_chains(
     let t0 = Instant::now();
     let lock = engine.lockstep();
     let work = || -> Vec<GroupOut> {
-        // Lockstep groups, but at least as many groups as threads when the chains allow.
+        // Lockstep tasks of up to TASK_CHAINS chains (the kernel steps them LANES at a time
+        // and sets up its scratch once per task), at least as many tasks as threads when the
+        // chains allow.
         let g = if lock {
             spec.chains
                 .div_ceil(rayon::current_num_threads())
-                .clamp(1, LANES)
+                .clamp(1, TASK_CHAINS)
         } else {
             1
         };
