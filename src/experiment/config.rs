@@ -33,10 +33,13 @@ pub struct RunConfig {
     pub target: TargetConfig,
     /// The sampler and its parameters.
     pub sampler: SamplerConfig,
-    /// The default format of every quantity; Q(8, 4) by default (\[S\] §4.1).
+    /// The default format of the stored quantities (param, momentum, grad, and on the float
+    /// datapath every quantity); Q(8, 4) by default (\[S\] §4.1).
     #[serde(default = "default_format")]
     pub format: Format,
-    /// Per-quantity formats, each defaulting to `format`.
+    /// Per-quantity formats. A missing one is `format`, except on the integer datapath, where
+    /// a missing `coef`, `accum` or `noise` gets a format that holds it
+    /// ([`RunConfig::formats`]).
     #[serde(default)]
     pub formats: FormatOverrides,
     /// Rounding of every quantization; `sr` (exact stochastic rounding) by default.
@@ -99,7 +102,7 @@ fn default_max_rows() -> usize {
     100_000
 }
 
-/// Per-quantity formats; a missing one is the run's `format`.
+/// Per-quantity formats as given; a missing one is resolved by [`RunConfig::formats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormatOverrides {
@@ -203,6 +206,76 @@ pub struct Built {
     pub sampler: Box<dyn Sampler>,
     /// The initial position.
     pub x0: Vec<f64>,
+    /// The resolved per-quantity formats the sampler was built with.
+    pub formats: Formats,
+    /// The sampler's coefficients quantized to `coef` (integer datapath), as
+    /// `(name, exact value, code)`; empty when the step runs in `f64`.
+    pub coefficients: Vec<(&'static str, f64, i64)>,
+}
+
+/// Word length of a coefficient's own best-precision format when `formats.coef` is not
+/// given (MATLAB `fi`'s default for constants).
+pub const COEF_DEFAULT_WL: u32 = 16;
+
+/// The largest fraction length `fl` (0..=62) at which `v` rounded to nearest-even still fits
+/// `wl` bits: the best-precision fraction length of a constant (MATLAB `fi`'s rule). `None`
+/// when `v` does not fit `wl` bits even at FL 0 (or is not finite).
+///
+/// ```
+/// use lpmc::experiment::config::best_precision_fl;
+/// assert_eq!(best_precision_fl(std::f64::consts::PI, 16), Some(13)); // fi(pi): Q(16, 13)
+/// assert_eq!(best_precision_fl(0.01, 16), Some(21));
+/// assert_eq!(best_precision_fl(1e6, 16), None);
+/// ```
+pub fn best_precision_fl(v: f64, wl: u32) -> Option<u32> {
+    if !v.is_finite() {
+        return None;
+    }
+    let f = Format::new(wl, 0).ok()?;
+    (0..=crate::format::MAX_FL).rev().find(|&fl| fits(v, fl, f))
+}
+
+/// Whether `v` rounded nearest-even to `fl` fraction bits fits the word of `f`.
+fn fits(v: f64, fl: u32, f: Format) -> bool {
+    let q = lpmc_kernels::portable::round_f64(v, fl, Rounding::NearestEven, 0);
+    q >= f.min_code() as i128 && q <= f.max_code() as i128
+}
+
+/// The code of `v` rounded nearest-even to `fl` fraction bits (before any overflow rule).
+fn code_at(v: f64, fl: u32) -> i128 {
+    lpmc_kernels::portable::round_f64(v, fl, Rounding::NearestEven, 0)
+}
+
+/// Bits (sign included) of the narrowest word holding the code `c` and `−|c|`.
+fn bits_of(c: i128) -> u32 {
+    crate::noise::bits_for_magnitude(c.unsigned_abs().min(u64::MAX as u128) as u64)
+}
+
+/// The diagonal of the precision of a Gaussian target with diagonal covariance (`var`, or a
+/// `cov` whose off-diagonal entries are all 0), as the integer gradient uses it; empty for
+/// every other target.
+fn diagonal_precisions(t: &TargetConfig) -> Vec<f64> {
+    match t {
+        TargetConfig::Gaussian(g) => match (&g.var, &g.cov) {
+            (Some(v), None) => v.iter().map(|v| 1.0 / v).collect(),
+            (None, Some(c)) => {
+                let diagonal = c
+                    .iter()
+                    .enumerate()
+                    .all(|(i, row)| row.iter().enumerate().all(|(j, &x)| i == j || x == 0.0));
+                if diagonal {
+                    c.iter()
+                        .enumerate()
+                        .map(|(i, row)| 1.0 / row.get(i).copied().unwrap_or(f64::NAN))
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// The text of [`RunConfig::builtin`], the example config of issue #3.
@@ -260,8 +333,37 @@ impl RunConfig {
         c
     }
 
-    /// The per-quantity formats.
+    /// The resolved per-quantity formats. A format given in `formats` is used as it is; a
+    /// missing `param`, `momentum` or `grad` is `format`. On the float datapath a missing
+    /// `coef`, `accum` or `noise` is `format` too (they are not used). On the integer
+    /// datapath each missing one gets a format that holds it:
+    ///
+    /// 1. `noise`: [`NoiseGen::default_format`] (every value of the generator, own rounding
+    ///    error under 1 % of its s.d.);
+    /// 2. `coef`: every coefficient at least as precise as in its own best-precision format
+    ///    of [`COEF_DEFAULT_WL`] = 16 bits ([`best_precision_fl`]): FL = the largest of the
+    ///    coefficients' best-precision FLs, WL the narrowest holding every coefficient and the
+    ///    diagonal Gaussian target's precisions that are exact at that FL (so the integer
+    ///    gradient applies); when that needs more than 32 bits the precisions are left out,
+    ///    then FL is lowered until the coefficients fit 32 bits;
+    /// 3. `accum`: the exact width of its sums: FL = the largest fraction length of any term
+    ///    (`x`, `coef·grad`, `coef·noise`, `coef·v`), WL the narrowest holding the largest
+    ///    possible sum of the terms' magnitudes (state, gradient and noise codes at their
+    ///    formats' range ends, the actual coefficient codes), at most 64 bits (above that FL
+    ///    is lowered and products are truncated).
+    ///
+    /// When a coefficient cannot be computed (e.g. it is not finite), `coef` and `accum`
+    /// stay `format` and [`RunConfig::build`] reports the coefficient.
     pub fn formats(&self) -> Formats {
+        let f = self.stated_formats();
+        if self.datapath != Datapath::Integer {
+            return f;
+        }
+        self.resolve_integer(f)
+    }
+
+    /// Every quantity as given, a missing one `format` (no derived defaults).
+    fn stated_formats(&self) -> Formats {
         let o = &self.formats;
         let f = self.format;
         Formats {
@@ -272,6 +374,188 @@ impl RunConfig {
             coef: o.coef.unwrap_or(f),
             noise: o.noise.unwrap_or(f),
         }
+    }
+
+    /// The names of the formats [`RunConfig::formats`] derived rather than took from the
+    /// config (`coef`, `accum`, `noise` on the integer datapath when not given).
+    pub fn derived_formats(&self) -> Vec<&'static str> {
+        if self.datapath != Datapath::Integer {
+            return Vec::new();
+        }
+        let o = &self.formats;
+        [("coef", o.coef), ("accum", o.accum), ("noise", o.noise)]
+            .into_iter()
+            .filter(|(_, f)| f.is_none())
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// Fills the integer datapath's missing `noise`, `coef`, `accum` (see [`RunConfig::formats`]).
+    fn resolve_integer(&self, mut f: Formats) -> Formats {
+        let o = self.formats;
+        if o.noise.is_none() {
+            f.noise = self.noise_gen.default_format();
+        }
+        // The exact coefficients, from a sampler whose coef format holds any value below 2^31.
+        let wide = Format::new(32, 0).expect("Q(32, 0) is valid");
+        let probe = Formats {
+            coef: wide,
+            accum: Format::new(64, 0).expect("Q(64, 0) is valid"),
+            ..f
+        };
+        let Ok((coefs, fv)) = self.sampler_constants(probe, 1) else {
+            return f;
+        };
+        let exact: Vec<f64> = coefs.iter().map(|c| c.1).collect();
+        if o.coef.is_none() {
+            if let Some(c) = default_coef(&exact, &diagonal_precisions(&self.target)) {
+                f.coef = c;
+            }
+        }
+        if o.accum.is_none() {
+            if let Some(a) = self.default_accum(&f, fv, &exact) {
+                f.accum = a;
+            }
+        }
+        f
+    }
+
+    /// The coefficients `(name, exact, code)` and the momentum's storage format of the
+    /// sampler of this config built with `formats` in dimension `d`.
+    fn sampler_constants(
+        &self,
+        formats: Formats,
+        d: usize,
+    ) -> Result<(Vec<(&'static str, f64, i64)>, Option<Format>)> {
+        let (s, _) = self.build_sampler(formats, d)?;
+        Ok(s)
+    }
+
+    /// The sampler of this config with `formats` in dimension `d`, with its coefficients and
+    /// momentum storage.
+    #[allow(clippy::type_complexity)]
+    fn build_sampler(
+        &self,
+        formats: Formats,
+        d: usize,
+    ) -> Result<(
+        (Vec<(&'static str, f64, i64)>, Option<Format>),
+        Box<dyn Sampler>,
+    )> {
+        let setup = Setup {
+            formats,
+            rounding: self.rounding,
+            datapath: self.datapath,
+            grad_noise: self.grad_noise,
+            noise_gen: self.noise_gen,
+        };
+        Ok(match &self.sampler {
+            SamplerConfig::Sgld(s) => {
+                let sampler = Sgld::new(s.variant, s.eta, setup, d)?;
+                ((sampler.coefficients(), None), Box::new(sampler))
+            }
+            SamplerConfig::Sghmc(s) => {
+                let sampler = Sghmc::new(
+                    s.variant,
+                    SghmcParams {
+                        eta: s.eta,
+                        u: s.u,
+                        gamma: s.gamma,
+                        paper_sign: s.paper_sign,
+                        rescale_momentum: s.rescale_momentum,
+                        vc_wide_momentum: s.vc_wide_momentum,
+                        rescale_headroom: s.rescale_headroom,
+                    },
+                    setup,
+                    d,
+                )?;
+                let fv = sampler.storage().1;
+                ((sampler.coefficients(), fv), Box::new(sampler))
+            }
+        })
+    }
+
+    /// The exact-sum accumulator of [`RunConfig::formats`] for the formats `f` (coef and
+    /// noise resolved), the momentum storage `fv` and the exact coefficients; `None` when a
+    /// coefficient does not fit `f.coef`.
+    fn default_accum(&self, f: &Formats, fv: Option<Format>, exact: &[f64]) -> Option<Format> {
+        let fc = f.coef.fl();
+        let mut codes = Vec::with_capacity(exact.len());
+        for &c in exact {
+            let q = code_at(c, fc);
+            if !fits(c, fc, f.coef) {
+                return None;
+            }
+            codes.push(q.unsigned_abs() as f64);
+        }
+        let top = |q: Format| q.min_code().unsigned_abs() as f64;
+        let noise = crate::noise::IntNormal::new(self.noise_gen, f.noise).max_abs_code() as f64;
+        let (x, g, nz) = (
+            (f.param.fl(), top(f.param)),
+            (fc + f.grad.fl(), top(f.grad)),
+            fc + f.noise.fl(),
+        );
+        // (fraction bits, largest magnitude in units of 2^−fraction bits) of each term, per sum.
+        let sums: Vec<Vec<(u32, f64)>> = match &self.sampler {
+            SamplerConfig::Sgld(s) => {
+                let (eta, cn) = (codes[0], codes[1]);
+                let mut t = vec![x, (g.0, eta * g.1)];
+                if s.variant != SgldVariant::VcL {
+                    t.push((nz, cn * noise));
+                }
+                vec![t]
+            }
+            SamplerConfig::Sghmc(s) => {
+                let v = fv.unwrap_or(f.momentum);
+                let v = if s.variant == SghmcVariant::LpF {
+                    f.momentum
+                } else {
+                    v
+                };
+                let [e, cvg, cxv, cxg, nv, nxv, nx] = <[f64; 7]>::try_from(codes).ok()?;
+                let vt = fc + v.fl();
+                let mut sv = vec![(vt, e * top(v)), (g.0, cvg * g.1)];
+                let mut sx = vec![x, (vt, cxv * top(v)), (g.0, cxg * g.1)];
+                if !matches!(s.variant, SghmcVariant::VcL | SghmcVariant::VcJoint) {
+                    sv.push((nz, nv * noise));
+                    sx.push((nz, nxv * noise));
+                    sx.push((nz, nx * noise));
+                }
+                vec![sv, sx]
+            }
+        };
+        let fl = sums
+            .iter()
+            .flatten()
+            .map(|t| t.0)
+            .max()?
+            .min(crate::format::MAX_FL);
+        // Largest |sum| in units of 2^−fl (f64: at most a few ulps high, never low by more
+        // than that; the width is rounded up to whole bits anyway).
+        let width = |fl: u32| -> u32 {
+            sums.iter()
+                .map(|t| {
+                    let m: f64 = t
+                        .iter()
+                        .map(|&(tf, mag)| mag * ((fl as f64) - tf as f64).exp2())
+                        .sum();
+                    if m < 1.0 {
+                        crate::format::MIN_WL
+                    } else {
+                        (m.log2().floor() as u32 + 2).max(crate::format::MIN_WL)
+                    }
+                })
+                .max()
+                .unwrap_or(crate::format::MIN_WL)
+        };
+        let mut fl = fl;
+        let mut wl = width(fl);
+        while wl > crate::format::MAX_WL && fl > 0 {
+            let over = wl - crate::format::MAX_WL;
+            fl = fl.saturating_sub(over);
+            wl = width(fl);
+        }
+        Format::new(wl.min(crate::format::MAX_WL), fl).ok()
     }
 
     /// Validates everything and builds the target and the sampler.
@@ -307,36 +591,52 @@ impl RunConfig {
                 format!("must be less than steps = {}", self.steps),
             ));
         }
-        let setup = Setup {
-            formats: self.formats(),
-            rounding: self.rounding,
-            datapath: self.datapath,
-            grad_noise: self.grad_noise,
-            noise_gen: self.noise_gen,
-        };
-        let sampler: Box<dyn Sampler> = match &self.sampler {
-            SamplerConfig::Sgld(s) => Box::new(Sgld::new(s.variant, s.eta, setup, d)?),
-            SamplerConfig::Sghmc(s) => Box::new(Sghmc::new(
-                s.variant,
-                SghmcParams {
-                    eta: s.eta,
-                    u: s.u,
-                    gamma: s.gamma,
-                    paper_sign: s.paper_sign,
-                    rescale_momentum: s.rescale_momentum,
-                    vc_wide_momentum: s.vc_wide_momentum,
-                    rescale_headroom: s.rescale_headroom,
-                },
-                setup,
-                d,
-            )?),
-        };
+        let formats = self.formats();
+        let ((coefficients, _), sampler) = self.build_sampler(formats, d)?;
         Ok(Built {
             target,
             sampler,
             x0,
+            formats,
+            coefficients,
         })
     }
+}
+
+/// The default coef format of [`RunConfig::formats`] for the exact coefficients `coefs` and
+/// the target's diagonal precisions `precs`; `None` when no coefficient is nonzero and
+/// finite or one does not fit 32 bits.
+fn default_coef(coefs: &[f64], precs: &[f64]) -> Option<Format> {
+    let max_wl = crate::format::MAX_STORED_WL;
+    let own: Vec<u32> = coefs
+        .iter()
+        .filter(|c| **c != 0.0)
+        .map(|&c| best_precision_fl(c, COEF_DEFAULT_WL))
+        .collect::<Option<_>>()?;
+    let fl0 = own.into_iter().max()?;
+    let width = |fl: u32, with_precs: bool| -> u32 {
+        let exact_precs = precs.iter().filter(|&&p| {
+            with_precs && p.is_finite() && (code_at(p, fl) as f64) * (-(fl as f64)).exp2() == p
+        });
+        coefs
+            .iter()
+            .chain(exact_precs)
+            .map(|&v| bits_of(code_at(v, fl)))
+            .max()
+            .unwrap_or(crate::format::MIN_WL)
+            .max(crate::format::MIN_WL)
+    };
+    for with_precs in [true, false] {
+        let w = width(fl0, with_precs);
+        if w <= max_wl {
+            return Format::new(w, fl0).ok();
+        }
+    }
+    (0..fl0)
+        .rev()
+        .map(|fl| (width(fl, false), fl))
+        .find(|&(w, _)| w <= max_wl)
+        .and_then(|(w, fl)| Format::new(w, fl).ok())
 }
 
 #[cfg(test)]

@@ -307,6 +307,34 @@ impl Sghmc {
             1.0
         }
     }
+
+    /// The coefficients quantized to `coef` on the integer datapath, as
+    /// `(name, exact value, code)` (value of the code: `code·2^−coef.fl`), in the order of the
+    /// integer step's `[e, c_vg, c_xv, c_xg, n_v, n_xv, n_x]`; empty when the step runs in
+    /// `f64`.
+    pub fn coefficients(&self) -> Vec<(&'static str, f64, i64)> {
+        if self.float_path() {
+            return Vec::new();
+        }
+        let k = self.k;
+        let sd = self.core.int_noise.as_ref().map_or(1.0, |n| n.sd());
+        let (a, s) = k.split();
+        let sv = k.var_v.sqrt();
+        let names = [
+            ("exp(-gamma·eta)", k.vv),
+            ("-(u/gamma)(1-e)", k.vg),
+            ("(1-e)/gamma", k.xv),
+            ("∓(u/gamma²)(gamma·eta+e-1)", k.xg),
+            ("sqrt(Var_v)/s_n", sv / sd),
+            ("(Cov/sqrt(Var_v))/s_n", a * sv / sd),
+            ("sqrt(Var_x-Cov²/Var_v)/s_n", s / sd),
+        ];
+        names
+            .iter()
+            .zip(self.ic)
+            .map(|(&(n, v), c)| (n, v, c))
+            .collect()
+    }
 }
 
 impl Sampler for Sghmc {

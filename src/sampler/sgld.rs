@@ -153,6 +153,24 @@ impl Sgld {
             noise_fmt: Core::fmt(f.noise),
         }
     }
+
+    /// The coefficients quantized to `coef` on the integer datapath, as
+    /// `(name, exact value, code)` (value of the code: `code·2^−coef.fl`); empty when the
+    /// step runs in `f64` (float datapath, `fp`).
+    pub fn coefficients(&self) -> Vec<(&'static str, f64, i64)> {
+        if self.float_path() {
+            return Vec::new();
+        }
+        let sd = self.core.int_noise.as_ref().map_or(1.0, |n| n.sd());
+        vec![
+            ("eta", self.eta, self.eta_c),
+            (
+                "sqrt(2·eta)/s_n",
+                (2.0 * self.eta).sqrt() / sd,
+                self.noise_c,
+            ),
+        ]
+    }
 }
 
 impl Sampler for Sgld {
