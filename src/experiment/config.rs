@@ -13,11 +13,12 @@
 //! assert!(serde_json::from_str::<RunConfig>(r#"{"target": "paper-mixture", "sampler": {"sgld": {}}, "stepz": 3}"#).is_err());
 //! ```
 
+use crate::diagnostics::num;
 use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::noise::NoiseGen;
 use crate::round::Rounding;
-use crate::sampler::sghmc::{Sghmc, SghmcParams, SghmcVariant};
+use crate::sampler::sghmc::{Coefs, Sghmc, SghmcParams, SghmcVariant};
 use crate::sampler::sgld::{Sgld, SgldVariant};
 use crate::sampler::{Datapath, Formats, Sampler, Setup};
 use crate::source::Source;
@@ -420,6 +421,53 @@ impl RunConfig {
         f
     }
 
+    /// Checks that the sampler's constants are finite numbers (η, u, γ within range of each
+    /// other): SGLD's √(2η), SGHMC's integrator constants ([`Coefs`]).
+    fn check_constants(&self) -> Result<()> {
+        match &self.sampler {
+            SamplerConfig::Sgld(s) => {
+                if s.eta.is_finite() && !(2.0 * s.eta).is_finite() {
+                    return Err(Error::param(
+                        "sampler.sgld.eta",
+                        s.eta,
+                        "must be below 8.98e307 (√(2η) overflows f64)",
+                    ));
+                }
+            }
+            SamplerConfig::Sghmc(s) => {
+                if ![s.eta, s.u, s.gamma]
+                    .iter()
+                    .all(|v| v.is_finite() && *v > 0.0)
+                {
+                    return Ok(()); // Sghmc::new names the bad parameter.
+                }
+                let k = Coefs::new(s.eta, s.u, s.gamma, s.paper_sign);
+                let named = [
+                    ("exp(-gamma·eta)", k.vv),
+                    ("(u/gamma)(1-e)", k.vg),
+                    ("(1-e)/gamma", k.xv),
+                    ("(u/gamma²)(gamma·eta+e-1)", k.xg),
+                    ("Var_v = u(1-e²)", k.var_v),
+                    ("Var_x", k.var_x),
+                    ("Cov", k.cov),
+                ];
+                if let Some((name, v)) = named.iter().find(|(_, v)| !v.is_finite()) {
+                    return Err(Error::Config(format!(
+                        "sampler.sghmc: eta = {}, u = {}, gamma = {} give the integrator constant {name} = {v}, not a finite number: keep u/gamma and u/gamma² within f64 range",
+                        num(s.eta), num(s.u), num(s.gamma)
+                    )));
+                }
+                if k.var_v <= 0.0 {
+                    return Err(Error::Config(format!(
+                        "sampler.sghmc: eta = {}, gamma = {}: gamma·eta = {} is so small that the momentum noise variance Var_v = u(1-e²) is 0: raise gamma·eta",
+                        num(s.eta), num(s.gamma), num(s.gamma * s.eta)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The coefficients `(name, exact, code)` and the momentum's storage format of the
     /// sampler of this config built with `formats` in dimension `d`.
     fn sampler_constants(
@@ -473,6 +521,20 @@ impl RunConfig {
                 ((sampler.coefficients(), fv), Box::new(sampler))
             }
         })
+    }
+
+    /// The accumulator in which the integer step's sums are exact for the formats `f`, the
+    /// sampler's coefficients `(name, exact, code)` and momentum storage `fv` (what
+    /// [`RunConfig::formats`] takes when `formats.accum` is not given); `None` when a
+    /// coefficient does not fit `f.coef`.
+    pub fn exact_accum(
+        &self,
+        f: &Formats,
+        coefficients: &[(&str, f64, i64)],
+        fv: Option<Format>,
+    ) -> Option<Format> {
+        let exact: Vec<f64> = coefficients.iter().map(|c| c.1).collect();
+        self.default_accum(f, fv, &exact)
     }
 
     /// The exact-sum accumulator of [`RunConfig::formats`] for the formats `f` (coef and
@@ -558,8 +620,16 @@ impl RunConfig {
         Format::new(wl.min(crate::format::MAX_WL), fl).ok()
     }
 
-    /// Validates everything and builds the target and the sampler.
+    /// Validates everything and builds the target and the sampler. A target whose data
+    /// would need more memory than the process may use
+    /// ([`crate::experiment::memory::check`]) is refused before anything is allocated.
     pub fn build(&self) -> Result<Built> {
+        crate::experiment::memory::check(
+            crate::experiment::memory::target_bytes(self),
+            None,
+            "the target",
+            "its size (`n`, `dim`, or the covariance's dimension)",
+        )?;
         let target = self.target.build()?;
         let d = target.dim();
         let x0 = match &self.x0 {
@@ -591,6 +661,7 @@ impl RunConfig {
                 format!("must be less than steps = {}", self.steps),
             ));
         }
+        self.check_constants()?;
         let formats = self.formats();
         let ((coefficients, _), sampler) = self.build_sampler(formats, d)?;
         Ok(Built {

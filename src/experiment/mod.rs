@@ -5,5 +5,6 @@ pub mod bench;
 pub mod chains;
 pub mod config;
 pub mod eval;
+pub mod memory;
 pub mod round;
 pub mod run;
