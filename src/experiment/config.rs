@@ -214,6 +214,56 @@ pub struct Built {
     pub coefficients: Vec<(&'static str, f64, i64)>,
 }
 
+/// The field path of a deserialization error for a message: `sampler.sgld.eta`, or empty for
+/// the whole document (serde_path_to_error writes `.`).
+pub fn field_path(p: &str) -> String {
+    if p == "." || p == "?" {
+        String::new()
+    } else {
+        p.to_string()
+    }
+}
+
+/// `FIELD: message`, or the message alone for an error of the whole document.
+fn with_path(path: String, msg: String) -> String {
+    let at = field_path(&path);
+    let msg = msg.replace('\n', " ");
+    if at.is_empty() {
+        msg
+    } else {
+        format!("{at}: {msg}")
+    }
+}
+
+/// A run config from JSON text; the error names the field it is about (`chains: invalid
+/// type: string "ten", expected usize at line 3 column 14`).
+pub fn from_json_text(text: &str) -> std::result::Result<RunConfig, String> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| with_path(e.path().to_string(), e.into_inner().to_string()))
+}
+
+/// A run config from a JSON value; the error names the field it is about.
+pub fn from_json_value(v: serde_json::Value) -> std::result::Result<RunConfig, String> {
+    serde_path_to_error::deserialize(v)
+        .map_err(|e| with_path(e.path().to_string(), e.into_inner().to_string()))
+}
+
+/// A TOML error as one line: `FILE: message at line N`.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let at = e.span().map_or(String::new(), |s| {
+        format!(
+            " at line {}",
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        )
+    });
+    Error::Config(format!(
+        "{}: {}{at}",
+        path.display(),
+        e.message().replace('\n', " ")
+    ))
+}
+
 /// Word length of a coefficient's own best-precision format when `formats.coef` is not
 /// given (MATLAB `fi`'s default for constants).
 pub const COEF_DEFAULT_WL: u32 = 16;
@@ -303,19 +353,19 @@ impl RunConfig {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         if toml {
-            toml::from_str(&text).map_err(|e| {
-                let at = e.span().map_or(String::new(), |s| {
-                    format!(" at line {}", text[..s.start].matches('\n').count() + 1)
-                });
-                Error::Config(format!(
-                    "{}: {}{at}",
-                    path.display(),
-                    e.message().replace('\n', " ")
-                ))
+            let de = toml::Deserializer::parse(&text).map_err(|e| toml_error(path, &text, &e))?;
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let at = field_path(&e.path().to_string());
+                let inner = e.into_inner();
+                let mut msg = toml_error(path, &text, &inner).to_string();
+                if !at.is_empty() {
+                    let prefix = format!("{}: ", path.display());
+                    msg = msg.replacen(&prefix, &format!("{prefix}{at}: "), 1);
+                }
+                Error::Config(msg)
             })
         } else {
-            serde_json::from_str(&text)
-                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+            from_json_text(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
         }
     }
 

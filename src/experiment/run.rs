@@ -173,7 +173,7 @@ impl Prepared {
     /// Runs the chains, scores them and writes the outputs (see [`run`]). A `result.json`
     /// left in `opts.out` by an earlier run is removed first, so that until this run
     /// finishes the directory never holds a `result.json` that does not describe its other
-    /// files.
+    /// files; temporary files of killed runs are removed too.
     pub fn run(self, opts: &RunOptions) -> Result<RunResult> {
         let Prepared {
             config,
@@ -190,13 +190,8 @@ fn run_prepared(
     mut warnings: Vec<Warning>,
     opts: &RunOptions,
 ) -> Result<RunResult> {
-    let stale = opts.out.join("result.json");
-    if stale.exists() {
-        std::fs::remove_file(&stale).map_err(|e| crate::Error::Io {
-            path: stale.clone(),
-            source: e,
-        })?;
-    }
+    crate::output::remove_if_present(&opts.out.join("result.json"))?;
+    crate::output::remove_stale_temporaries(&opts.out);
     let spec = ChainSpec {
         chains: config.chains,
         steps: config.steps,

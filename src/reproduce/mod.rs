@@ -551,6 +551,11 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<Vec<FigureReport>> {
     if opts.threads == Some(0) {
         return Err(Error::param("--threads", 0, "must be at least 1"));
     }
+    // A report left by an earlier run does not describe the figures this run rewrites: it
+    // goes now and comes back, complete, when every figure is done.
+    crate::output::remove_if_present(&opts.out.join("REPORT.md"))?;
+    crate::output::remove_if_present(&opts.out.join("summary.json"))?;
+    crate::output::remove_stale_temporaries(&opts.out);
     let show = opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let t0 = Instant::now();
     let mut reports = Vec::new();
