@@ -508,7 +508,7 @@ fn stability_warnings(config: &RunConfig, built: &Built, w: &mut Vec<Warning>) {
             } else {
                 det.abs().sqrt()
             };
-            if !(rho < 1.0) {
+            if rho >= 1.0 || rho.is_nan() {
                 w.push(Warning::new(
                     "unstable-step",
                     format!(
@@ -609,7 +609,7 @@ pub fn metric_warnings(
             .to_string()
     } else if let Some(e) = eval_error {
         format!("the evaluator failed: {e}")
-    } else if !(reach <= 1e150) {
+    } else if reach > 1e150 || reach.is_nan() {
         format!(
             "the target or the samples reach |x| = {}, whose squares overflow f64 (above 1.8e308)",
             num(reach)

@@ -61,21 +61,90 @@ fn retypes() -> Vec<Value> {
     ]
 }
 
+/// Integers an integer may become (edges of counts, word and fraction lengths).
+fn integers() -> Vec<Value> {
+    [
+        0u64, 1, 2, 3, 7, 31, 32, 33, 62, 63, 64, 65, 1000, 4294967296,
+    ]
+    .iter()
+    .map(|&v| json!(v))
+    .collect()
+}
+
+/// Floats a float may become (edges of steps, variances, means).
+fn floats() -> Vec<Value> {
+    [
+        0.0, 1e-300, 1e-9, 0.01, 0.5, 1.0, 3.0, 100.0, 1e9, 1e300, -0.5, -1.0, 1e308,
+    ]
+    .iter()
+    .map(|&v| json!(v))
+    .collect()
+}
+
+/// Strings a string may become: every mode name the config knows, and edge parameters.
+fn strings() -> Vec<Value> {
+    [
+        "sr",
+        "sr:0",
+        "sr:32",
+        "src:1",
+        "floor",
+        "nearest-away",
+        "toward-zero",
+        "clt:1:1",
+        "clt:64:26",
+        "table:1",
+        "table:20",
+        "box-muller",
+        "lfsr:3",
+        "lfsr:64",
+        "xoshiro",
+        "wrap",
+        "saturate",
+        "fp",
+        "lp-f",
+        "lp-l",
+        "vc-l",
+        "vc-joint",
+        "integer",
+        "float",
+        "paper-mixture",
+    ]
+    .iter()
+    .map(|s| json!(s))
+    .collect()
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Drop,
     Retype(usize),
     Nest(bool),
     Sibling,
+    /// An integer becomes `integers()[k]`, a float `floats()[k]`, a string `strings()[k]`, a
+    /// bool its negation; else like `Retype(k)`.
+    SameType(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        Just(Op::Drop),
-        (0..retypes().len()).prop_map(Op::Retype),
-        any::<bool>().prop_map(Op::Nest),
-        Just(Op::Sibling),
+        1 => Just(Op::Drop),
+        1 => (0..retypes().len()).prop_map(Op::Retype),
+        1 => any::<bool>().prop_map(Op::Nest),
+        1 => Just(Op::Sibling),
+        4 => (0..64usize).prop_map(Op::SameType),
     ]
+}
+
+/// The replacement of `v` under `Op::SameType(k)`.
+fn same_type(v: &Value, k: usize) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => floats()[k % floats().len()].clone(),
+        Value::Number(_) => integers()[k % integers().len()].clone(),
+        Value::String(_) => strings()[k % strings().len()].clone(),
+        Value::Bool(b) => json!(!b),
+        _ => retypes()[k % retypes().len()].clone(),
+    }
 }
 
 /// Applies `op` at the node reached by following `path` (each step picks child
@@ -126,6 +195,10 @@ fn mutate(root: &mut Value, path: &[usize], op: &Op) {
                         Op::Sibling => {
                             m.insert(key, sibling.unwrap_or(Value::Null));
                         }
+                        Op::SameType(k) => {
+                            let v = same_type(&m[&key], *k);
+                            m.insert(key, v);
+                        }
                     }
                 }
                 Value::Array(a) => match op {
@@ -138,6 +211,7 @@ fn mutate(root: &mut Value, path: &[usize], op: &Op) {
                         a[i] = if *list { json!([v]) } else { json!({"k": v}) };
                     }
                     Op::Sibling => a[i] = sibling.unwrap_or(Value::Null),
+                    Op::SameType(k) => a[i] = same_type(&a[i], *k),
                 },
                 _ => {}
             }
@@ -198,14 +272,14 @@ fn exercise(text: &str, out: &std::path::Path) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
 
     /// One to three structural mutations of a valid config: no panic anywhere.
     #[test]
     fn mutated_configs_never_panic(
         seed in 0..5usize,
         muts in prop::collection::vec((prop::collection::vec(0..16usize, 1..5), op()), 1..4),
-        dup in prop::option::of((0..16usize, 0..32usize)),
+        dup in prop::option::weighted(0.15, (0..16usize, 0..32usize)),
     ) {
         let mut v = seeds()[seed].clone();
         for (path, op) in &muts {

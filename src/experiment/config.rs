@@ -211,7 +211,7 @@ pub struct Built {
     pub formats: Formats,
     /// The sampler's coefficients quantized to `coef` (integer datapath), as
     /// `(name, exact value, code)`; empty when the step runs in `f64`.
-    pub coefficients: Vec<(&'static str, f64, i64)>,
+    pub coefficients: Vec<Coefficient>,
 }
 
 /// The field path of a deserialization error for a message: `sampler.sgld.eta`, or empty for
@@ -263,6 +263,9 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
         e.message().replace('\n', " ")
     ))
 }
+
+/// A sampler coefficient on the integer datapath: `(name, exact value, code in coef)`.
+pub type Coefficient = (&'static str, f64, i64);
 
 /// Word length of a coefficient's own best-precision format when `formats.coef` is not
 /// given (MATLAB `fi`'s default for constants).
@@ -524,22 +527,18 @@ impl RunConfig {
         &self,
         formats: Formats,
         d: usize,
-    ) -> Result<(Vec<(&'static str, f64, i64)>, Option<Format>)> {
+    ) -> Result<(Vec<Coefficient>, Option<Format>)> {
         let (s, _) = self.build_sampler(formats, d)?;
         Ok(s)
     }
 
     /// The sampler of this config with `formats` in dimension `d`, with its coefficients and
     /// momentum storage.
-    #[allow(clippy::type_complexity)]
     fn build_sampler(
         &self,
         formats: Formats,
         d: usize,
-    ) -> Result<(
-        (Vec<(&'static str, f64, i64)>, Option<Format>),
-        Box<dyn Sampler>,
-    )> {
+    ) -> Result<((Vec<Coefficient>, Option<Format>), Box<dyn Sampler>)> {
         let setup = Setup {
             formats,
             rounding: self.rounding,
@@ -580,7 +579,7 @@ impl RunConfig {
     pub fn exact_accum(
         &self,
         f: &Formats,
-        coefficients: &[(&str, f64, i64)],
+        coefficients: &[Coefficient],
         fv: Option<Format>,
     ) -> Option<Format> {
         let exact: Vec<f64> = coefficients.iter().map(|c| c.1).collect();

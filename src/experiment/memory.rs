@@ -39,6 +39,44 @@ pub fn estimate(config: &RunConfig, d: usize, rows: u64, threads: usize) -> u64 
     total.min(u64::MAX as u128) as u64
 }
 
+/// Checks a run of `config` (dimension `d`, `rows` returned rows, `threads` threads) against
+/// what it may use ([`check`]), naming the field behind the largest term of the estimate.
+pub fn check_run(
+    config: &RunConfig,
+    d: usize,
+    rows: u64,
+    threads: usize,
+    limit: Option<u64>,
+    what: &str,
+) -> Result<()> {
+    let need = estimate(config, d, rows, threads);
+    let dd = d as u128;
+    let terms = [
+        (
+            config.chains as u128 * (96 * dd + 384),
+            format!("`chains` ({})", config.chains),
+        ),
+        (
+            rows as u128 * (96 * dd + 64),
+            format!("`max_sample_rows` ({rows} rows kept)"),
+        ),
+        (
+            target_bytes(config) as u128,
+            "the target's size (`n`, `dim` or the dimension of `mean`)".to_string(),
+        ),
+        (
+            if d > 1 { 64 * dd * dd } else { 0 },
+            format!("the dimension ({d})"),
+        ),
+    ];
+    let knob = terms
+        .iter()
+        .max_by_key(|t| t.0)
+        .map(|t| t.1.clone())
+        .unwrap_or_default();
+    check(need, limit, what, &knob)
+}
+
 /// The dimension of `config`'s target, read from its config without building it (0 for an
 /// empty Gaussian, which the build rejects).
 pub fn config_dim(config: &RunConfig) -> usize {

@@ -145,14 +145,13 @@ pub fn prepare(config: &RunConfig, opts: &RunOptions) -> Result<Prepared> {
     }
     let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
     let d = memory::config_dim(&config);
-    memory::check(
-        memory::estimate(&config, d, memory::rows(&config, false), threads),
+    memory::check_run(
+        &config,
+        d,
+        memory::rows(&config, false),
+        threads,
         opts.max_memory,
         "this run",
-        &format!(
-            "`chains` ({}) or `max_sample_rows` ({})",
-            config.chains, config.max_sample_rows
-        ),
     )?;
     let built = config.build()?;
     let warnings = diagnostics::before_run(&config, &built);
@@ -271,7 +270,7 @@ fn missing_metrics(m: &Metrics, flat: &[f64], target: &dyn Target) -> Vec<Warnin
         vec!["sliced_w2", "bures_w2"]
     };
     let mut values: Vec<(&str, Option<f64>)> = names.drain(..).map(|k| (k, get(k))).collect();
-    if !flat.is_empty() && m.extra.get("eval_error").is_none() {
+    if !flat.is_empty() && !m.extra.contains_key("eval_error") {
         let se = m
             .extra
             .get("interval")

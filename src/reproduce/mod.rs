@@ -445,11 +445,13 @@ pub fn sample(ctx: &Ctx, cfg: &RunConfig) -> Result<Run> {
         return Err(Error::Config("reproduce runs 1-D targets only".into()));
     }
     let threads = ctx.threads.unwrap_or_else(rayon::current_num_threads);
-    memory::check(
-        memory::estimate(cfg, 1, memory::rows(cfg, true), threads),
+    memory::check_run(
+        cfg,
+        1,
+        memory::rows(cfg, true),
+        threads,
         ctx.max_memory,
-        "a reproduce run",
-        "the size (drop --full)",
+        "a reproduce run (without --full it is smaller)",
     )?;
     ctx.warn(cfg, diagnostics::before_run(cfg, &built));
     let spec = ChainSpec {
