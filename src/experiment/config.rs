@@ -264,6 +264,13 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
     ))
 }
 
+/// A built sampler with what the format rule and the diagnostics read from it.
+struct SamplerParts {
+    coefficients: Vec<Coefficient>,
+    momentum: Option<Format>,
+    sampler: Box<dyn Sampler>,
+}
+
 /// A sampler coefficient on the integer datapath: `(name, exact value, code in coef)`.
 pub type Coefficient = (&'static str, f64, i64);
 
@@ -457,7 +464,12 @@ impl RunConfig {
             accum: Format::new(64, 0).expect("Q(64, 0) is valid"),
             ..f
         };
-        let Ok((coefs, fv)) = self.sampler_constants(probe, 1) else {
+        let Ok(SamplerParts {
+            coefficients: coefs,
+            momentum: fv,
+            ..
+        }) = self.build_sampler(probe, 1)
+        else {
             return f;
         };
         let exact: Vec<f64> = coefs.iter().map(|c| c.1).collect();
@@ -521,24 +533,9 @@ impl RunConfig {
         Ok(())
     }
 
-    /// The coefficients `(name, exact, code)` and the momentum's storage format of the
-    /// sampler of this config built with `formats` in dimension `d`.
-    fn sampler_constants(
-        &self,
-        formats: Formats,
-        d: usize,
-    ) -> Result<(Vec<Coefficient>, Option<Format>)> {
-        let (s, _) = self.build_sampler(formats, d)?;
-        Ok(s)
-    }
-
     /// The sampler of this config with `formats` in dimension `d`, with its coefficients and
     /// momentum storage.
-    fn build_sampler(
-        &self,
-        formats: Formats,
-        d: usize,
-    ) -> Result<((Vec<Coefficient>, Option<Format>), Box<dyn Sampler>)> {
+    fn build_sampler(&self, formats: Formats, d: usize) -> Result<SamplerParts> {
         let setup = Setup {
             formats,
             rounding: self.rounding,
@@ -549,7 +546,11 @@ impl RunConfig {
         Ok(match &self.sampler {
             SamplerConfig::Sgld(s) => {
                 let sampler = Sgld::new(s.variant, s.eta, setup, d)?;
-                ((sampler.coefficients(), None), Box::new(sampler))
+                SamplerParts {
+                    coefficients: sampler.coefficients(),
+                    momentum: None,
+                    sampler: Box::new(sampler),
+                }
             }
             SamplerConfig::Sghmc(s) => {
                 let sampler = Sghmc::new(
@@ -566,8 +567,11 @@ impl RunConfig {
                     setup,
                     d,
                 )?;
-                let fv = sampler.storage().1;
-                ((sampler.coefficients(), fv), Box::new(sampler))
+                SamplerParts {
+                    coefficients: sampler.coefficients(),
+                    momentum: sampler.storage().1,
+                    sampler: Box::new(sampler),
+                }
             }
         })
     }
@@ -712,7 +716,11 @@ impl RunConfig {
         }
         self.check_constants()?;
         let formats = self.formats();
-        let ((coefficients, _), sampler) = self.build_sampler(formats, d)?;
+        let SamplerParts {
+            coefficients,
+            sampler,
+            ..
+        } = self.build_sampler(formats, d)?;
         Ok(Built {
             target,
             sampler,
