@@ -25,7 +25,7 @@
 //!
 //! | code | when |
 //! |---|---|
-//! | `saturation` | more than 1 % of dim-steps overflow, per quantity when the engine reports them |
+//! | `saturation` | a quantity (param, momentum, grad, accum, noise) overflows in more than 1 % of dim-steps |
 //! | `chain-frozen` | every kept sample of a coordinate is the same value although the target has variance |
 //! | `metric-missing` | a metric could not be computed (no samples, an evaluator error, overflow of f64) |
 
@@ -128,31 +128,6 @@ fn fmt_json(f: Format) -> Value {
     json!({"wl": f.wl(), "fl": f.fl()})
 }
 
-/// Overflow events per quantity, summed over chains and steps.
-///
-/// A stand-in with the field names of the engine's `lpmc::sampler::Events`, which
-/// `ChainsOutput` does not carry yet; [`events_of`] is the one place that reads them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Events {
-    /// Position roundings (Q_W, Q^vc of x).
-    pub param: u64,
-    /// Momentum roundings.
-    pub momentum: u64,
-    /// Gradient roundings (Q_G).
-    pub grad: u64,
-    /// The accumulator's overflow rule.
-    pub accum: u64,
-    /// Noise codes.
-    pub noise: u64,
-}
-
-/// The per-quantity events of a run, when the engine reports them (`None` until
-/// `ChainsOutput::events` exists; then `Some(out.events)` field by field).
-pub fn events_of(out: &ChainsOutput) -> Option<Events> {
-    let _ = out;
-    None
-}
-
 /// Every diagnostic that the resolved `config` and its built sampler give before a run.
 pub fn before_run(config: &RunConfig, built: &Built) -> Vec<Warning> {
     let mut w = Vec::new();
@@ -232,7 +207,7 @@ fn coefficient_warnings(built: &Built, w: &mut Vec<Warning>) {
 
 fn accum_warnings(config: &RunConfig, built: &Built, w: &mut Vec<Warning>) {
     let a = built.formats.accum;
-    let fv = built.sampler.storage().1;
+    let fv = built.sampler.storage().1.and_then(|s| s.format());
     let Some(exact) = config.exact_accum(&built.formats, &built.coefficients, fv) else {
         return;
     };
@@ -370,6 +345,7 @@ fn gradient_warnings(config: &RunConfig, built: &Built, w: &mut Vec<Warning>) {
 fn range_warnings(config: &RunConfig, built: &Built, w: &mut Vec<Warning>) {
     let target = built.target.as_ref();
     let (sx, sv) = built.sampler.storage();
+    let (sx, sv) = (sx.format(), sv.and_then(|s| s.format()));
     if let Some(f) = sx {
         let d = target.dim();
         let (lo, hi) = (f.min_value(), f.max_value());
@@ -526,34 +502,27 @@ fn stability_warnings(config: &RunConfig, built: &Built, w: &mut Vec<Warning>) {
     }
 }
 
-/// The diagnostics of a finished run of the chains: the saturation rate (per quantity when
-/// [`events_of`] has them) and frozen coordinates.
+/// The diagnostics of a finished run of the chains: the saturation rate per quantity
+/// ([`ChainsOutput::events`]) and frozen coordinates.
 pub fn after_chains(config: &RunConfig, target: &dyn Target, out: &ChainsOutput) -> Vec<Warning> {
     let mut w = Vec::new();
     let d = target.dim();
     let dim_steps = config.chains as f64 * config.steps as f64 * d as f64;
-    let per: Vec<(&str, u64)> = match events_of(out) {
-        Some(e) => vec![
-            ("param", e.param),
-            ("momentum", e.momentum),
-            ("grad", e.grad),
-            ("accum", e.accum),
-            ("noise", e.noise),
-        ],
-        None => vec![("all quantities", out.saturations)],
-    };
+    let e = out.events;
+    let per = [
+        ("param", e.param),
+        ("momentum", e.momentum),
+        ("grad", e.grad),
+        ("accum", e.accum),
+        ("noise", e.noise),
+    ];
     for (quantity, n) in per {
         let rate = n as f64 / dim_steps;
         if rate > SATURATION_RATE {
-            let split = if quantity == "all quantities" {
-                " (the engine does not yet split them by quantity)"
-            } else {
-                ""
-            };
             w.push(Warning::new(
                 "saturation",
                 format!(
-                    "{n} overflow events in {quantity}{split}: {:.2} per 100 dim-steps (over 1): the range of the format is too small for this run; see the range, step and coefficient warnings",
+                    "{n} overflow events in {quantity}: {:.2} per 100 dim-steps (over 1): the range of the {quantity} format is too small for this run; see the range, step and coefficient warnings",
                     100.0 * rate
                 ),
                 json!({"quantity": quantity, "events": n, "rate": rate}),

@@ -56,12 +56,17 @@ fn derived_formats_hold_their_quantities() {
             assert_eq!(c.derived_formats(), ["coef", "accum", "noise"]);
             for &(name, exact, code) in &b.coefficients {
                 let rel = (b.formats.coef.value(code) - exact).abs() / exact.abs();
-                assert!(rel <= 2f64.powi(-15), "{s} {gen}: {name} = {exact} off by {rel}");
+                assert!(
+                    rel <= 2f64.powi(-15),
+                    "{s} {gen}: {name} = {exact} off by {rel}"
+                );
             }
             let ws = lpmc::diagnostics::before_run(&c, &b);
             let codes = lpmc::diagnostics::codes(&ws);
             assert!(
-                !["coef-", "accum-", "noise-", "gradient-f64"].iter().any(|k| codes.contains(k)),
+                !["coef-", "accum-", "noise-", "gradient-f64"]
+                    .iter()
+                    .any(|k| codes.contains(k)),
                 "{s} {gen}: {codes}"
             );
         }
@@ -105,8 +110,15 @@ fn the_obvious_integer_config_samples_its_target() {
         .enumerate()
     {
         let se = var / 10.0;
-        assert!((m - mu).abs() < 5.0 * se, "dimension {i}: mean {m}, target {mu} (se {se})");
+        assert!(
+            (m - mu).abs() < 5.0 * se,
+            "dimension {i}: mean {m}, target {mu} (se {se})"
+        );
     }
     let dim_steps = (c.chains as u64 * c.steps * 3) as f64;
-    assert!((out.saturations as f64) < 0.01 * dim_steps, "{} saturations", out.saturations);
+    assert!(
+        (out.saturations as f64) < 0.01 * dim_steps,
+        "{} saturations",
+        out.saturations
+    );
 }

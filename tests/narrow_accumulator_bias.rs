@@ -13,7 +13,7 @@ use lpmc::experiment::chains::{run_chains, ChainSpec, NoProgress};
 use lpmc::experiment::config::RunConfig;
 use lpmc::format::Format;
 use lpmc::noise::{IntNormal, NoiseGen};
-use lpmc_kernels::fused::align;
+use lpmc_kernels::lane::align;
 
 fn config(noise_gen: &str, formats: serde_json::Value) -> RunConfig {
     serde_json::from_value(serde_json::json!({

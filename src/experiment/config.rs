@@ -274,6 +274,22 @@ struct SamplerParts {
 /// A sampler coefficient on the integer datapath: `(name, exact value, code in coef)`.
 pub type Coefficient = (&'static str, f64, i64);
 
+/// The names of SGLD's integer coefficients, in the order of `Sgld::int_coefs` (as
+/// `Sgld::new` names them in its errors).
+const SGLD_COEFFICIENTS: [&str; 2] = ["eta", "sqrt(2·eta)/s_n"];
+
+/// The names of SGHMC's integer coefficients, in the order of `Sghmc::int_coefs`
+/// `[e, c_vg, c_xv, c_xg, n_v, n_xv, n_x]` (as `Sghmc::new` names them in its errors).
+const SGHMC_COEFFICIENTS: [&str; 7] = [
+    "exp(-gamma·eta)",
+    "-(u/gamma)(1-e)",
+    "(1-e)/gamma",
+    "∓(u/gamma²)(gamma·eta+e-1)",
+    "sqrt(Var_v)/s_n",
+    "(Cov/sqrt(Var_v))/s_n",
+    "sqrt(Var_x-Cov²/Var_v)/s_n",
+];
+
 /// Word length of a coefficient's own best-precision format when `formats.coef` is not
 /// given (MATLAB `fi`'s default for constants).
 pub const COEF_DEFAULT_WL: u32 = 16;
@@ -468,7 +484,7 @@ impl RunConfig {
             coefficients: coefs,
             momentum: fv,
             ..
-        }) = self.build_sampler(probe, 1)
+        }) = self.build_parts(probe, 1)
         else {
             return f;
         };
@@ -533,9 +549,15 @@ impl RunConfig {
         Ok(())
     }
 
+    /// The config's sampler in dimension `d` (the target's), without building the target,
+    /// with the resolved formats of [`RunConfig::formats`].
+    pub fn build_sampler(&self, d: usize) -> Result<Box<dyn Sampler>> {
+        Ok(self.build_parts(self.formats(), d)?.sampler)
+    }
+
     /// The sampler of this config with `formats` in dimension `d`, with its coefficients and
     /// momentum storage.
-    fn build_sampler(&self, formats: Formats, d: usize) -> Result<SamplerParts> {
+    fn build_parts(&self, formats: Formats, d: usize) -> Result<SamplerParts> {
         let setup = Setup {
             formats,
             rounding: self.rounding,
@@ -543,11 +565,25 @@ impl RunConfig {
             grad_noise: self.grad_noise,
             noise_gen: self.noise_gen,
         };
+        let integer = self.datapath == Datapath::Integer;
+        // What the coefficients' noise parts are divided by (the generator's s.d.).
+        let sd = crate::noise::IntNormal::new(self.noise_gen, formats.noise).sd();
         Ok(match &self.sampler {
             SamplerConfig::Sgld(s) => {
                 let sampler = Sgld::new(s.variant, s.eta, setup, d)?;
+                let coefficients = if integer && s.variant != SgldVariant::Fp {
+                    let exact = [s.eta, (2.0 * s.eta).sqrt() / sd];
+                    SGLD_COEFFICIENTS
+                        .iter()
+                        .zip(exact)
+                        .zip(sampler.int_coefs())
+                        .map(|((&n, v), c)| (n, v, c))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 SamplerParts {
-                    coefficients: sampler.coefficients(),
+                    coefficients,
                     momentum: None,
                     sampler: Box::new(sampler),
                 }
@@ -567,9 +603,23 @@ impl RunConfig {
                     setup,
                     d,
                 )?;
+                let coefficients = if integer && s.variant != SghmcVariant::Fp {
+                    let k = sampler.coefs();
+                    let (a, sx) = k.split();
+                    let sv = k.var_v.sqrt();
+                    let exact = [k.vv, k.vg, k.xv, k.xg, sv / sd, a * sv / sd, sx / sd];
+                    SGHMC_COEFFICIENTS
+                        .iter()
+                        .zip(exact)
+                        .zip(sampler.int_coefs())
+                        .map(|((&n, v), c)| (n, v, c))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 SamplerParts {
-                    coefficients: sampler.coefficients(),
-                    momentum: sampler.storage().1,
+                    coefficients,
+                    momentum: Some(sampler.momentum_format()),
                     sampler: Box::new(sampler),
                 }
             }
@@ -720,7 +770,7 @@ impl RunConfig {
             coefficients,
             sampler,
             ..
-        } = self.build_sampler(formats, d)?;
+        } = self.build_parts(formats, d)?;
         Ok(Built {
             target,
             sampler,

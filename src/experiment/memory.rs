@@ -3,61 +3,144 @@
 //!
 //! # The estimate
 //! With `C` chains, `d` dimensions, `R` kept samples returned as rows (`samples.csv`, or every
-//! kept sample for `lpmc reproduce`), `T` worker threads:
+//! kept sample for `lpmc reproduce`), `T` worker threads, and the chain runner's layout
+//! ([`Shape`]: `w_x`, `w_v` bytes per stored position and momentum coordinate — the codes'
+//! container, 1, 2, 4 or 8, or 8 for `f64` — `W` random words per chain-step, and `g` chains
+//! per group, up to 64 in lockstep, else 1):
 //!
 //! ```text
-//! bytes = C·(96·d + 384)            state, moments and final planes of every chain
-//!       + R·(96·d + 64)             the rows, their flat copy, the CSV text, the evaluator's copies
-//!       + 64·d²        (d > 1)      the evaluator's covariance and Bures square roots
-//!       + target                    full covariance 32·d², regression 8·n·d + 40·d², posterior 8·n
-//!       + T·(160·d + 2^17)          per-thread workspaces and random-word scratch
-//!       + 32 MiB                    the program, thread stacks, plots
+//! bytes = 5/4 · (
+//!         C·(2·d·(w_x + w_v) + 16·d·[f64 states] + 24)   state planes (the groups' and the
+//!                                                       final ones), f64 mean and M2, a row list
+//!       + ⌈C/g⌉·(384 + 32·d)                             each group's record and exact code sums
+//!       + T·(g·(40 + 24·d) + 8·max(2·64·W, 512 + 2·d))   the groups being stepped: random-bit
+//!                                                       state (32 bytes a chain), initial codes,
+//!                                                       kernel sums, random-word scratch
+//!       + R·(96·d + 64)                                  the rows, their flat copy, the CSV text,
+//!                                                       the evaluator's copies
+//!       + 64·d²        (d > 1)                           the evaluator's covariance and Bures roots
+//!       + target )                                       full covariance 32·d², regression
+//!                                                       8·n·d + 40·d², posterior 8·n + 1 MiB
+//!       + 32 MiB                                         the program, thread stacks, plots
 //! ```
 //!
-//! The constants bound what the chain runner allocates per chain and per row (every buffer
-//! that lives until the end of the run, counted at 8 bytes per code or `f64`, plus the vector
-//! headers and allocator overhead); the estimate is meant to be high, not exact.
+//! The runner (`crate::experiment::chains`) holds every chain's state in one plane per
+//! quantity in its format's container; random-bit state exists only for the chains being
+//! stepped; per chain it keeps nothing else but, for `f64` states, two `f64` per coordinate,
+//! and the output rows. The planes are counted twice because the groups' planes and the
+//! concatenated final planes coexist at the end of a run. Without the target (a sweep's check,
+//! before any point is built) whether the chains run in lockstep is not known and `g = 1` is
+//! assumed (the larger estimate). The constants include vector headers and allocator
+//! overhead, and the 5/4 leaves room for the allocator's rounding and fragmentation: the
+//! estimate is meant to be high, not exact. Measured (`tests/run_cli.rs`,
+//! `memory_estimate_bounds_the_peak`): from 1 chain to 10⁶ 1-D chains in lockstep the peak
+//! resident memory grows by 31.1 MB, the terms above (before the 5/4) by 32.5 MB; 5·10⁵
+//! `f64` chains 30.5 MB against 31.3 MB; 2·10⁴ 40-D chains one per group 33.7 MB against
+//! 35.4 MB.
 
 use crate::error::{Error, Result};
 use crate::experiment::config::RunConfig;
-use crate::target::TargetConfig;
+use crate::sampler::{Engine, Sampler, Storage};
+use crate::target::{Target, TargetConfig};
+use lpmc_kernels::drivers::lockstep::LANES;
+use lpmc_kernels::rules::Gradient;
 
-/// Bytes a run of `config` is estimated to need when it returns `rows` kept samples and
-/// runs on `threads` worker threads (see the [module docs](self) for the formula). Saturates
-/// at `u64::MAX` instead of overflowing.
-pub fn estimate(config: &RunConfig, d: usize, rows: u64, threads: usize) -> u64 {
-    let d = d as u128;
-    let chains = config.chains as u128;
-    let target = target_bytes(config) as u128;
-    let eval = if d > 1 { 64 * d * d } else { 0 };
-    let total = chains * (96 * d + 384)
-        + rows as u128 * (96 * d + 64)
-        + eval
-        + target
-        + threads as u128 * (160 * d + (1 << 17))
-        + (32 << 20);
-    total.min(u64::MAX as u128) as u64
+/// What the chain runner's memory depends on besides the counts: the layout of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Dimension d.
+    pub d: usize,
+    /// Bytes per stored position coordinate (the codes' container, or 8 for `f64`).
+    pub x_bytes: u64,
+    /// Bytes per stored momentum coordinate (0 without momentum).
+    pub v_bytes: u64,
+    /// Whether the position is stored in `f64` (the runner then keeps a mean and M2 per
+    /// chain and coordinate).
+    pub f64_state: bool,
+    /// Random 64-bit words one chain-step draws.
+    pub words: u64,
+    /// Whether the chains run in lockstep groups of up to 64; `None` when not known (no
+    /// target), counted as one chain per group.
+    pub lockstep: Option<bool>,
 }
 
-/// Checks a run of `config` (dimension `d`, `rows` returned rows, `threads` threads) against
-/// what it may use ([`check`]), naming the field behind the largest term of the estimate.
-pub fn check_run(
-    config: &RunConfig,
-    d: usize,
-    rows: u64,
-    threads: usize,
-    limit: Option<u64>,
-    what: &str,
-) -> Result<()> {
-    let need = estimate(config, d, rows, threads);
-    let dd = d as u128;
-    let terms = [
+impl Shape {
+    /// The layout of `sampler`, on `target` when given (which decides the lockstep layout and
+    /// the gradient's share of the random words).
+    pub fn of(sampler: &dyn Sampler, target: Option<&dyn Target>) -> Result<Self> {
+        let d = sampler.dim();
+        let bytes = |s: Storage| match s {
+            Storage::F64 => 8,
+            Storage::Codes(f) => f.container().bits() as u64 / 8,
+        };
+        let (sx, sv) = sampler.storage();
+        let (lockstep, words) = match target {
+            Some(t) => {
+                let engine = Engine::new(sampler, t)?;
+                let step = engine
+                    .step()
+                    .unwrap_or_else(|| sampler.kernel_step(Gradient::Given(&[])));
+                (Some(engine.lockstep()), step.layout(d).words())
+            }
+            None => (
+                None,
+                sampler.kernel_step(Gradient::Given(&[])).layout(d).words(),
+            ),
+        };
+        Ok(Shape {
+            d,
+            x_bytes: bytes(sx),
+            v_bytes: sv.map_or(0, bytes),
+            f64_state: sx == Storage::F64,
+            words: words as u64,
+            lockstep,
+        })
+    }
+
+    /// The layout of `config`'s sampler without building its target (lockstep unknown); a
+    /// config whose sampler does not build gets the largest layout (8-byte position and
+    /// momentum in `f64`, 64 words a step), so the check still bounds it.
+    pub fn of_config(config: &RunConfig) -> Self {
+        let d = config_dim(config);
+        config
+            .build_sampler(d)
+            .ok()
+            .and_then(|s| Shape::of(s.as_ref(), None).ok())
+            .unwrap_or(Shape {
+                d,
+                x_bytes: 8,
+                v_bytes: 8,
+                f64_state: true,
+                words: 64 * d.max(1) as u64,
+                lockstep: None,
+            })
+    }
+}
+
+/// The fixed part of the estimate: the program, thread stacks, plots (32 MiB).
+const FIXED: u128 = 32 << 20;
+
+/// The terms of the estimate with the knob that each grows with, largest first.
+fn terms(config: &RunConfig, shape: &Shape, rows: u64, threads: usize) -> Vec<(u128, String)> {
+    let d = shape.d as u128;
+    let chains = config.chains as u128;
+    let threads = threads.max(1) as u128;
+    let g = match shape.lockstep {
+        Some(true) => (chains.div_ceil(threads)).clamp(1, LANES as u128),
+        _ => 1,
+    };
+    let f64_state = if shape.f64_state { 16 * d } else { 0 };
+    let per_chain = 2 * d * (shape.x_bytes + shape.v_bytes) as u128 + f64_state + 24;
+    let groups = chains.div_ceil(g) * (384 + 32 * d);
+    let scratch = 8 * (2 * LANES as u128 * shape.words as u128).max(512 + 2 * d);
+    let active = threads * (g * (40 + 24 * d) + scratch);
+    let mut t = vec![
         (
-            config.chains as u128 * (96 * dd + 384),
+            chains * per_chain + groups,
             format!("`chains` ({})", config.chains),
         ),
         (
-            rows as u128 * (96 * dd + 64),
+            rows as u128 * (96 * d + 64),
             format!("`max_sample_rows` ({rows} rows kept)"),
         ),
         (
@@ -65,14 +148,45 @@ pub fn check_run(
             "the target's size (`n`, `dim` or the dimension of `mean`)".to_string(),
         ),
         (
-            if d > 1 { 64 * dd * dd } else { 0 },
-            format!("the dimension ({d})"),
+            if d > 1 { 64 * d * d } else { 0 },
+            format!("the dimension ({})", shape.d),
         ),
+        (active, "--threads".to_string()),
+        (FIXED, "nothing (the fixed part)".to_string()),
     ];
-    let knob = terms
+    t.sort_by_key(|b| std::cmp::Reverse(b.0));
+    t
+}
+
+/// Bytes a run of `config` with layout `shape` is estimated to need when it returns `rows`
+/// kept samples and runs on `threads` worker threads (see the [module docs](self) for the
+/// formula). Saturates at `u64::MAX` instead of overflowing.
+pub fn estimate(config: &RunConfig, shape: &Shape, rows: u64, threads: usize) -> u64 {
+    let terms = terms(config, shape, rows, threads);
+    let variable = terms
         .iter()
-        .max_by_key(|t| t.0)
-        .map(|t| t.1.clone())
+        .filter(|t| t.0 != FIXED)
+        .fold(0u128, |a, t| a.saturating_add(t.0));
+    let total = variable.saturating_add(variable / 4).saturating_add(FIXED);
+    total.min(u64::MAX as u128) as u64
+}
+
+/// Checks a run of `config` (layout `shape`, `rows` returned rows, `threads` threads)
+/// against what it may use ([`check`]), naming the knob behind the largest term of the
+/// estimate.
+pub fn check_run(
+    config: &RunConfig,
+    shape: &Shape,
+    rows: u64,
+    threads: usize,
+    limit: Option<u64>,
+    what: &str,
+) -> Result<()> {
+    let need = estimate(config, shape, rows, threads);
+    let knob = terms(config, shape, rows, threads)
+        .into_iter()
+        .next()
+        .map(|t| t.1)
         .unwrap_or_default();
     check(need, limit, what, &knob)
 }
@@ -115,6 +229,19 @@ pub fn available() -> Option<u64> {
             .map(|kb| kb.saturating_mul(1024))
     });
     [meminfo, cgroup_room()].into_iter().flatten().min()
+}
+
+/// The peak resident memory of this process so far in bytes (`VmHWM` of
+/// `/proc/self/status`); `None` where it cannot be read (not Linux).
+pub fn peak_resident() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .map(|kb| kb.saturating_mul(1024))
+        })
 }
 
 /// Bytes left under the cgroup's memory limit, if it has one.
@@ -223,21 +350,52 @@ pub fn check(needed: u64, limit: Option<u64>, what: &str, knobs: &str) -> Result
 mod tests {
     use super::*;
 
-    /// A trillion chains cannot fit any machine; the estimate is at least 480 B per 1-D chain
-    /// and the check names the knob.
+    fn config(v: serde_json::Value) -> RunConfig {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// A trillion chains cannot fit any machine: the 1-byte position planes alone (twice) and
+    /// the 24-byte row list are 26 B per 1-D chain; the check names `chains` as the knob.
     #[test]
     fn huge_chain_counts_are_refused() {
-        let c: RunConfig = serde_json::from_value(serde_json::json!({
+        let c = config(serde_json::json!({
             "target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
-            "sampler": {"sgld": {}}, "chains": 1_000_000_000_000u64}))
-        .unwrap();
-        let need = estimate(&c, 1, rows(&c, false), 2);
-        assert!(need >= 480_000_000_000_000, "{need}");
-        let e = check(need, Some(1 << 34), "this run", "`chains`")
+            "sampler": {"sgld": {}}, "chains": 1_000_000_000_000u64}));
+        let b = c.build().unwrap();
+        let shape = Shape::of(b.sampler.as_ref(), Some(b.target.as_ref())).unwrap();
+        assert_eq!(
+            (shape.x_bytes, shape.v_bytes, shape.lockstep),
+            (1, 0, Some(true))
+        );
+        let need = estimate(&c, &shape, rows(&c, false), 2);
+        assert!(need >= 26_000_000_000_000, "{need}");
+        let e = check_run(&c, &shape, rows(&c, false), 2, Some(1 << 34), "this run")
             .unwrap_err()
             .to_string();
         assert!(e.contains("`chains`") && e.contains("--max-memory"), "{e}");
         assert!(check(1 << 20, Some(1 << 34), "this run", "`chains`").is_ok());
+    }
+
+    /// The layout follows the containers: SGHMC with a 12-bit momentum stores 1-byte x and
+    /// 2-byte v codes; `fp` stores f64 (and the f64 moments); without the target lockstep is
+    /// unknown and one chain per group is assumed, so the estimate is larger.
+    #[test]
+    fn the_layout_follows_the_containers() {
+        let hmc = config(serde_json::json!({
+            "target": {"gaussian": {"mean": [0.0, 0.0], "var": [1.0, 1.0]}},
+            "sampler": {"sghmc": {"variant": "lp-l"}},
+            "formats": {"momentum": {"wl": 12, "fl": 8}}, "chains": 1000}));
+        let b = hmc.build().unwrap();
+        let s = Shape::of(b.sampler.as_ref(), Some(b.target.as_ref())).unwrap();
+        assert_eq!((s.d, s.x_bytes, s.v_bytes, s.f64_state), (2, 1, 2, false));
+        let blind = Shape::of_config(&hmc);
+        assert_eq!(blind.lockstep, None);
+        assert!(estimate(&hmc, &blind, 0, 1) > estimate(&hmc, &s, 0, 1));
+        let fp = config(serde_json::json!({
+            "target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+            "sampler": {"sgld": {"variant": "fp"}}, "chains": 1000}));
+        let s = Shape::of_config(&fp);
+        assert_eq!((s.x_bytes, s.v_bytes, s.f64_state), (8, 0, true));
     }
 
     /// The machine reports some available memory (Linux CI).

@@ -53,6 +53,18 @@ pub struct RunResult {
     pub derived_formats: Vec<String>,
     /// Diagnostics before and after the run ([`crate::diagnostics`]).
     pub warnings: Vec<Warning>,
+    /// The memory estimate the run was checked against and the memory it used.
+    pub memory: MemoryUse,
+}
+
+/// The `memory` of `result.json`, in bytes.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct MemoryUse {
+    /// What [`memory::estimate`] gave before the run (meant to be high).
+    pub estimate: u64,
+    /// The process's peak resident memory when `result.json` was written
+    /// ([`memory::peak_resident`]; `null` where it cannot be read).
+    pub peak_resident: Option<u64>,
 }
 
 /// The `metrics` of `result.json`.
@@ -70,6 +82,8 @@ pub struct Metrics {
     pub kept_samples: u64,
     /// Overflow events (saturations or wraps) of all roundings of all chains.
     pub saturations: u64,
+    /// The same events per quantity: `param`, `momentum`, `grad`, `accum`, `noise`.
+    pub saturations_by_quantity: BTreeMap<String, u64>,
     /// Chain-steps per second.
     pub steps_per_s: f64,
     /// Wall-clock seconds of the chains.
@@ -130,6 +144,8 @@ pub struct Prepared {
     built: Built,
     /// The diagnostics before the run.
     pub warnings: Vec<Warning>,
+    /// The memory estimate of the run, in bytes.
+    pub memory_estimate: u64,
 }
 
 /// Validates `config` with `opts` (overrides, thread count, the build, the memory estimate
@@ -144,21 +160,19 @@ pub fn prepare(config: &RunConfig, opts: &RunOptions) -> Result<Prepared> {
         return Err(crate::Error::param("--threads", 0, "must be at least 1"));
     }
     let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
-    let d = memory::config_dim(&config);
-    memory::check_run(
-        &config,
-        d,
-        memory::rows(&config, false),
-        threads,
-        opts.max_memory,
-        "this run",
-    )?;
+    // The build allocates only the target (its size is checked first) and the sampler's
+    // constants; the chains' memory is checked against the built layout before they start.
     let built = config.build()?;
+    let shape = memory::Shape::of(built.sampler.as_ref(), Some(built.target.as_ref()))?;
+    let rows = memory::rows(&config, false);
+    memory::check_run(&config, &shape, rows, threads, opts.max_memory, "this run")?;
+    let memory_estimate = memory::estimate(&config, &shape, rows, threads);
     let warnings = diagnostics::before_run(&config, &built);
     Ok(Prepared {
         config,
         built,
         warnings,
+        memory_estimate,
     })
 }
 
@@ -178,8 +192,9 @@ impl Prepared {
             config,
             built,
             warnings,
+            memory_estimate,
         } = self;
-        run_prepared(config, built, warnings, opts)
+        run_prepared(config, built, warnings, memory_estimate, opts)
     }
 }
 
@@ -187,6 +202,7 @@ fn run_prepared(
     config: RunConfig,
     built: Built,
     mut warnings: Vec<Warning>,
+    memory_estimate: u64,
     opts: &RunOptions,
 ) -> Result<RunResult> {
     crate::output::remove_if_present(&opts.out.join("result.json"))?;
@@ -219,6 +235,16 @@ fn run_prepared(
             target_var: (0..d).map(|i| cov[i * d + i]).collect(),
             kept_samples: out.kept,
             saturations: out.saturations,
+            saturations_by_quantity: [
+                ("param", out.events.param),
+                ("momentum", out.events.momentum),
+                ("grad", out.events.grad),
+                ("accum", out.events.accum),
+                ("noise", out.events.noise),
+            ]
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect(),
             steps_per_s: out.steps_per_s,
             wall_s: out.wall_s,
             extra: BTreeMap::new(),
@@ -230,6 +256,10 @@ fn run_prepared(
             .map(String::from)
             .collect(),
         warnings: Vec::new(),
+        memory: MemoryUse {
+            estimate: memory_estimate,
+            peak_resident: None,
+        },
     };
     let mut result = result;
     let flat: Vec<f64> = out
@@ -255,7 +285,7 @@ fn run_prepared(
         built.target.as_ref(),
     ));
     result.warnings = warnings;
-    write_outputs(&opts.out, &result, &out, &flat, built.target.as_ref())?;
+    write_outputs(&opts.out, &mut result, &out, &flat, built.target.as_ref())?;
     Ok(result)
 }
 
@@ -330,7 +360,7 @@ fn score(metrics: &mut Metrics, flat: &[f64], out: &ChainsOutput, target: &dyn T
 /// kept samples against the target density, and last `result.json`.
 fn write_outputs(
     dir: &Path,
-    result: &RunResult,
+    result: &mut RunResult,
     out: &ChainsOutput,
     flat: &[f64],
     target: &dyn Target,
@@ -359,6 +389,7 @@ fn write_outputs(
         h.lattice = lattice_step(flat);
         write_histogram(&dir.join("histogram"), &h)?;
     }
+    result.memory.peak_resident = memory::peak_resident();
     write_json(&dir.join("result.json"), result)
 }
 

@@ -447,7 +447,7 @@ pub fn sample(ctx: &Ctx, cfg: &RunConfig) -> Result<Run> {
     let threads = ctx.threads.unwrap_or_else(rayon::current_num_threads);
     memory::check_run(
         cfg,
-        1,
+        &memory::Shape::of(built.sampler.as_ref(), Some(built.target.as_ref()))?,
         memory::rows(cfg, true),
         threads,
         ctx.max_memory,

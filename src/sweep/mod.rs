@@ -202,7 +202,7 @@ fn check_resources(todo: &[&Point], threads: usize, opts: &SweepOptions) -> Resu
     let mut worst = (0u64, 0usize);
     for p in todo {
         let c = &p.config;
-        let need = memory::estimate(c, memory::config_dim(c), memory::rows(c, false), 1);
+        let need = memory::estimate(c, &memory::Shape::of_config(c), memory::rows(c, false), 1);
         if need > worst.0 {
             worst = (need, p.index);
         }
