@@ -310,3 +310,23 @@ fn seed_configs_run() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// The first case the mutation test found on the new engine: a regression target on the float
+/// datapath (`datapath` dropped) runs one chain per group with `f64` states, which have no
+/// initial codes; collecting its kept samples indexed them and panicked.
+#[test]
+fn float_states_one_chain_per_group_keep_samples() {
+    let mut v = seeds()[3].clone();
+    v.as_object_mut().unwrap().remove("datapath");
+    let cfg = from_json_text(&v.to_string()).unwrap();
+    let out = std::env::temp_dir().join(format!("lpmc-mutations-f64-{}", std::process::id()));
+    let opts = RunOptions {
+        out: out.clone(),
+        threads: Some(1),
+        ..Default::default()
+    };
+    let r = lpmc::experiment::run::run(&cfg, &opts).unwrap();
+    assert_eq!(r.metrics.kept_samples, 2 * 25);
+    assert!(r.metrics.mean.iter().all(|m| m.is_finite()), "{:?}", r.metrics.mean);
+    let _ = std::fs::remove_dir_all(&out);
+}

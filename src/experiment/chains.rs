@@ -486,7 +486,8 @@ fn run_group(
                     spec,
                     d,
                     qs: Vec::new(),
-                    c0: k1.c0[j * d..(j + 1) * d].to_vec(),
+                    // f64 states have no initial codes (`c0` is empty).
+                    c0: k1.c0.get(j * d..(j + 1) * d).unwrap_or_default().to_vec(),
                 };
                 let (mean, m2) = if codes {
                     (&mut out.mean[..], &mut out.m2[..])
