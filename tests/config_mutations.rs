@@ -327,6 +327,10 @@ fn float_states_one_chain_per_group_keep_samples() {
     };
     let r = lpmc::experiment::run::run(&cfg, &opts).unwrap();
     assert_eq!(r.metrics.kept_samples, 2 * 25);
-    assert!(r.metrics.mean.iter().all(|m| m.is_finite()), "{:?}", r.metrics.mean);
+    assert!(
+        r.metrics.mean.iter().all(|m| m.is_finite()),
+        "{:?}",
+        r.metrics.mean
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
