@@ -269,3 +269,50 @@ fn memory_estimate_bounds_the_peak() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--strict`: a config whose coefficients round to 0 (η = 0.01 in `coef` Q(2, 0)) runs with
+/// `coef-zero` warnings (exit 0, recorded in result.json); under `--strict` it exits 3 with
+/// one `error:` line before any chain runs, and writes no result.json.
+#[test]
+fn strict_turns_warnings_into_exit_3() {
+    let dir = tmp("strict");
+    let cfg = write(
+        &dir,
+        "c.json",
+        r#"{"target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+            "sampler": {"sgld": {"eta": 0.01}}, "formats": {"coef": {"wl": 2, "fl": 0}},
+            "datapath": "integer", "chains": 4, "steps": 40, "burn_in": 20}"#,
+    );
+    let out = dir.join("out");
+    let run = |strict: bool| {
+        let mut c = lpmc();
+        c.args(["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        if strict {
+            c.arg("--strict");
+        }
+        c.output().unwrap()
+    };
+    let o = run(false);
+    assert_eq!(o.status.code(), Some(0));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    let codes: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"coef-zero"), "{codes:?}");
+    std::fs::remove_dir_all(&out).unwrap();
+    let o = run(true);
+    assert_eq!(o.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("--strict") && errors[0].contains("coef-zero"),
+        "{stderr}"
+    );
+    assert!(!out.join("result.json").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
