@@ -43,6 +43,12 @@ pub enum Error {
     /// A figure that cannot be drawn (no finite data, mismatched shapes, bad bins or range).
     #[error("{0}")]
     Plot(String),
+    /// A run that needs more memory (or another resource) than it may use.
+    #[error("{0}")]
+    Resource(String),
+    /// Warnings under `--strict`: the CLI exits with code 3 instead of 2.
+    #[error("{0}")]
+    Strict(String),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -54,15 +60,21 @@ pub enum Error {
 }
 
 impl Error {
-    /// A [`Error::Param`] from its parts.
+    /// A [`Error::Param`] from its parts. A number whose decimal form is long (`1e300`
+    /// written out) is shown in exponent form ([`crate::diagnostics::num`]).
     pub fn param(
         name: impl Into<String>,
         value: impl ToString,
         allowed: impl Into<String>,
     ) -> Self {
+        let text = value.to_string();
+        let value = match text.parse::<f64>() {
+            Ok(x) if text.len() > 16 => crate::diagnostics::num(x),
+            _ => text,
+        };
         Error::Param {
             name: name.into(),
-            value: value.to_string(),
+            value,
             allowed: allowed.into(),
         }
     }

@@ -27,22 +27,22 @@ enum Command {
     #[command(allow_negative_numbers = true)]
     Round {
         /// Word length in bits, sign included (2..=64).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = int::<i64>)]
         wl: i64,
         /// Fraction length in bits (0..=62); Δ = 2^-FL.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = int::<i64>)]
         fl: i64,
         /// nearest-even, nearest-away, floor, toward-zero, sr, sr:R or src:R (R in 0..=32).
         #[arg(long, default_value = "sr")]
         rounding: String,
-        /// The value to round (finite).
-        #[arg(long)]
+        /// The value to round (finite; any form Rust's f64 parses: -3e-2, .5, 1E3).
+        #[arg(long, allow_hyphen_values = true, value_parser = real)]
         value: f64,
         /// Number of roundings to measure (≥ 1).
-        #[arg(long, default_value_t = 1_000_000)]
+        #[arg(long, default_value_t = 1_000_000, allow_hyphen_values = true, value_parser = int::<u64>)]
         n: u64,
         /// Seed of the random stream.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = int::<u64>)]
         seed: u64,
         /// Overflow rule: saturate or wrap.
         #[arg(long, default_value = "saturate")]
@@ -61,11 +61,13 @@ enum Command {
         #[arg(long, default_value = "results")]
         out: std::path::PathBuf,
         /// Seed overriding the config's.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = int::<u64>)]
         seed: Option<u64>,
         /// Worker threads (default: one per core); results do not depend on it.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = int::<usize>)]
         threads: Option<usize>,
+        #[command(flatten)]
+        checks: Checks,
     },
     /// The exact stationary law of a 1-D lattice chain (no Monte Carlo): DIR/exact.json,
     /// DIR/stationary.csv (SGHMC also stationary_joint.csv), DIR/stationary.svg/.png.
@@ -96,20 +98,20 @@ enum Command {
         #[arg(long)]
         target: String,
         /// Seed of the slicing directions and the bootstrap.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = int::<u64>)]
         seed: u64,
         /// Number of slicing directions for d > 1 (≥ 1).
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, allow_hyphen_values = true, value_parser = int::<usize>)]
         slices: usize,
         /// Histogram bin width of the L2 density distance (default: lattice step or
         /// Freedman–Diaconis).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = real)]
         delta: Option<f64>,
         /// Bootstrap replicates over chains (0: no interval; default 100 for d = 1, 20 for d > 1).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = int::<usize>)]
         bootstrap: Option<usize>,
         /// Contiguous blocks standing in for chains when the file has no `chain` column.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 20, allow_hyphen_values = true, value_parser = int::<usize>)]
         blocks: usize,
         /// A second CSV sample to compare with exactly (1-D: any size; d > 1: same size ≤ 5000).
         #[arg(long)]
@@ -134,11 +136,13 @@ enum Command {
         #[arg(long, hide = true, conflicts_with = "full")]
         tiny: bool,
         /// Worker threads (default: one per core); results do not depend on it.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = int::<usize>)]
         threads: Option<usize>,
         /// Base seed of every run.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = int::<u64>)]
         seed: u64,
+        #[command(flatten)]
+        checks: Checks,
     },
     /// Run every point of a grid (docs/sweep.md): DIR/points.csv, points.jsonl, pareto.csv,
     /// figures; one durable file per finished point under DIR/points/.
@@ -155,11 +159,13 @@ enum Command {
         #[arg(long)]
         resume: bool,
         /// Worker threads (default: one per core); results do not depend on it.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = int::<usize>)]
         threads: Option<usize>,
         /// Seed overriding the grid's.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = int::<u64>)]
         seed: Option<u64>,
+        #[command(flatten)]
+        checks: Checks,
     },
     /// Merge the output directories of the shards of one grid into DIR.
     Merge {
@@ -180,9 +186,85 @@ enum Command {
         #[arg(long)]
         quick: bool,
         /// Threads of the multi-chain columns (default: one per core).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = int::<usize>)]
         threads: Option<usize>,
     },
+}
+
+/// The options every sampling command shares: strictness and the memory limit.
+#[derive(clap::Args, Clone, Debug)]
+struct Checks {
+    /// Treat every diagnostic as an error: exit with code 3 when there is any (before the
+    /// run: nothing is run; after it: the results are written first).
+    #[arg(long)]
+    strict: bool,
+    /// Memory the run may use (e.g. 64G, 512MiB, 1e9 bytes), instead of what this machine has
+    /// available; a run whose estimate exceeds it is refused.
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    max_memory: Option<u64>,
+}
+
+/// A number in any form `str::parse::<f64>` takes (`-3e-2`, `.5`, `1E3`, `inf`).
+fn real(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{s}` is not a number"))
+}
+
+/// An integer of type `T`, written as an integer or in any `f64` form with an integral value
+/// (`1e6`, `2.0`); out of `T`'s range is an error naming the range.
+fn int<T>(s: &str) -> Result<T, String>
+where
+    T: TryFrom<i128> + std::fmt::Display + num_bounds::Bounded,
+{
+    let t = s.trim();
+    let range = format!("an integer in {}..={}", T::min_value(), T::max_value());
+    let v: i128 = match t.parse::<i128>() {
+        Ok(v) => v,
+        Err(_) => match t.parse::<f64>() {
+            Ok(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 1.7e38 => x as i128,
+            _ => return Err(format!("`{s}` is not {range}")),
+        },
+    };
+    T::try_from(v).map_err(|_| format!("{v} is out of range: expected {range}"))
+}
+
+/// `--max-memory SIZE`.
+fn size(s: &str) -> Result<u64, String> {
+    lpmc::experiment::memory::parse_size(s).map_err(|e| e.to_string())
+}
+
+/// The bounds of the integer types the CLI parses.
+mod num_bounds {
+    /// A type with a smallest and largest value.
+    pub trait Bounded {
+        /// The smallest value.
+        fn min_value() -> Self;
+        /// The largest value.
+        fn max_value() -> Self;
+    }
+    macro_rules! bounded {
+        ($($t:ty),*) => {$(impl Bounded for $t {
+            fn min_value() -> Self { <$t>::MIN }
+            fn max_value() -> Self { <$t>::MAX }
+        })*};
+    }
+    bounded!(i64, u64, usize);
+}
+
+/// Prints each warning on stderr, one line each.
+fn print_warnings(ws: &[lpmc::diagnostics::Warning]) {
+    for w in ws {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// The `--strict` error for `n` warnings (`first` the first one), `when` saying what was done.
+fn strict_error(n: usize, first: &lpmc::diagnostics::Warning, when: &str) -> Error {
+    Error::Strict(format!(
+        "{n} warning{} under --strict ({when}); the first: {first}",
+        if n == 1 { "" } else { "s" }
+    ))
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -218,6 +300,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             out,
             seed,
             threads,
+            checks,
         } => {
             let cfg = match &config {
                 Some(path) => RunConfig::load(path)?,
@@ -228,8 +311,22 @@ fn run(cli: Cli) -> Result<(), Error> {
                 seed,
                 threads,
                 progress: true,
+                max_memory: checks.max_memory,
             };
-            let r = lpmc::experiment::run::run(&cfg, &opts)?;
+            let prepared = lpmc::experiment::run::prepare(&cfg, &opts)?;
+            let before = prepared.warnings.len();
+            print_warnings(&prepared.warnings);
+            if checks.strict {
+                if let Some(first) = prepared.warnings.first() {
+                    return Err(strict_error(
+                        before,
+                        first,
+                        "before the run: nothing was run",
+                    ));
+                }
+            }
+            let r = prepared.run(&opts)?;
+            print_warnings(&r.warnings[before..]);
             let m = &r.metrics;
             println!(
                 "mean {:?} var {:?} ({} kept samples, {} saturations, {:.3} s, {:.3e} steps/s) -> {}",
@@ -241,6 +338,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 m.steps_per_s,
                 opts.out.join("result.json").display()
             );
+            if checks.strict {
+                if let Some(first) = r.warnings.first() {
+                    return Err(strict_error(r.warnings.len(), first, "results written"));
+                }
+            }
             Ok(())
         }
         Command::Exact {
@@ -310,6 +412,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             tiny,
             threads,
             seed,
+            checks,
         } => {
             use lpmc::reproduce::{report::verdict_counts, reproduce, ReproduceOptions, Size};
             let size = if tiny {
@@ -326,8 +429,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                 threads,
                 seed,
                 progress: true,
+                max_memory: checks.max_memory,
             };
             let figs = reproduce(&opts)?;
+            let mut warned = Vec::new();
             for f in &figs {
                 println!(
                     "{}: {} ({:.1} s)",
@@ -335,8 +440,17 @@ fn run(cli: Cli) -> Result<(), Error> {
                     verdict_counts(&f.checks),
                     f.wall_s
                 );
+                for w in &f.warnings {
+                    eprintln!("warning: {} ({}): {}", f.name, w.run, w.warning);
+                    warned.push(&w.warning);
+                }
             }
             println!("-> {}", opts.out.join("REPORT.md").display());
+            if checks.strict {
+                if let Some(first) = warned.first() {
+                    return Err(strict_error(warned.len(), first, "report written"));
+                }
+            }
             Ok(())
         }
         Command::Sweep {
@@ -346,6 +460,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             resume,
             threads,
             seed,
+            checks,
         } => {
             let shard = match shard {
                 Some(s) => s.parse()?,
@@ -358,8 +473,20 @@ fn run(cli: Cli) -> Result<(), Error> {
                 threads,
                 seed,
                 progress: true,
+                strict: checks.strict,
+                max_memory: checks.max_memory,
             };
             let s = lpmc::sweep::sweep(&grid, &opts)?;
+            const SHOWN: usize = 20;
+            for (i, key, w) in s.warnings.iter().take(SHOWN) {
+                eprintln!("warning: point {i} ({key}): {w}");
+            }
+            if s.warnings.len() > SHOWN {
+                eprintln!(
+                    "warning: … and {} more (every warning is in the point files DIR/points/*.json; points.csv counts them per point)",
+                    s.warnings.len() - SHOWN
+                );
+            }
             println!(
                 "{} of {} points in this shard ({} run, {} already done) in {:.1} s; {} rows, {} on the Pareto front -> {}",
                 s.shard_points,
@@ -371,6 +498,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 s.pareto,
                 opts.out.join("points.csv").display()
             );
+            if checks.strict {
+                if let Some((_, _, first)) = s.warnings.first() {
+                    return Err(strict_error(s.warnings.len(), first, "results written"));
+                }
+            }
             Ok(())
         }
         Command::Merge { dirs, out } => {
@@ -406,7 +538,15 @@ fn run(cli: Cli) -> Result<(), Error> {
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+        Ok(cli) => {
+            if let Command::Run { checks, .. }
+            | Command::Sweep { checks, .. }
+            | Command::Reproduce { checks, .. } = &cli.command
+            {
+                lpmc::experiment::memory::set_process_limit(checks.max_memory);
+            }
+            cli
+        }
         Err(e) if !e.use_stderr() => {
             // --help and --version go to stdout with exit code 0.
             let _ = e.print();
@@ -423,7 +563,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            ExitCode::from(if matches!(e, Error::Strict(_)) { 3 } else { 2 })
         }
     }
 }

@@ -200,6 +200,159 @@ impl IntNormal {
         }
     }
 
+    /// The exact pmf of the output codes, `(code, probability)` in increasing code order, for
+    /// `clt:K:B` with `K·2^B ≤ 2^20` and for `table:T`; `None` for `box-muller` (an `f64`
+    /// normal) and larger CLT sums. The `clt` pmf is the `K`-fold convolution of the uniform
+    /// law on `0..2^B`, mapped through `T = 2S − K(2^B − 1)`, the nearest-even shift and the
+    /// overflow rule, exactly as the kernels' noise stage maps each draw.
+    pub fn pmf(&self) -> Option<Vec<(i64, f64)>> {
+        self.exact_law().map(|(pmf, _)| pmf)
+    }
+
+    /// [`IntNormal::pmf`] and the probability that a draw left the range (before the
+    /// overflow rule).
+    fn exact_law(&self) -> Option<(Vec<(i64, f64)>, f64)> {
+        let f = self.format;
+        let sat = |c: i128| f.overflow().apply(c, f.wl()).0;
+        let mut by_code = std::collections::BTreeMap::new();
+        let mut clip = 0.0;
+        match self.gen {
+            NoiseGen::BoxMuller => return None,
+            NoiseGen::Clt { k, bits } => {
+                let m = 1usize << bits;
+                if (k as u64) * (m as u64) > CLT_EXACT_MAX {
+                    return None;
+                }
+                // pmf of S = Σ u, u uniform on 0..m, by k sliding-window convolutions.
+                let mut p = vec![1.0 / m as f64; m];
+                for _ in 1..k {
+                    let mut q = vec![0.0; p.len() + m - 1];
+                    let mut window = 0.0;
+                    for (j, slot) in q.iter_mut().enumerate() {
+                        if j < p.len() {
+                            window += p[j];
+                        }
+                        if j >= m {
+                            window -= p[j - m];
+                        }
+                        *slot = window / m as f64;
+                    }
+                    p = q;
+                }
+                let offset = k as i64 * (m as i64 - 1);
+                for (sum, &prob) in p.iter().enumerate() {
+                    let t = 2 * sum as i64 - offset;
+                    let raw = lpmc_kernels::portable::round_code(
+                        t,
+                        self.clt_shift,
+                        Rounding::NearestEven,
+                        0,
+                    );
+                    if raw < f.min_code() as i128 || raw > f.max_code() as i128 {
+                        clip += prob;
+                    }
+                    *by_code.entry(sat(raw)).or_insert(0.0) += prob;
+                }
+            }
+            NoiseGen::Table { bits } => {
+                let w = 1.0 / self.table.len() as f64;
+                for &c in &self.table {
+                    *by_code.entry(c).or_insert(0.0) += w;
+                }
+                // Entries j with Φ⁻¹((j + ½)/2^T) rounding beyond the range ends.
+                let n = (1u64 << bits) as f64;
+                let (lo, hi) = (
+                    f.min_value() - f.delta() / 2.0,
+                    f.max_value() + f.delta() / 2.0,
+                );
+                let above = (n - (statrs_cdf(hi) * n - 0.5).ceil()).max(0.0);
+                let below = (statrs_cdf(lo) * n - 0.5).ceil().max(0.0);
+                clip = (above + below) / n;
+            }
+        }
+        Some((by_code.into_iter().collect(), clip))
+    }
+
+    /// The largest magnitude of an output code (after the overflow rule): what bounds the
+    /// noise term of the integer datapath's sums.
+    pub fn max_abs_code(&self) -> u64 {
+        let f = self.format;
+        let top = f.min_code().unsigned_abs();
+        match self.gen {
+            NoiseGen::BoxMuller => {
+                ((BOX_MULLER_MAX * f.delta().recip()).ceil() as u64 + 1).min(top)
+            }
+            NoiseGen::Clt { k, bits } => {
+                let m = (k as u64 * ((1u64 << bits) - 1)) as u128;
+                let shifted = if self.clt_shift >= 0 {
+                    (m >> self.clt_shift) + 1
+                } else {
+                    m << (-self.clt_shift) as u32
+                };
+                shifted.min(top as u128) as u64
+            }
+            NoiseGen::Table { .. } => self
+                .table
+                .iter()
+                .map(|c| c.unsigned_abs())
+                .max()
+                .unwrap_or(0),
+        }
+    }
+
+    /// The law of the output values `n·2^−FL`, clipping by the format's range included: from
+    /// [`IntNormal::pmf`] when it exists, else from the Gaussian of the generator's variance
+    /// rounded to the format (`box-muller`, large CLT sums). Compare [`NoiseLaw::sd`] with
+    /// [`IntNormal::sd`] (what the coefficients assume): they differ when the range clips.
+    pub fn law(&self) -> NoiseLaw {
+        let f = self.format;
+        let delta = f.delta();
+        let (lo, hi) = (f.min_value(), f.max_value());
+        if let Some((pmf, clip)) = self.exact_law() {
+            let mean: f64 = pmf.iter().map(|&(c, p)| p * f.value(c)).sum();
+            let var: f64 = pmf
+                .iter()
+                .map(|&(c, p)| p * (f.value(c) - mean).powi(2))
+                .sum();
+            return NoiseLaw {
+                mean,
+                sd: var.sqrt(),
+                clip,
+                exact: true,
+            };
+        }
+        // Gaussian N(0, s²) rounded to Δ (Sheppard: + Δ²/12), clipped to [lo, hi].
+        let s = match self.gen {
+            NoiseGen::Clt { k, bits } => {
+                clt_var(k, bits).sqrt() * (-(clt_fraction_bits(k, bits) as f64)).exp2()
+            }
+            _ => 1.0,
+        };
+        let (a, b) = ((lo - delta / 2.0) / s, (hi + delta / 2.0) / s);
+        let (pa, pb) = (statrs_cdf(a), statrs_cdf(b));
+        let (da, db) = (normal_pdf(a), normal_pdf(b));
+        let (ca, cb) = (lo / s, hi / s);
+        let mean = s * (ca * pa + cb * (1.0 - pb) + da - db);
+        let second = (pb - pa) - (b * db - a * da) + ca * ca * pa + cb * cb * (1.0 - pb);
+        let rounding = if matches!(self.gen, NoiseGen::Clt { .. }) && self.clt_shift <= 0 {
+            0.0
+        } else {
+            delta * delta / 12.0
+        };
+        let var = (s * s * second - mean * mean + rounding).max(0.0);
+        let clip = if matches!(self.gen, NoiseGen::BoxMuller) && hi >= BOX_MULLER_MAX {
+            0.0
+        } else {
+            pa + (1.0 - pb)
+        };
+        NoiseLaw {
+            mean,
+            sd: var.sqrt(),
+            clip,
+            exact: false,
+        }
+    }
+
     /// The table of a `table:T` generator (empty otherwise).
     pub fn table(&self) -> &[i64] {
         &self.table
@@ -209,6 +362,103 @@ impl IntNormal {
     pub fn clt_shift(&self) -> i32 {
         self.clt_shift
     }
+}
+
+/// Largest magnitude of a Box–Muller normal, `√(2·53·ln 2)` (`u1 ≥ 2^−53`).
+pub const BOX_MULLER_MAX: f64 = 8.571_674_227_5;
+
+/// Largest `K·2^B` for which [`IntNormal::law`] convolves the `clt:K:B` pmf exactly (above
+/// it the law is the Gaussian of the same variance, which the CLT sum is close to).
+const CLT_EXACT_MAX: u64 = 1 << 20;
+
+/// Largest relative rounding error of the noise the default noise format allows: its own
+/// rounding error (s.d. Δ/√12) is below 1 % of the generator's s.d.
+pub const NOISE_ROUNDING_MAX: f64 = 0.01;
+
+impl NoiseGen {
+    /// The noise format the integer datapath uses when `formats.noise` is not given: the
+    /// narrowest that holds every value the generator makes and whose own rounding error is
+    /// under 1 % of its s.d. ([`NOISE_ROUNDING_MAX`]):
+    ///
+    /// - `box-muller`: FL 5 (Δ/√12 = 0.009), integer bits for |z| ≤ 8.57: Q(10, 5);
+    /// - `clt:K:B`: the sum's own `s = round(log2 sd_T)` fraction bits (no rounding at all),
+    ///   WL for `±K(2^B − 1)`; above 32 bits the lowest bits are dropped (FL lowered);
+    /// - `table:T`: FL 5, WL for the largest entry `Φ⁻¹(1 − 2^−(T+1))`.
+    ///
+    /// ```
+    /// use lpmc::noise::NoiseGen;
+    /// let f = NoiseGen::Clt { k: 4, bits: 8 }.default_format();
+    /// assert_eq!((f.wl(), f.fl()), (11, 8)); // ±1020 with 8 fraction bits, exact
+    /// assert_eq!((NoiseGen::BoxMuller.default_format().wl(), NoiseGen::BoxMuller.default_format().fl()), (10, 5));
+    /// ```
+    pub fn default_format(self) -> Format {
+        // Smallest FL with Δ/√12 < 1 % of a unit s.d.
+        let fine_fl = (0..=crate::format::MAX_FL)
+            .find(|&fl| (-(fl as f64)).exp2() / 12f64.sqrt() < NOISE_ROUNDING_MAX)
+            .unwrap_or(crate::format::MAX_FL);
+        let wl_for = |max_code: u64| bits_for_magnitude(max_code).max(crate::format::MIN_WL);
+        let (wl, fl) = match self {
+            NoiseGen::BoxMuller => {
+                let m = (BOX_MULLER_MAX * (fine_fl as f64).exp2()).ceil() as u64;
+                (wl_for(m), fine_fl)
+            }
+            NoiseGen::Clt { k, bits } => {
+                let s = clt_fraction_bits(k, bits).max(0) as u32;
+                let m = k as u64 * ((1u64 << bits) - 1);
+                let wl = wl_for(m);
+                let drop = wl.saturating_sub(crate::format::MAX_STORED_WL);
+                (wl - drop, s.saturating_sub(drop))
+            }
+            NoiseGen::Table { bits } => {
+                let top = inverse_normal_cdf(1.0 - 0.5 / (1u64 << bits) as f64);
+                let m = (top * (fine_fl as f64).exp2()).round() as u64;
+                (wl_for(m), fine_fl)
+            }
+        };
+        Format::new(wl, fl).expect("a noise format within 2..=32 bits")
+    }
+}
+
+/// Bits (sign included) of the narrowest two's complement word holding `−m..=m`.
+///
+/// ```
+/// use lpmc::noise::bits_for_magnitude;
+/// assert_eq!((bits_for_magnitude(0), bits_for_magnitude(127), bits_for_magnitude(128)), (1, 8, 9));
+/// ```
+pub fn bits_for_magnitude(m: u64) -> u32 {
+    65 - m.leading_zeros()
+}
+
+/// `s = round(log2 sd_T)`: the implicit fraction bits of the `clt:K:B` sum `T` (its values are
+/// `T·2^−s`).
+fn clt_fraction_bits(k: u32, bits: u32) -> i32 {
+    (0.5 * clt_var(k, bits).log2()).round() as i32
+}
+
+/// The law of a generator's output values after the noise format's rounding and overflow
+/// rule ([`IntNormal::law`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoiseLaw {
+    /// Mean of the values.
+    pub mean: f64,
+    /// Standard deviation of the values (including the clipping of the range ends).
+    pub sd: f64,
+    /// Probability that a draw lies outside the noise format's range (and saturates or wraps).
+    pub clip: f64,
+    /// Whether the law was computed exactly from the generator's pmf (`clt` up to
+    /// `K·2^B ≤ 2^20`, `table`) rather than from the Gaussian of the same variance.
+    pub exact: bool,
+}
+
+/// Φ(x), the standard normal cdf.
+fn statrs_cdf(x: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::standard().cdf(x)
+}
+
+/// φ(x), the standard normal density.
+fn normal_pdf(x: f64) -> f64 {
+    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
 }
 
 /// Φ⁻¹(p) for `p ∈ (0, 1)`.

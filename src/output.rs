@@ -33,6 +33,44 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(io)
 }
 
+/// Removes the temporary files that [`write_atomic`] calls of other processes left in `dir`
+/// (`.NAME.PID.tmp`, PID not this process's), as a killed run leaves them. For directories
+/// that one process writes at a time (`lpmc run`, `lpmc reproduce`), not shared sweep
+/// directories. Returns how many were removed; a missing `dir` is no error.
+pub fn remove_stale_temporaries(dir: &Path) -> usize {
+    let own = format!(".{}.tmp", std::process::id());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let stale = name.starts_with('.')
+            && name.ends_with(".tmp")
+            && !name.ends_with(&own)
+            && name
+                .trim_end_matches(".tmp")
+                .rsplit('.')
+                .next()
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if stale && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Removes `path` if it exists (a finished-marker such as `result.json` of an earlier run).
+pub fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Serializes `value` as pretty JSON and writes it atomically to `path`.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut s = serde_json::to_string_pretty(value)

@@ -204,3 +204,115 @@ fn builtin_run_writes_metrics_and_histogram() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `result.json`'s memory estimate bounds what a run uses: for three layouts of the chain
+/// runner (1-D 8-bit codes in lockstep groups, `f64` states, 40-D codes one chain per group),
+/// the growth of the peak resident memory from 1 chain to many is at most the growth of the
+/// estimate (the chain-dependent terms bound the chain-dependent memory, independent of the
+/// fixed 32 MiB allowance), and the whole estimate is at least the peak. The estimate is
+/// also not inflated past 2× of that growth, so that a run that fits is not refused.
+#[test]
+fn memory_estimate_bounds_the_peak() {
+    let dir = tmp("memory");
+    let run = |name: &str, target: &str, sampler: &str, chains: usize| -> (f64, f64) {
+        let cfg = format!(
+            r#"{{"target": {target}, "sampler": {sampler}, "chains": {chains},
+             "steps": 3, "burn_in": 1, "max_sample_rows": 0}}"#
+        );
+        let path = write(&dir, &format!("{name}-{chains}.json"), &cfg);
+        let out = dir.join(format!("{name}-{chains}"));
+        let o = lpmc()
+            .args(["run", path.to_str().unwrap(), "--threads", "2", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap())
+                .unwrap();
+        let m = &r["memory"];
+        (
+            m["estimate"].as_f64().unwrap(),
+            m["peak_resident"].as_f64().unwrap_or(f64::NAN),
+        )
+    };
+    let g1 = r#"{"gaussian": {"mean": [0.0], "var": [1.0]}}"#;
+    let d40 = format!(
+        r#"{{"gaussian": {{"mean": {:?}, "var": {:?}}}}}"#,
+        vec![0.0; 40],
+        vec![1.0; 40]
+    );
+    let cases = [
+        ("lockstep", g1.to_string(), r#"{"sgld": {}}"#, 1_000_000),
+        (
+            "f64",
+            g1.to_string(),
+            r#"{"sgld": {"variant": "fp"}}"#,
+            500_000,
+        ),
+        ("by-chain", d40, r#"{"sgld": {}}"#, 20_000),
+    ];
+    for (name, target, sampler, chains) in cases {
+        let (e1, p1) = run(name, &target, sampler, 1);
+        let (en, pn) = run(name, &target, sampler, chains);
+        if p1.is_nan() {
+            continue; // no /proc (not Linux): nothing to compare
+        }
+        let (grew, est) = (pn - p1, en - e1);
+        eprintln!("{name}: peak {p1} -> {pn} (+{grew}), estimate {e1} -> {en} (+{est})");
+        assert!(
+            grew <= est,
+            "{name}: memory grew {grew} B, estimate {est} B"
+        );
+        assert!(pn <= en, "{name}: peak {pn} B over the estimate {en} B");
+        assert!(est <= 2.0 * grew, "{name}: estimate +{est} B for +{grew} B");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--strict`: a config whose coefficients round to 0 (η = 0.01 in `coef` Q(2, 0)) runs with
+/// `coef-zero` warnings (exit 0, recorded in result.json); under `--strict` it exits 3 with
+/// one `error:` line before any chain runs, and writes no result.json.
+#[test]
+fn strict_turns_warnings_into_exit_3() {
+    let dir = tmp("strict");
+    let cfg = write(
+        &dir,
+        "c.json",
+        r#"{"target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+            "sampler": {"sgld": {"eta": 0.01}}, "formats": {"coef": {"wl": 2, "fl": 0}},
+            "datapath": "integer", "chains": 4, "steps": 40, "burn_in": 20}"#,
+    );
+    let out = dir.join("out");
+    let run = |strict: bool| {
+        let mut c = lpmc();
+        c.args(["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        if strict {
+            c.arg("--strict");
+        }
+        c.output().unwrap()
+    };
+    let o = run(false);
+    assert_eq!(o.status.code(), Some(0));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    let codes: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"coef-zero"), "{codes:?}");
+    std::fs::remove_dir_all(&out).unwrap();
+    let o = run(true);
+    assert_eq!(o.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("--strict") && errors[0].contains("coef-zero"),
+        "{stderr}"
+    );
+    assert!(!out.join("result.json").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -35,7 +35,7 @@ use lpmc_kernels::drivers::lockstep::{max_kept, Kept, LANES};
 /// Chains per lockstep task: large enough that a task's fixed costs (scratch, stream
 /// loads, the kept-sum buffers) vanish against its steps, small enough that a few hundred
 /// tasks balance the threads for a million chains. A multiple of [`LANES`].
-const TASK_CHAINS: usize = 64 * LANES;
+pub(crate) const TASK_CHAINS: usize = 64 * LANES;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -493,7 +493,8 @@ fn run_group(
                     spec,
                     d,
                     qs: Vec::new(),
-                    c0: k1.c0[j * d..(j + 1) * d].to_vec(),
+                    // f64 states have no initial codes (`c0` is empty).
+                    c0: k1.c0.get(j * d..(j + 1) * d).unwrap_or_default().to_vec(),
                 };
                 let (mean, m2) = if codes {
                     (&mut out.mean[..], &mut out.m2[..])

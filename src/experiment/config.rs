@@ -13,11 +13,12 @@
 //! assert!(serde_json::from_str::<RunConfig>(r#"{"target": "paper-mixture", "sampler": {"sgld": {}}, "stepz": 3}"#).is_err());
 //! ```
 
+use crate::diagnostics::num;
 use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::noise::NoiseGen;
 use crate::round::Rounding;
-use crate::sampler::sghmc::{Sghmc, SghmcParams, SghmcVariant};
+use crate::sampler::sghmc::{Coefs, Sghmc, SghmcParams, SghmcVariant};
 use crate::sampler::sgld::{Sgld, SgldVariant};
 use crate::sampler::{Datapath, Formats, Sampler, Setup};
 use crate::source::Source;
@@ -33,10 +34,13 @@ pub struct RunConfig {
     pub target: TargetConfig,
     /// The sampler and its parameters.
     pub sampler: SamplerConfig,
-    /// The default format of every quantity; Q(8, 4) by default (\[S\] §4.1).
+    /// The default format of the stored quantities (param, momentum, grad, and on the float
+    /// datapath every quantity); Q(8, 4) by default (\[S\] §4.1).
     #[serde(default = "default_format")]
     pub format: Format,
-    /// Per-quantity formats, each defaulting to `format`.
+    /// Per-quantity formats. A missing one is `format`, except on the integer datapath, where
+    /// a missing `coef`, `accum` or `noise` gets a format that holds it
+    /// ([`RunConfig::formats`]).
     #[serde(default)]
     pub formats: FormatOverrides,
     /// Rounding of every quantization; `sr` (exact stochastic rounding) by default.
@@ -99,7 +103,7 @@ fn default_max_rows() -> usize {
     100_000
 }
 
-/// Per-quantity formats; a missing one is the run's `format`.
+/// Per-quantity formats as given; a missing one is resolved by [`RunConfig::formats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormatOverrides {
@@ -180,21 +184,6 @@ pub struct SghmcConfig {
     pub rescale_headroom: f64,
 }
 
-impl SghmcConfig {
-    /// The sampler parameters of this section.
-    pub fn params(&self) -> SghmcParams {
-        SghmcParams {
-            eta: self.eta,
-            u: self.u,
-            gamma: self.gamma,
-            paper_sign: self.paper_sign,
-            rescale_momentum: self.rescale_momentum,
-            vc_wide_momentum: self.vc_wide_momentum,
-            rescale_headroom: self.rescale_headroom,
-        }
-    }
-}
-
 fn default_headroom() -> f64 {
     1.0
 }
@@ -218,6 +207,152 @@ pub struct Built {
     pub sampler: Box<dyn Sampler>,
     /// The initial position.
     pub x0: Vec<f64>,
+    /// The resolved per-quantity formats the sampler was built with.
+    pub formats: Formats,
+    /// The sampler's coefficients quantized to `coef` (integer datapath), as
+    /// `(name, exact value, code)`; empty when the step runs in `f64`.
+    pub coefficients: Vec<Coefficient>,
+}
+
+/// The field path of a deserialization error for a message: `sampler.sgld.eta`, or empty for
+/// the whole document (serde_path_to_error writes `.`).
+pub fn field_path(p: &str) -> String {
+    if p == "." || p == "?" {
+        String::new()
+    } else {
+        p.to_string()
+    }
+}
+
+/// `FIELD: message`, or the message alone for an error of the whole document.
+fn with_path(path: String, msg: String) -> String {
+    let at = field_path(&path);
+    let msg = msg.replace('\n', " ");
+    if at.is_empty() {
+        msg
+    } else {
+        format!("{at}: {msg}")
+    }
+}
+
+/// A run config from JSON text; the error names the field it is about (`chains: invalid
+/// type: string "ten", expected usize at line 3 column 14`).
+pub fn from_json_text(text: &str) -> std::result::Result<RunConfig, String> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| with_path(e.path().to_string(), e.into_inner().to_string()))
+}
+
+/// A run config from a JSON value; the error names the field it is about.
+pub fn from_json_value(v: serde_json::Value) -> std::result::Result<RunConfig, String> {
+    serde_path_to_error::deserialize(v)
+        .map_err(|e| with_path(e.path().to_string(), e.into_inner().to_string()))
+}
+
+/// A TOML error as one line: `FILE: message at line N`.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let at = e.span().map_or(String::new(), |s| {
+        format!(
+            " at line {}",
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        )
+    });
+    Error::Config(format!(
+        "{}: {}{at}",
+        path.display(),
+        e.message().replace('\n', " ")
+    ))
+}
+
+/// A built sampler with what the format rule and the diagnostics read from it.
+struct SamplerParts {
+    coefficients: Vec<Coefficient>,
+    momentum: Option<Format>,
+    sampler: Box<dyn Sampler>,
+}
+
+/// A sampler coefficient on the integer datapath: `(name, exact value, code in coef)`.
+pub type Coefficient = (&'static str, f64, i64);
+
+/// The names of SGLD's integer coefficients, in the order of `Sgld::int_coefs` (as
+/// `Sgld::new` names them in its errors).
+const SGLD_COEFFICIENTS: [&str; 2] = ["eta", "sqrt(2·eta)/s_n"];
+
+/// The names of SGHMC's integer coefficients, in the order of `Sghmc::int_coefs`
+/// `[e, c_vg, c_xv, c_xg, n_v, n_xv, n_x]` (as `Sghmc::new` names them in its errors).
+const SGHMC_COEFFICIENTS: [&str; 7] = [
+    "exp(-gamma·eta)",
+    "-(u/gamma)(1-e)",
+    "(1-e)/gamma",
+    "∓(u/gamma²)(gamma·eta+e-1)",
+    "sqrt(Var_v)/s_n",
+    "(Cov/sqrt(Var_v))/s_n",
+    "sqrt(Var_x-Cov²/Var_v)/s_n",
+];
+
+/// Word length of a coefficient's own best-precision format when `formats.coef` is not
+/// given (MATLAB `fi`'s default for constants).
+pub const COEF_DEFAULT_WL: u32 = 16;
+
+/// The largest fraction length `fl` (0..=62) at which `v` rounded to nearest-even still fits
+/// `wl` bits: the best-precision fraction length of a constant (MATLAB `fi`'s rule). `None`
+/// when `v` does not fit `wl` bits even at FL 0 (or is not finite).
+///
+/// ```
+/// use lpmc::experiment::config::best_precision_fl;
+/// assert_eq!(best_precision_fl(std::f64::consts::PI, 16), Some(13)); // fi(pi): Q(16, 13)
+/// assert_eq!(best_precision_fl(0.01, 16), Some(21));
+/// assert_eq!(best_precision_fl(1e6, 16), None);
+/// ```
+pub fn best_precision_fl(v: f64, wl: u32) -> Option<u32> {
+    if !v.is_finite() {
+        return None;
+    }
+    let f = Format::new(wl, 0).ok()?;
+    (0..=crate::format::MAX_FL).rev().find(|&fl| fits(v, fl, f))
+}
+
+/// Whether `v` rounded nearest-even to `fl` fraction bits fits the word of `f`.
+fn fits(v: f64, fl: u32, f: Format) -> bool {
+    let q = lpmc_kernels::portable::round_f64(v, fl, Rounding::NearestEven, 0);
+    q >= f.min_code() as i128 && q <= f.max_code() as i128
+}
+
+/// The code of `v` rounded nearest-even to `fl` fraction bits (before any overflow rule).
+fn code_at(v: f64, fl: u32) -> i128 {
+    lpmc_kernels::portable::round_f64(v, fl, Rounding::NearestEven, 0)
+}
+
+/// Bits (sign included) of the narrowest word holding the code `c` and `−|c|`.
+fn bits_of(c: i128) -> u32 {
+    crate::noise::bits_for_magnitude(c.unsigned_abs().min(u64::MAX as u128) as u64)
+}
+
+/// The diagonal of the precision of a Gaussian target with diagonal covariance (`var`, or a
+/// `cov` whose off-diagonal entries are all 0), as the integer gradient uses it; empty for
+/// every other target.
+fn diagonal_precisions(t: &TargetConfig) -> Vec<f64> {
+    match t {
+        TargetConfig::Gaussian(g) => match (&g.var, &g.cov) {
+            (Some(v), None) => v.iter().map(|v| 1.0 / v).collect(),
+            (None, Some(c)) => {
+                let diagonal = c
+                    .iter()
+                    .enumerate()
+                    .all(|(i, row)| row.iter().enumerate().all(|(j, &x)| i == j || x == 0.0));
+                if diagonal {
+                    c.iter()
+                        .enumerate()
+                        .map(|(i, row)| 1.0 / row.get(i).copied().unwrap_or(f64::NAN))
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// The text of [`RunConfig::builtin`], the example config of issue #3.
@@ -244,19 +379,19 @@ impl RunConfig {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         if toml {
-            toml::from_str(&text).map_err(|e| {
-                let at = e.span().map_or(String::new(), |s| {
-                    format!(" at line {}", text[..s.start].matches('\n').count() + 1)
-                });
-                Error::Config(format!(
-                    "{}: {}{at}",
-                    path.display(),
-                    e.message().replace('\n', " ")
-                ))
+            let de = toml::Deserializer::parse(&text).map_err(|e| toml_error(path, &text, &e))?;
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let at = field_path(&e.path().to_string());
+                let inner = e.into_inner();
+                let mut msg = toml_error(path, &text, &inner).to_string();
+                if !at.is_empty() {
+                    let prefix = format!("{}: ", path.display());
+                    msg = msg.replacen(&prefix, &format!("{prefix}{at}: "), 1);
+                }
+                Error::Config(msg)
             })
         } else {
-            serde_json::from_str(&text)
-                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+            from_json_text(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
         }
     }
 
@@ -275,8 +410,37 @@ impl RunConfig {
         c
     }
 
-    /// The per-quantity formats.
+    /// The resolved per-quantity formats. A format given in `formats` is used as it is; a
+    /// missing `param`, `momentum` or `grad` is `format`. On the float datapath a missing
+    /// `coef`, `accum` or `noise` is `format` too (they are not used). On the integer
+    /// datapath each missing one gets a format that holds it:
+    ///
+    /// 1. `noise`: [`NoiseGen::default_format`] (every value of the generator, own rounding
+    ///    error under 1 % of its s.d.);
+    /// 2. `coef`: every coefficient at least as precise as in its own best-precision format
+    ///    of [`COEF_DEFAULT_WL`] = 16 bits ([`best_precision_fl`]): FL = the largest of the
+    ///    coefficients' best-precision FLs, WL the narrowest holding every coefficient and the
+    ///    diagonal Gaussian target's precisions that are exact at that FL (so the integer
+    ///    gradient applies); when that needs more than 32 bits the precisions are left out,
+    ///    then FL is lowered until the coefficients fit 32 bits;
+    /// 3. `accum`: the exact width of its sums: FL = the largest fraction length of any term
+    ///    (`x`, `coef·grad`, `coef·noise`, `coef·v`), WL the narrowest holding the largest
+    ///    possible sum of the terms' magnitudes (state, gradient and noise codes at their
+    ///    formats' range ends, the actual coefficient codes), at most 64 bits (above that FL
+    ///    is lowered and products are truncated).
+    ///
+    /// When a coefficient cannot be computed (e.g. it is not finite), `coef` and `accum`
+    /// stay `format` and [`RunConfig::build`] reports the coefficient.
     pub fn formats(&self) -> Formats {
+        let f = self.stated_formats();
+        if self.datapath != Datapath::Integer {
+            return f;
+        }
+        self.resolve_integer(f)
+    }
+
+    /// Every quantity as given, a missing one `format` (no derived defaults).
+    fn stated_formats(&self) -> Formats {
         let o = &self.formats;
         let f = self.format;
         Formats {
@@ -289,20 +453,286 @@ impl RunConfig {
         }
     }
 
-    /// The sampler setup: per-quantity formats, rounding, datapath, gradient noise and noise
-    /// generator.
-    pub fn setup(&self) -> Setup {
-        Setup {
-            formats: self.formats(),
+    /// The names of the formats [`RunConfig::formats`] derived rather than took from the
+    /// config (`coef`, `accum`, `noise` on the integer datapath when not given).
+    pub fn derived_formats(&self) -> Vec<&'static str> {
+        if self.datapath != Datapath::Integer {
+            return Vec::new();
+        }
+        let o = &self.formats;
+        [("coef", o.coef), ("accum", o.accum), ("noise", o.noise)]
+            .into_iter()
+            .filter(|(_, f)| f.is_none())
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// Fills the integer datapath's missing `noise`, `coef`, `accum` (see [`RunConfig::formats`]).
+    fn resolve_integer(&self, mut f: Formats) -> Formats {
+        let o = self.formats;
+        if o.noise.is_none() {
+            f.noise = self.noise_gen.default_format();
+        }
+        // The exact coefficients, from a sampler whose coef format holds any value below 2^31.
+        let wide = Format::new(32, 0).expect("Q(32, 0) is valid");
+        let probe = Formats {
+            coef: wide,
+            accum: Format::new(64, 0).expect("Q(64, 0) is valid"),
+            ..f
+        };
+        let Ok(SamplerParts {
+            coefficients: coefs,
+            momentum: fv,
+            ..
+        }) = self.build_parts(probe, 1)
+        else {
+            return f;
+        };
+        let exact: Vec<f64> = coefs.iter().map(|c| c.1).collect();
+        if o.coef.is_none() {
+            if let Some(c) = default_coef(&exact, &diagonal_precisions(&self.target)) {
+                f.coef = c;
+            }
+        }
+        if o.accum.is_none() {
+            if let Some(a) = self.default_accum(&f, fv, &exact) {
+                f.accum = a;
+            }
+        }
+        f
+    }
+
+    /// Checks that the sampler's constants are finite numbers (η, u, γ within range of each
+    /// other): SGLD's √(2η), SGHMC's integrator constants ([`Coefs`]).
+    fn check_constants(&self) -> Result<()> {
+        match &self.sampler {
+            SamplerConfig::Sgld(s) => {
+                if s.eta.is_finite() && !(2.0 * s.eta).is_finite() {
+                    return Err(Error::param(
+                        "sampler.sgld.eta",
+                        s.eta,
+                        "must be below 8.98e307 (√(2η) overflows f64)",
+                    ));
+                }
+            }
+            SamplerConfig::Sghmc(s) => {
+                if ![s.eta, s.u, s.gamma]
+                    .iter()
+                    .all(|v| v.is_finite() && *v > 0.0)
+                {
+                    return Ok(()); // Sghmc::new names the bad parameter.
+                }
+                let k = Coefs::new(s.eta, s.u, s.gamma, s.paper_sign);
+                let named = [
+                    ("exp(-gamma·eta)", k.vv),
+                    ("(u/gamma)(1-e)", k.vg),
+                    ("(1-e)/gamma", k.xv),
+                    ("(u/gamma²)(gamma·eta+e-1)", k.xg),
+                    ("Var_v = u(1-e²)", k.var_v),
+                    ("Var_x", k.var_x),
+                    ("Cov", k.cov),
+                ];
+                if let Some((name, v)) = named.iter().find(|(_, v)| !v.is_finite()) {
+                    return Err(Error::Config(format!(
+                        "sampler.sghmc: eta = {}, u = {}, gamma = {} give the integrator constant {name} = {v}, not a finite number: keep u/gamma and u/gamma² within f64 range",
+                        num(s.eta), num(s.u), num(s.gamma)
+                    )));
+                }
+                if k.var_v <= 0.0 {
+                    return Err(Error::Config(format!(
+                        "sampler.sghmc: eta = {}, gamma = {}: gamma·eta = {} is so small that the momentum noise variance Var_v = u(1-e²) is 0: raise gamma·eta",
+                        num(s.eta), num(s.gamma), num(s.gamma * s.eta)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The config's sampler in dimension `d` (the target's), without building the target,
+    /// with the resolved formats of [`RunConfig::formats`].
+    pub fn build_sampler(&self, d: usize) -> Result<Box<dyn Sampler>> {
+        Ok(self.build_parts(self.formats(), d)?.sampler)
+    }
+
+    /// The sampler of this config with `formats` in dimension `d`, with its coefficients and
+    /// momentum storage.
+    fn build_parts(&self, formats: Formats, d: usize) -> Result<SamplerParts> {
+        let setup = Setup {
+            formats,
             rounding: self.rounding,
             datapath: self.datapath,
             grad_noise: self.grad_noise,
             noise_gen: self.noise_gen,
-        }
+        };
+        let integer = self.datapath == Datapath::Integer;
+        // What the coefficients' noise parts are divided by (the generator's s.d.).
+        let sd = crate::noise::IntNormal::new(self.noise_gen, formats.noise).sd();
+        Ok(match &self.sampler {
+            SamplerConfig::Sgld(s) => {
+                let sampler = Sgld::new(s.variant, s.eta, setup, d)?;
+                let coefficients = if integer && s.variant != SgldVariant::Fp {
+                    let exact = [s.eta, (2.0 * s.eta).sqrt() / sd];
+                    SGLD_COEFFICIENTS
+                        .iter()
+                        .zip(exact)
+                        .zip(sampler.int_coefs())
+                        .map(|((&n, v), c)| (n, v, c))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                SamplerParts {
+                    coefficients,
+                    momentum: None,
+                    sampler: Box::new(sampler),
+                }
+            }
+            SamplerConfig::Sghmc(s) => {
+                let sampler = Sghmc::new(
+                    s.variant,
+                    SghmcParams {
+                        eta: s.eta,
+                        u: s.u,
+                        gamma: s.gamma,
+                        paper_sign: s.paper_sign,
+                        rescale_momentum: s.rescale_momentum,
+                        vc_wide_momentum: s.vc_wide_momentum,
+                        rescale_headroom: s.rescale_headroom,
+                    },
+                    setup,
+                    d,
+                )?;
+                let coefficients = if integer && s.variant != SghmcVariant::Fp {
+                    let k = sampler.coefs();
+                    let (a, sx) = k.split();
+                    let sv = k.var_v.sqrt();
+                    let exact = [k.vv, k.vg, k.xv, k.xg, sv / sd, a * sv / sd, sx / sd];
+                    SGHMC_COEFFICIENTS
+                        .iter()
+                        .zip(exact)
+                        .zip(sampler.int_coefs())
+                        .map(|((&n, v), c)| (n, v, c))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                SamplerParts {
+                    coefficients,
+                    momentum: Some(sampler.momentum_format()),
+                    sampler: Box::new(sampler),
+                }
+            }
+        })
     }
 
-    /// Validates everything and builds the target and the sampler.
+    /// The accumulator in which the integer step's sums are exact for the formats `f`, the
+    /// sampler's coefficients `(name, exact, code)` and momentum storage `fv` (what
+    /// [`RunConfig::formats`] takes when `formats.accum` is not given); `None` when a
+    /// coefficient does not fit `f.coef`.
+    pub fn exact_accum(
+        &self,
+        f: &Formats,
+        coefficients: &[Coefficient],
+        fv: Option<Format>,
+    ) -> Option<Format> {
+        let exact: Vec<f64> = coefficients.iter().map(|c| c.1).collect();
+        self.default_accum(f, fv, &exact)
+    }
+
+    /// The exact-sum accumulator of [`RunConfig::formats`] for the formats `f` (coef and
+    /// noise resolved), the momentum storage `fv` and the exact coefficients; `None` when a
+    /// coefficient does not fit `f.coef`.
+    fn default_accum(&self, f: &Formats, fv: Option<Format>, exact: &[f64]) -> Option<Format> {
+        let fc = f.coef.fl();
+        let mut codes = Vec::with_capacity(exact.len());
+        for &c in exact {
+            let q = code_at(c, fc);
+            if !fits(c, fc, f.coef) {
+                return None;
+            }
+            codes.push(q.unsigned_abs() as f64);
+        }
+        let top = |q: Format| q.min_code().unsigned_abs() as f64;
+        let noise = crate::noise::IntNormal::new(self.noise_gen, f.noise).max_abs_code() as f64;
+        let (x, g, nz) = (
+            (f.param.fl(), top(f.param)),
+            (fc + f.grad.fl(), top(f.grad)),
+            fc + f.noise.fl(),
+        );
+        // (fraction bits, largest magnitude in units of 2^−fraction bits) of each term, per sum.
+        let sums: Vec<Vec<(u32, f64)>> = match &self.sampler {
+            SamplerConfig::Sgld(s) => {
+                let (eta, cn) = (codes[0], codes[1]);
+                let mut t = vec![x, (g.0, eta * g.1)];
+                if s.variant != SgldVariant::VcL {
+                    t.push((nz, cn * noise));
+                }
+                vec![t]
+            }
+            SamplerConfig::Sghmc(s) => {
+                let v = fv.unwrap_or(f.momentum);
+                let v = if s.variant == SghmcVariant::LpF {
+                    f.momentum
+                } else {
+                    v
+                };
+                let [e, cvg, cxv, cxg, nv, nxv, nx] = <[f64; 7]>::try_from(codes).ok()?;
+                let vt = fc + v.fl();
+                let mut sv = vec![(vt, e * top(v)), (g.0, cvg * g.1)];
+                let mut sx = vec![x, (vt, cxv * top(v)), (g.0, cxg * g.1)];
+                if !matches!(s.variant, SghmcVariant::VcL | SghmcVariant::VcJoint) {
+                    sv.push((nz, nv * noise));
+                    sx.push((nz, nxv * noise));
+                    sx.push((nz, nx * noise));
+                }
+                vec![sv, sx]
+            }
+        };
+        let fl = sums
+            .iter()
+            .flatten()
+            .map(|t| t.0)
+            .max()?
+            .min(crate::format::MAX_FL);
+        // Largest |sum| in units of 2^−fl (f64: at most a few ulps high, never low by more
+        // than that; the width is rounded up to whole bits anyway).
+        let width = |fl: u32| -> u32 {
+            sums.iter()
+                .map(|t| {
+                    let m: f64 = t
+                        .iter()
+                        .map(|&(tf, mag)| mag * ((fl as f64) - tf as f64).exp2())
+                        .sum();
+                    if m < 1.0 {
+                        crate::format::MIN_WL
+                    } else {
+                        (m.log2().floor() as u32 + 2).max(crate::format::MIN_WL)
+                    }
+                })
+                .max()
+                .unwrap_or(crate::format::MIN_WL)
+        };
+        let mut fl = fl;
+        let mut wl = width(fl);
+        while wl > crate::format::MAX_WL && fl > 0 {
+            let over = wl - crate::format::MAX_WL;
+            fl = fl.saturating_sub(over);
+            wl = width(fl);
+        }
+        Format::new(wl.min(crate::format::MAX_WL), fl).ok()
+    }
+
+    /// Validates everything and builds the target and the sampler. A target whose data
+    /// would need more memory than the process may use
+    /// ([`crate::experiment::memory::check`]) is refused before anything is allocated.
     pub fn build(&self) -> Result<Built> {
+        crate::experiment::memory::check(
+            crate::experiment::memory::target_bytes(self),
+            None,
+            "the target",
+            "its size (`n`, `dim`, or the covariance's dimension)",
+        )?;
         let target = self.target.build()?;
         let d = target.dim();
         let x0 = match &self.x0 {
@@ -334,22 +764,57 @@ impl RunConfig {
                 format!("must be less than steps = {}", self.steps),
             ));
         }
-        let sampler = self.build_sampler(d)?;
+        self.check_constants()?;
+        let formats = self.formats();
+        let SamplerParts {
+            coefficients,
+            sampler,
+            ..
+        } = self.build_parts(formats, d)?;
         Ok(Built {
             target,
             sampler,
             x0,
+            formats,
+            coefficients,
         })
     }
+}
 
-    /// The config's sampler in dimension `d` (the target's), without building the target.
-    pub fn build_sampler(&self, d: usize) -> Result<Box<dyn Sampler>> {
-        let setup = self.setup();
-        Ok(match &self.sampler {
-            SamplerConfig::Sgld(s) => Box::new(Sgld::new(s.variant, s.eta, setup, d)?),
-            SamplerConfig::Sghmc(s) => Box::new(Sghmc::new(s.variant, s.params(), setup, d)?),
-        })
+/// The default coef format of [`RunConfig::formats`] for the exact coefficients `coefs` and
+/// the target's diagonal precisions `precs`; `None` when no coefficient is nonzero and
+/// finite or one does not fit 32 bits.
+fn default_coef(coefs: &[f64], precs: &[f64]) -> Option<Format> {
+    let max_wl = crate::format::MAX_STORED_WL;
+    let own: Vec<u32> = coefs
+        .iter()
+        .filter(|c| **c != 0.0)
+        .map(|&c| best_precision_fl(c, COEF_DEFAULT_WL))
+        .collect::<Option<_>>()?;
+    let fl0 = own.into_iter().max()?;
+    let width = |fl: u32, with_precs: bool| -> u32 {
+        let exact_precs = precs.iter().filter(|&&p| {
+            with_precs && p.is_finite() && (code_at(p, fl) as f64) * (-(fl as f64)).exp2() == p
+        });
+        coefs
+            .iter()
+            .chain(exact_precs)
+            .map(|&v| bits_of(code_at(v, fl)))
+            .max()
+            .unwrap_or(crate::format::MIN_WL)
+            .max(crate::format::MIN_WL)
+    };
+    for with_precs in [true, false] {
+        let w = width(fl0, with_precs);
+        if w <= max_wl {
+            return Format::new(w, fl0).ok();
+        }
     }
+    (0..fl0)
+        .rev()
+        .map(|fl| (width(fl, false), fl))
+        .find(|&(w, _)| w <= max_wl)
+        .and_then(|(w, fl)| Format::new(w, fl).ok())
 }
 
 #[cfg(test)]

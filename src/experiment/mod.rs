@@ -6,5 +6,6 @@ pub mod chains;
 pub mod config;
 pub mod eval;
 pub mod exact;
+pub mod memory;
 pub mod round;
 pub mod run;

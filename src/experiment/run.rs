@@ -3,8 +3,10 @@
 //! presence means the run finished).
 
 use super::chains::{run_chains, ChainSpec, ChainsOutput, Progress};
-use super::config::RunConfig;
+use super::config::{Built, RunConfig};
 use super::eval::{evaluate, EvalOptions};
+use super::memory;
+use crate::diagnostics::{self, Warning};
 use crate::error::Result;
 use crate::output::{write_atomic, write_json};
 use crate::plot::{write_histogram, Histogram, Series};
@@ -20,6 +22,9 @@ use std::time::{Duration, Instant};
 /// Command-line overrides of a run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunOptions {
+    /// Memory the run may use in bytes (`--max-memory`), instead of what the machine has
+    /// available ([`crate::experiment::memory`]).
+    pub max_memory: Option<u64>,
     /// Output directory.
     pub out: PathBuf,
     /// Seed overriding the config's.
@@ -43,6 +48,23 @@ pub struct RunResult {
     pub metrics: Metrics,
     /// Rows written to `samples.csv`.
     pub sample_rows: usize,
+    /// The formats `config.formats` holds that were derived by the default rule rather than
+    /// given (`coef`, `accum`, `noise` on the integer datapath; docs/config.md).
+    pub derived_formats: Vec<String>,
+    /// Diagnostics before and after the run ([`crate::diagnostics`]).
+    pub warnings: Vec<Warning>,
+    /// The memory estimate the run was checked against and the memory it used.
+    pub memory: MemoryUse,
+}
+
+/// The `memory` of `result.json`, in bytes.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct MemoryUse {
+    /// What [`memory::estimate`] gave before the run (meant to be high).
+    pub estimate: u64,
+    /// The process's peak resident memory when `result.json` was written
+    /// ([`memory::peak_resident`]; `null` where it cannot be read).
+    pub peak_resident: Option<u64>,
 }
 
 /// The `metrics` of `result.json`.
@@ -60,6 +82,8 @@ pub struct Metrics {
     pub kept_samples: u64,
     /// Overflow events (saturations or wraps) of all roundings of all chains.
     pub saturations: u64,
+    /// The same events per quantity: `param`, `momentum`, `grad`, `accum`, `noise`.
+    pub saturations_by_quantity: BTreeMap<String, u64>,
     /// Chain-steps per second.
     pub steps_per_s: f64,
     /// Wall-clock seconds of the chains.
@@ -112,9 +136,22 @@ impl Progress for Bar {
     }
 }
 
-/// Runs `config` with `opts` and writes the outputs; returns what `result.json` holds.
-/// Everything is validated before anything is written.
-pub fn run(config: &RunConfig, opts: &RunOptions) -> Result<RunResult> {
+/// A validated run, not yet started: the config with its overrides, the built sampler and
+/// target, and the diagnostics known before the run ([`crate::diagnostics::before_run`]).
+#[derive(Debug)]
+pub struct Prepared {
+    config: RunConfig,
+    built: Built,
+    /// The diagnostics before the run.
+    pub warnings: Vec<Warning>,
+    /// The memory estimate of the run, in bytes.
+    pub memory_estimate: u64,
+}
+
+/// Validates `config` with `opts` (overrides, thread count, the build, the memory estimate
+/// against what the run may use) and computes the diagnostics before the run. Nothing is
+/// written.
+pub fn prepare(config: &RunConfig, opts: &RunOptions) -> Result<Prepared> {
     let mut config = config.clone();
     if let Some(s) = opts.seed {
         config.seed = s;
@@ -122,7 +159,54 @@ pub fn run(config: &RunConfig, opts: &RunOptions) -> Result<RunResult> {
     if opts.threads == Some(0) {
         return Err(crate::Error::param("--threads", 0, "must be at least 1"));
     }
+    let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
+    // The build allocates only the target (its size is checked first) and the sampler's
+    // constants; the chains' memory is checked against the built layout before they start.
     let built = config.build()?;
+    let shape = memory::Shape::of(built.sampler.as_ref(), Some(built.target.as_ref()))?;
+    let rows = memory::rows(&config, false);
+    memory::check_run(&config, &shape, rows, threads, opts.max_memory, "this run")?;
+    let memory_estimate = memory::estimate(&config, &shape, rows, threads);
+    let warnings = diagnostics::before_run(&config, &built);
+    Ok(Prepared {
+        config,
+        built,
+        warnings,
+        memory_estimate,
+    })
+}
+
+/// Runs `config` with `opts` and writes the outputs; returns what `result.json` holds.
+/// Everything is validated before anything is written ([`prepare`], then [`Prepared::run`]).
+pub fn run(config: &RunConfig, opts: &RunOptions) -> Result<RunResult> {
+    prepare(config, opts)?.run(opts)
+}
+
+impl Prepared {
+    /// Runs the chains, scores them and writes the outputs (see [`run`]). A `result.json`
+    /// left in `opts.out` by an earlier run is removed first, so that until this run
+    /// finishes the directory never holds a `result.json` that does not describe its other
+    /// files; temporary files of killed runs are removed too.
+    pub fn run(self, opts: &RunOptions) -> Result<RunResult> {
+        let Prepared {
+            config,
+            built,
+            warnings,
+            memory_estimate,
+        } = self;
+        run_prepared(config, built, warnings, memory_estimate, opts)
+    }
+}
+
+fn run_prepared(
+    config: RunConfig,
+    built: Built,
+    mut warnings: Vec<Warning>,
+    memory_estimate: u64,
+    opts: &RunOptions,
+) -> Result<RunResult> {
+    crate::output::remove_if_present(&opts.out.join("result.json"))?;
+    crate::output::remove_stale_temporaries(&opts.out);
     let spec = ChainSpec {
         chains: config.chains,
         steps: config.steps,
@@ -151,11 +235,31 @@ pub fn run(config: &RunConfig, opts: &RunOptions) -> Result<RunResult> {
             target_var: (0..d).map(|i| cov[i * d + i]).collect(),
             kept_samples: out.kept,
             saturations: out.saturations,
+            saturations_by_quantity: [
+                ("param", out.events.param),
+                ("momentum", out.events.momentum),
+                ("grad", out.events.grad),
+                ("accum", out.events.accum),
+                ("noise", out.events.noise),
+            ]
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect(),
             steps_per_s: out.steps_per_s,
             wall_s: out.wall_s,
             extra: BTreeMap::new(),
         },
         sample_rows: out.rows.len(),
+        derived_formats: config
+            .derived_formats()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        warnings: Vec::new(),
+        memory: MemoryUse {
+            estimate: memory_estimate,
+            peak_resident: None,
+        },
     };
     let mut result = result;
     let flat: Vec<f64> = out
@@ -170,8 +274,49 @@ pub fn run(config: &RunConfig, opts: &RunOptions) -> Result<RunResult> {
         built.target.as_ref(),
         config.seed,
     );
-    write_outputs(&opts.out, &result, &out, &flat, built.target.as_ref())?;
+    warnings.extend(diagnostics::after_chains(
+        &config,
+        built.target.as_ref(),
+        &out,
+    ));
+    warnings.extend(missing_metrics(
+        &result.metrics,
+        &flat,
+        built.target.as_ref(),
+    ));
+    result.warnings = warnings;
+    write_outputs(&opts.out, &mut result, &out, &flat, built.target.as_ref())?;
     Ok(result)
+}
+
+/// The `metric-missing` diagnostic for the metrics of `result.json` that the evaluator should
+/// have given but are absent or not finite.
+fn missing_metrics(m: &Metrics, flat: &[f64], target: &dyn Target) -> Vec<Warning> {
+    let d = target.dim();
+    let get = |k: &str| m.extra.get(k).and_then(|v| v.as_f64());
+    let mut names: Vec<&str> = if d == 1 {
+        vec!["w2", "w1", "bures_w2", "l2_density"]
+    } else {
+        vec!["sliced_w2", "bures_w2"]
+    };
+    let mut values: Vec<(&str, Option<f64>)> = names.drain(..).map(|k| (k, get(k))).collect();
+    if !flat.is_empty() && !m.extra.contains_key("eval_error") {
+        let se = m
+            .extra
+            .get("interval")
+            .and_then(|i| i.get("se"))
+            .and_then(|v| v.as_f64());
+        values.push(("interval.se", se));
+    }
+    let eval_error = m.extra.get("eval_error").and_then(|v| v.as_str());
+    let sample_max = flat.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    diagnostics::metric_warnings(
+        &values,
+        flat.len() / d.max(1),
+        eval_error,
+        target,
+        sample_max,
+    )
 }
 
 /// Adds the evaluator's distances of the returned kept samples (`samples.csv`'s rows) to the
@@ -215,7 +360,7 @@ fn score(metrics: &mut Metrics, flat: &[f64], out: &ChainsOutput, target: &dyn T
 /// kept samples against the target density, and last `result.json`.
 fn write_outputs(
     dir: &Path,
-    result: &RunResult,
+    result: &mut RunResult,
     out: &ChainsOutput,
     flat: &[f64],
     target: &dyn Target,
@@ -244,6 +389,7 @@ fn write_outputs(
         h.lattice = lattice_step(flat);
         write_histogram(&dir.join("histogram"), &h)?;
     }
+    result.memory.peak_resident = memory::peak_resident();
     write_json(&dir.join("result.json"), result)
 }
 

@@ -18,10 +18,12 @@ pub mod fig6;
 pub mod report;
 pub mod verdict;
 
+use crate::diagnostics::{self, Warning};
 use crate::error::{Error, Result};
 use crate::experiment::chains::{run_chains, ChainSpec, Progress};
 use crate::experiment::config::{RunConfig, SamplerConfig, SghmcConfig, SgldConfig};
 use crate::experiment::eval::{evaluate, EvalOptions, Metrics};
+use crate::experiment::memory;
 use crate::format::Format;
 use crate::round::Rounding;
 use crate::sampler::sghmc::SghmcVariant;
@@ -31,6 +33,7 @@ use crate::target::TargetConfig;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 use verdict::{Check, Estimate};
 
@@ -126,6 +129,17 @@ pub struct ReproduceOptions {
     pub seed: u64,
     /// Show one progress line per figure on stderr (when it is a terminal).
     pub progress: bool,
+    /// Memory a run may use in bytes (`--max-memory`), instead of what the machine has.
+    pub max_memory: Option<u64>,
+}
+
+/// A diagnostic of one run of a figure.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunWarning {
+    /// Which run: sampler, variant, step, format, rounding, datapath.
+    pub run: String,
+    /// The diagnostic.
+    pub warning: Warning,
 }
 
 /// What one figure run gives: the report section and the numbers behind it.
@@ -147,6 +161,8 @@ pub struct FigureReport {
     pub measured: Vec<String>,
     /// The checks and their computed verdicts.
     pub checks: Vec<Check>,
+    /// Diagnostics of the figure's runs, each distinct (run, code, message) once.
+    pub warnings: Vec<RunWarning>,
     /// Chain-steps run for this figure.
     pub chain_steps: u64,
     /// Wall-clock seconds of the figure.
@@ -165,6 +181,7 @@ impl FigureReport {
             paper: vec![],
             measured: vec![],
             checks: vec![],
+            warnings: vec![],
             chain_steps: 0,
             wall_s: 0.0,
         }
@@ -188,6 +205,10 @@ pub struct Ctx {
     pub seed: u64,
     /// Chain-steps done in the current figure.
     pub steps: AtomicU64,
+    /// Memory a run may use (`None`: what the machine has available).
+    pub max_memory: Option<u64>,
+    /// Diagnostics of the runs so far.
+    warnings: Mutex<Vec<RunWarning>>,
     bar: Option<indicatif::ProgressBar>,
 }
 
@@ -209,8 +230,41 @@ impl Ctx {
             threads,
             seed,
             steps: AtomicU64::new(0),
+            max_memory: None,
+            warnings: Mutex::new(Vec::new()),
             bar: None,
         }
+    }
+
+    /// Records the diagnostics `ws` of the run of `cfg` (each distinct one once).
+    pub fn warn(&self, cfg: &RunConfig, ws: Vec<Warning>) {
+        if ws.is_empty() {
+            return;
+        }
+        let run = run_label(cfg);
+        if let Ok(mut all) = self.warnings.lock() {
+            for warning in ws {
+                let w = RunWarning {
+                    run: run.clone(),
+                    warning,
+                };
+                if !all.iter().any(|x| {
+                    x.run == w.run
+                        && x.warning.code == w.warning.code
+                        && x.warning.message == w.warning.message
+                }) {
+                    all.push(w);
+                }
+            }
+        }
+    }
+
+    /// The diagnostics recorded so far, taken out.
+    pub fn take_warnings(&self) -> Vec<RunWarning> {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
     }
 
     /// `out/name` (a file or a figure stem).
@@ -365,12 +419,41 @@ pub fn config(
     })
 }
 
-/// Runs `cfg` (1-D target) and returns every kept sample.
+/// A short description of a run for its diagnostics: `sgld lp-l eta=0.002, Q(8, 3), sr, float`.
+pub fn run_label(cfg: &RunConfig) -> String {
+    let v = |x: serde_json::Value| x.as_str().unwrap_or_default().to_string();
+    let (name, variant, eta) = match &cfg.sampler {
+        SamplerConfig::Sgld(s) => ("sgld", v(serde_json::json!(s.variant)), s.eta),
+        SamplerConfig::Sghmc(s) => ("sghmc", v(serde_json::json!(s.variant)), s.eta),
+    };
+    let f = cfg.formats().param;
+    format!(
+        "{name} {variant} eta={eta}, Q({}, {}), {}, {}",
+        f.wl(),
+        f.fl(),
+        cfg.rounding,
+        v(serde_json::json!(cfg.datapath))
+    )
+}
+
+/// Runs `cfg` (1-D target) and returns every kept sample; its diagnostics (before and after
+/// the chains) are recorded in `ctx`. Refused before it starts when its memory estimate
+/// exceeds what a run may use.
 pub fn sample(ctx: &Ctx, cfg: &RunConfig) -> Result<Run> {
     let built = cfg.build()?;
     if built.target.dim() != 1 {
         return Err(Error::Config("reproduce runs 1-D targets only".into()));
     }
+    let threads = ctx.threads.unwrap_or_else(rayon::current_num_threads);
+    memory::check_run(
+        cfg,
+        &memory::Shape::of(built.sampler.as_ref(), Some(built.target.as_ref()))?,
+        memory::rows(cfg, true),
+        threads,
+        ctx.max_memory,
+        "a reproduce run (without --full it is smaller)",
+    )?;
+    ctx.warn(cfg, diagnostics::before_run(cfg, &built));
     let spec = ChainSpec {
         chains: cfg.chains,
         steps: cfg.steps,
@@ -383,6 +466,10 @@ pub fn sample(ctx: &Ctx, cfg: &RunConfig) -> Result<Run> {
         threads: ctx.threads,
     };
     let out = run_chains(built.sampler.as_ref(), built.target.as_ref(), &spec, ctx)?;
+    ctx.warn(
+        cfg,
+        diagnostics::after_chains(cfg, built.target.as_ref(), &out),
+    );
     let mut xs = Vec::with_capacity(out.rows.len());
     let mut chains = Vec::with_capacity(out.rows.len());
     for (c, x) in &out.rows {
@@ -413,7 +500,17 @@ pub fn score(ctx: &Ctx, cfg: &RunConfig, run: &Run, boot: usize) -> Result<Metri
         bootstrap: Some(boot),
         ..Default::default()
     };
-    evaluate(&run.xs, 1, target.as_ref(), &opts)
+    let m = evaluate(&run.xs, 1, target.as_ref(), &opts)?;
+    let mut values = vec![("w2", m.w2), ("w1", m.w1)];
+    if boot > 0 {
+        values.push(("interval.se", m.interval.as_ref().map(|i| i.se)));
+    }
+    let sample_max = run.xs.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    ctx.warn(
+        cfg,
+        diagnostics::metric_warnings(&values, run.xs.len(), None, target.as_ref(), sample_max),
+    );
+    Ok(m)
 }
 
 /// The W2 of `m` with its bootstrap standard error (NaN when there is no interval).
@@ -456,11 +553,17 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<Vec<FigureReport>> {
     if opts.threads == Some(0) {
         return Err(Error::param("--threads", 0, "must be at least 1"));
     }
+    // A report left by an earlier run does not describe the figures this run rewrites: it
+    // goes now and comes back, complete, when every figure is done.
+    crate::output::remove_if_present(&opts.out.join("REPORT.md"))?;
+    crate::output::remove_if_present(&opts.out.join("summary.json"))?;
+    crate::output::remove_stale_temporaries(&opts.out);
     let show = opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let t0 = Instant::now();
     let mut reports = Vec::new();
     for f in selected {
         let mut ctx = Ctx::new(&opts.out, opts.size, opts.threads, opts.seed);
+        ctx.max_memory = opts.max_memory;
         if show {
             let bar = indicatif::ProgressBar::new_spinner();
             if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -476,6 +579,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<Vec<FigureReport>> {
         let mut r = (f.run)(&ctx)?;
         r.wall_s = start.elapsed().as_secs_f64();
         r.chain_steps = ctx.steps.load(Ordering::Relaxed);
+        r.warnings = ctx.take_warnings();
         if let Some(b) = &ctx.bar {
             let counts = report::verdict_counts(&r.checks);
             b.set_style(
@@ -604,6 +708,7 @@ mod tests {
             threads: None,
             seed: 0,
             progress: false,
+            max_memory: None,
         })
         .unwrap_err()
         .to_string();

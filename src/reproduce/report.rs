@@ -81,6 +81,14 @@ pub fn markdown(opts: &ReproduceOptions, figs: &[FigureReport], wall_s: f64) -> 
         wall_s
     ));
     s.push_str(&format!("**Verdicts: {counts}.**\n\n"));
+    let warned: usize = figs.iter().map(|f| f.warnings.len()).sum();
+    if warned > 0 {
+        s.push_str(&format!(
+            "**Diagnostics: {warned} warning{} about the runs** (listed under each figure: a run \
+             that saturates, a coefficient that rounds badly, …; docs/config.md#diagnostics).\n\n",
+            if warned == 1 { "" } else { "s" }
+        ));
+    }
     s.push_str(
         "PASS: the claim holds by more than 2 standard errors. FAIL: it is broken by more than \
          2 standard errors (or a closed form is missed by more than its tolerance). \
@@ -128,6 +136,15 @@ pub fn markdown(opts: &ReproduceOptions, figs: &[FigureReport], wall_s: f64) -> 
                 "- **{}** `{}`: {}. {}\n",
                 c.verdict, c.id, c.claim, c.detail
             ));
+        }
+        if !f.warnings.is_empty() {
+            s.push_str("\n**Warnings.**\n\n");
+            for w in &f.warnings {
+                s.push_str(&format!(
+                    "- `{}` ({}): {}\n",
+                    w.warning.code, w.run, w.warning.message
+                ));
+            }
         }
         s.push('\n');
     }

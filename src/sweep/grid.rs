@@ -101,8 +101,14 @@ impl Grid {
             .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         let value: Value = if toml {
             toml::from_str(&text).map_err(|e| {
+                let at = e.span().map_or(String::new(), |s| {
+                    format!(
+                        " at line {}",
+                        text[..s.start.min(text.len())].matches('\n').count() + 1
+                    )
+                });
                 Error::Config(format!(
-                    "{}: {}",
+                    "{}: {}{at}",
                     path.display(),
                     e.message().replace('\n', " ")
                 ))
@@ -117,8 +123,14 @@ impl Grid {
     /// A grid from its JSON value; checks the structure (fields, paths, lists, weights) but
     /// not the points.
     pub fn from_value(value: Value) -> Result<Self> {
-        let file: GridFile = serde_json::from_value(value)
-            .map_err(|e| Error::Config(format!("grid: {}", one_line(&e.to_string()))))?;
+        let file: GridFile = serde_path_to_error::deserialize(value).map_err(|e| {
+            let at = crate::experiment::config::field_path(&e.path().to_string());
+            let at = if at.is_empty() { at } else { format!("{at}: ") };
+            Error::Config(format!(
+                "grid: {at}{}",
+                one_line(&e.into_inner().to_string())
+            ))
+        })?;
         if !file.base.is_object() {
             return Err(Error::Config(
                 "grid: `base` must be a run config object".into(),
@@ -246,12 +258,8 @@ impl Grid {
         }
         let key = point_key(&values);
         let seed = point_seed(self.seed, &key);
-        let mut config: RunConfig = serde_json::from_value(cfg).map_err(|e| {
-            Error::Config(format!(
-                "grid point {index} ({key}): {}",
-                one_line(&e.to_string())
-            ))
-        })?;
+        let mut config: RunConfig = crate::experiment::config::from_json_value(cfg)
+            .map_err(|e| Error::Config(format!("grid point {index} ({key}): {}", one_line(&e))))?;
         config.seed = seed;
         Ok(Point {
             index,

@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::experiment::chains::{run_chains, ChainSpec, NoProgress};
 use crate::experiment::config::SamplerConfig;
 use crate::experiment::eval::{evaluate, EvalOptions};
+use crate::experiment::memory;
 use grid::{Grid, Point, Shard};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,11 @@ pub struct SweepOptions {
     pub seed: Option<u64>,
     /// Show a progress bar on stderr (when it is a terminal).
     pub progress: bool,
+    /// Refuse to run when a point of this shard has a diagnostic before its run
+    /// (`--strict`; the CLI also exits with code 3 when one has a diagnostic after it).
+    pub strict: bool,
+    /// Memory the sweep may use in bytes (`--max-memory`), instead of what the machine has.
+    pub max_memory: Option<u64>,
 }
 
 impl SweepOptions {
@@ -59,6 +65,8 @@ impl SweepOptions {
             threads: None,
             seed: None,
             progress: false,
+            strict: false,
+            max_memory: None,
         }
     }
 }
@@ -82,6 +90,8 @@ pub struct SweepSummary {
     pub grid_hash: String,
     /// Wall-clock seconds.
     pub wall_s: f64,
+    /// The diagnostics of this shard's finished points: `(index, key, warning)`.
+    pub warnings: Vec<(usize, String, crate::diagnostics::Warning)>,
 }
 
 /// Loads the grid file and runs [`sweep_grid`].
@@ -149,6 +159,8 @@ pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
         .copied()
         .filter(|p| !done.contains(&p.index))
         .collect();
+    let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
+    check_resources(&todo, threads, opts)?;
     store::write_grid_record(
         dir,
         &GridRecord {
@@ -174,7 +186,17 @@ pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
 
     let records = store::read_points(dir, &hash)?;
     let pareto = report::write_reports(dir, &records)?;
+    let warnings = records
+        .iter()
+        .filter(|r| opts.shard.has(r.index))
+        .flat_map(|r| {
+            r.warnings
+                .iter()
+                .map(|w| (r.index, r.key.clone(), w.clone()))
+        })
+        .collect();
     Ok(SweepSummary {
+        warnings,
         grid_points: points.len(),
         shard_points: mine.len(),
         ran: todo.len(),
@@ -184,6 +206,39 @@ pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
         grid_hash: hash,
         wall_s: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// Checks before anything runs: the memory the points need at once (the largest point's
+/// estimate times the points that run side by side) against what the sweep may use, and
+/// with `--strict` that no point has a diagnostic before its run.
+fn check_resources(todo: &[&Point], threads: usize, opts: &SweepOptions) -> Result<()> {
+    let mut worst = (0u64, 0usize);
+    for p in todo {
+        let c = &p.config;
+        let need = memory::estimate(c, &memory::Shape::of_config(c), memory::rows(c, false), 1);
+        if need > worst.0 {
+            worst = (need, p.index);
+        }
+        if opts.strict {
+            let built = c.build()?;
+            if let Some(w) = crate::diagnostics::before_run(c, &built).first() {
+                return Err(Error::Strict(format!(
+                    "grid point {} ({}) has a warning under --strict before the run, nothing was run: {w}",
+                    p.index, p.key
+                )));
+            }
+        }
+    }
+    let side_by_side = threads.min(todo.len()).max(1) as u64;
+    memory::check(
+        worst.0.saturating_mul(side_by_side),
+        opts.max_memory,
+        &format!(
+            "this sweep ({side_by_side} points at once, the largest grid point {})",
+            worst.1
+        ),
+        "the points' `chains` or `max_sample_rows`, or --threads",
+    )
 }
 
 /// Runs `todo` on the current rayon pool, writing each point's file as it finishes.
@@ -262,6 +317,7 @@ pub fn run_point(
 ) -> Result<PointRecord> {
     let c = &p.config;
     let built = c.build()?;
+    let mut warnings = crate::diagnostics::before_run(c, &built);
     let spec = ChainSpec {
         chains: c.chains,
         steps: c.steps,
@@ -275,6 +331,7 @@ pub fn run_point(
     };
     let target = built.target.as_ref();
     let out = run_chains(built.sampler.as_ref(), target, &spec, &NoProgress)?;
+    warnings.extend(crate::diagnostics::after_chains(c, target, &out));
     let d = target.dim();
     let fin = |x: f64| x.is_finite().then_some(x);
     let tmean = target.mean();
@@ -327,7 +384,15 @@ pub fn run_point(
             Err(e) => metrics.eval_error = Some(grid::one_line(&e.to_string())),
         }
     }
-    let mut rec = run_point_setup(p, grid_hash, weights, metrics, d);
+    let sample_max = flat.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    warnings.extend(crate::diagnostics::metric_warnings(
+        &[(metrics.error_metric.as_str(), metrics.error)],
+        flat.len() / d.max(1),
+        metrics.eval_error.as_deref().filter(|_| !flat.is_empty()),
+        target,
+        sample_max,
+    ));
+    let mut rec = run_point_setup(p, grid_hash, weights, metrics, d, warnings);
     rec.timing = PointTiming {
         wall_s: out.wall_s,
         steps_per_s: out.steps_per_s,
@@ -335,13 +400,15 @@ pub fn run_point(
     Ok(rec)
 }
 
-/// The record of point `p` with `metrics`, its setup and cost filled in (timings zero).
+/// The record of point `p` with `metrics` and `warnings`, its setup and cost filled in
+/// (timings zero).
 fn run_point_setup(
     p: &Point,
     grid_hash: &str,
     weights: &cost::CostWeights,
     metrics: PointMetrics,
     d: usize,
+    warnings: Vec<crate::diagnostics::Warning>,
 ) -> PointRecord {
     let c = &p.config;
     let text = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
@@ -374,6 +441,7 @@ fn run_point_setup(
         setup,
         metrics,
         cost: cost::cost(c, weights),
+        warnings,
         timing: PointTiming {
             wall_s: 0.0,
             steps_per_s: 0.0,
@@ -391,6 +459,8 @@ pub fn run_point_exact(
     weights: &cost::CostWeights,
 ) -> Result<PointRecord> {
     let c = &p.config;
+    // The diagnostics that do not need samples (coefficients, formats, target range).
+    let warnings = crate::diagnostics::before_run(c, &c.build()?);
     let s = crate::exact::solve(c, &crate::exact::Limits::default())?;
     let m = &s.metrics;
     let fin = |x: f64| x.is_finite().then_some(x);
@@ -409,7 +479,7 @@ pub fn run_point_exact(
         kept_samples: 0,
         eval_error: None,
     };
-    let mut rec = run_point_setup(p, grid_hash, weights, metrics, 1);
+    let mut rec = run_point_setup(p, grid_hash, weights, metrics, 1, warnings);
     rec.setup.method = "exact".into();
     rec.timing = PointTiming {
         wall_s: m.build_s + m.solve_s,

@@ -96,6 +96,11 @@ pub fn row(r: &PointRecord) -> Vec<(String, Value)> {
         cols.push((k.into(), v.into()));
     }
     cols.push(("cost".into(), f(Some(c.total))));
+    cols.push(("warnings".into(), r.warnings.len().into()));
+    cols.push((
+        "warning_codes".into(),
+        crate::diagnostics::codes(&r.warnings).into(),
+    ));
     cols.push((TIMING_COLUMNS[0].into(), f(Some(r.timing.wall_s))));
     cols.push((TIMING_COLUMNS[1].into(), f(Some(r.timing.steps_per_s))));
     cols

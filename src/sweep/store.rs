@@ -122,6 +122,10 @@ pub struct PointRecord {
     pub metrics: PointMetrics,
     /// The hardware cost model.
     pub cost: Cost,
+    /// Diagnostics of the point's run, before and after ([`crate::diagnostics`]); absent in
+    /// point files of older versions.
+    #[serde(default)]
+    pub warnings: Vec<crate::diagnostics::Warning>,
     /// Timings.
     pub timing: PointTiming,
 }
