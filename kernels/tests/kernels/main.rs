@@ -11,4 +11,5 @@ mod lockstep;
 mod mode;
 mod noise;
 mod platform;
+mod round_f64;
 mod vc;
