@@ -7,3 +7,4 @@ pub mod config;
 pub mod eval;
 pub mod round;
 pub mod run;
+pub mod vectors;
