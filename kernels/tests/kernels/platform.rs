@@ -190,7 +190,7 @@ fn check_f64<O: Code>() {
     // Small negative values, where `1 + y` rounds in f64 (ties that are not ties, fractions
     // that round to 1), at every fl of the loop below.
     for fl in [0, 3, 4, 20, 62] {
-        let s = 2f64.powi(-(fl as i32));
+        let s = 2f64.powi(-fl);
         for e in [54, 60, 80, 200] {
             src.extend([
                 (-0.5 + 2f64.powi(-e)) * s,
