@@ -16,7 +16,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Thro
 use lpmc::format::{Codes, Format};
 use lpmc::target::{Dist1, Mixture, Target};
 use lpmc::wasserstein::exact1d;
-use lpmc_kernels::{WordSource, XoshiroLanes};
+use lpmc_kernels::{WordSource, Xoshiro};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -99,7 +99,7 @@ struct Inputs {
 fn inputs() -> Inputs {
     let n = 1_000_000;
     // Mixture draws: a sign from one bit, a normal by Box–Muller.
-    let mut bits = XoshiroLanes::new(1, 0);
+    let mut bits = Xoshiro::new(1, 0);
     let mut z = vec![0.0; n];
     lpmc::wasserstein::sliced::normals(&mut bits, &mut z);
     let xs: Vec<f64> = z

@@ -5,12 +5,12 @@ use lpmc::plot::{
     write_heatmap, write_histogram, write_histogram_panels, write_lines, Band, Heatmap, Histogram,
     LinePlot, Series,
 };
-use lpmc_kernels::{WordSource, XoshiroLanes};
+use lpmc_kernels::{WordSource, Xoshiro};
 use std::path::PathBuf;
 
 /// Box–Muller standard normals from stream 0 of `seed`.
 fn normals(n: usize, seed: u64) -> Vec<f64> {
-    let mut bits = XoshiroLanes::new(seed, 0);
+    let mut bits = Xoshiro::new(seed, 0);
     let mut unif = || (bits.next_word() >> 11) as f64 * 2f64.powi(-53);
     (0..n)
         .map(|_| {

@@ -272,6 +272,21 @@ impl Codes {
         with_codes!(self, v => v[i].to_i64())
     }
 
+    /// Sets code `i` to the low bits of `c`.
+    pub fn set(&mut self, i: usize, c: i64) {
+        with_codes!(self, v => v[i] = lpmc_kernels::Code::from_i64(c))
+    }
+
+    /// The codes as a slice tagged with its container, as the kernels take them.
+    pub fn slice_mut(&mut self) -> lpmc_kernels::CodeSliceMut<'_> {
+        with_codes!(self, v => lpmc_kernels::Code::slice_mut(&mut v[..]))
+    }
+
+    /// Codes `range` as a tagged slice.
+    pub fn range_mut(&mut self, range: std::ops::Range<usize>) -> lpmc_kernels::CodeSliceMut<'_> {
+        with_codes!(self, v => lpmc_kernels::Code::slice_mut(&mut v[range]))
+    }
+
     /// All codes, sign-extended.
     pub fn to_i64(&self) -> Vec<i64> {
         with_codes!(self, v => v.iter().map(|c| c.to_i64()).collect())

@@ -8,9 +8,9 @@
 //! ```
 //! use lpmc::format::Format;
 //! use lpmc::round::{round_f64, Rounding};
-//! use lpmc_kernels::XoshiroLanes;
+//! use lpmc_kernels::Xoshiro;
 //! let f = Format::new(8, 4).unwrap();
-//! let mut bits = XoshiroLanes::new(7, 0);
+//! let mut bits = Xoshiro::new(7, 0);
 //! // 0.30 lies between 0.25 (code 4) and 0.3125 (code 5).
 //! assert_eq!(round_f64(0.30, f, Rounding::NearestEven, &mut bits).unwrap().code, 5);
 //! assert_eq!(round_f64(0.30, f, Rounding::Floor, &mut bits).unwrap().code, 4);
@@ -204,13 +204,13 @@ pub fn theory(x: f64, format: Format, rounding: Rounding) -> Theory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lpmc_kernels::XoshiroLanes;
+    use lpmc_kernels::Xoshiro;
 
     #[test]
     fn requantize_checks_shapes() {
         let f = Format::new(8, 4).unwrap();
         let src = Codes::I16(vec![1, 2, 3]);
-        let mut bits = XoshiroLanes::new(0, 0);
+        let mut bits = Xoshiro::new(0, 0);
         let mut wrong_len = Codes::I8(vec![0; 2]);
         assert!(requantize(&src, 8, f, Rounding::Floor, &mut wrong_len, &mut bits).is_err());
         let mut wrong_kind = Codes::I16(vec![0; 3]);

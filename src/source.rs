@@ -1,12 +1,12 @@
 //! Which random-bit source a run draws from, and the per-stream generators it builds.
 //!
-//! Text form: `xoshiro` (default: [`XoshiroLanes`], eight xoshiro256++ lanes), `lfsr` (a
+//! Text form: `xoshiro` (default: [`Xoshiro`], one xoshiro256++ generator per stream), `lfsr` (a
 //! 32-bit Galois LFSR with maximal-length taps), `lfsr:W` (width `W` with its default taps),
 //! `lfsr:W:0xTAPS` (explicit taps). Every stream is named by `(seed, stream index)` only; the
-//! derivations are documented on [`XoshiroLanes`] and [`Lfsr::stream`].
+//! derivations are documented on [`Xoshiro`] and [`Lfsr::stream`].
 
 use crate::error::{Error, Result};
-use lpmc_kernels::{Lfsr, WordSource, XoshiroLanes};
+use lpmc_kernels::{Lfsr, WordSource, Xoshiro};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -24,7 +24,7 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Source {
-    /// Eight xoshiro256++ lanes in lockstep ([`XoshiroLanes`]).
+    /// One xoshiro256++ generator per stream ([`Xoshiro`]).
     #[default]
     Xoshiro,
     /// A Galois LFSR ([`Lfsr`]).
@@ -40,7 +40,7 @@ impl Source {
     /// The generator of stream `stream` under `seed`.
     pub fn stream(self, seed: u64, stream: u64) -> Result<Bits> {
         Ok(match self {
-            Source::Xoshiro => Bits::Xoshiro(XoshiroLanes::new(seed, stream)),
+            Source::Xoshiro => Bits::Xoshiro(Xoshiro::new(seed, stream)),
             Source::Lfsr { width, taps: None } => Bits::Lfsr(Lfsr::stream(width, seed, stream)?),
             Source::Lfsr {
                 width,
@@ -120,8 +120,8 @@ impl From<Source> for String {
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum Bits {
-    /// xoshiro256++ lanes.
-    Xoshiro(XoshiroLanes),
+    /// A xoshiro256++ generator.
+    Xoshiro(Xoshiro),
     /// A Galois LFSR.
     Lfsr(Lfsr),
 }
@@ -140,10 +140,10 @@ impl WordSource for Bits {
             Bits::Lfsr(l) => l.fill(out),
         }
     }
-    fn fill_on(&mut self, platform: lpmc_kernels::Platform, out: &mut [u64]) {
+    fn as_xoshiro(&mut self) -> Option<&mut Xoshiro> {
         match self {
-            Bits::Xoshiro(x) => x.fill_on(platform, out),
-            Bits::Lfsr(l) => l.fill_on(platform, out),
+            Bits::Xoshiro(x) => Some(x),
+            Bits::Lfsr(_) => None,
         }
     }
 }

@@ -910,7 +910,7 @@ mod tests {
         let fpq = sgld_stationary_var(SgldVariant::Fp, &q, f.delta()).unwrap();
         let per: Vec<f64> = (0..2000u64)
             .map(|c| {
-                let mut bits = lpmc_kernels::XoshiroLanes::new(6, c);
+                let mut bits = lpmc_kernels::Xoshiro::new(6, c);
                 let mut x = 0.0f64;
                 let mut acc = 0.0;
                 for step in 0..1200 {

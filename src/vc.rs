@@ -18,9 +18,9 @@
 //! ```
 //! use lpmc::format::Format;
 //! use lpmc::vc::qvc;
-//! use lpmc_kernels::XoshiroLanes;
+//! use lpmc_kernels::Xoshiro;
 //! let f = Format::new(8, 4).unwrap(); // Δ = 1/16
-//! let mut bits = XoshiroLanes::new(1, 0);
+//! let mut bits = Xoshiro::new(1, 0);
 //! // Mean 0.3 (code 4.8), variance 0.01 (2.56 code²): a grid value near 0.3.
 //! let r = qvc(0.3, 0.01, f, 0.5, &mut bits);
 //! assert!(!r.overflow && (r.code - 5).abs() <= 4);
@@ -28,9 +28,8 @@
 
 use crate::format::Format;
 use crate::round::Rounded;
-use lpmc_kernels::portable::round_f64;
-use lpmc_kernels::vc::{code_var, qvc_code, V0};
-use lpmc_kernels::{Overflow, Rounding, WordSource};
+use lpmc_kernels::rules::vc::{qvc_joint as qvc_joint_value, qvc_value};
+use lpmc_kernels::WordSource;
 
 /// Words one [`qvc`] call draws: word 1 → the stochastic-rounding uniform of the small-variance
 /// branch, word 2 → the categorical uniform.
@@ -39,11 +38,6 @@ pub const QVC_WORDS: usize = 2;
 /// Words one [`qvc_joint`] call draws: words 1–2 go to the x coordinate and words 3–4 to the v
 /// coordinate, each pair used as in [`qvc`].
 pub const QVC_JOINT_WORDS: usize = 4;
-
-/// 2^fl as an `f64`, exact for `fl ≤ 62`.
-fn scale(format: Format) -> f64 {
-    f64::from_bits(((1023 + format.fl()) as u64) << 52)
-}
 
 /// The paper's Q^vc(μ, v, Δ): a code of `format` whose value has mean `mu` and variance `var`
 /// (value units, var ≥ 0) whenever that is attainable, clipped by the format's overflow rule.
@@ -92,28 +86,10 @@ pub fn qvc<W: WordSource + ?Sized>(
     qvc_words(mu, var, format, z, [w1, w2])
 }
 
-/// [`qvc`] with its two random words given: the value-unit edge cases here, the grid draw in
-/// code units by [`lpmc_kernels::vc::qvc_code`] (which the fused `vc-l` kernels share).
+/// [`qvc`] with its two random words given: `lpmc_kernels::rules::vc::qvc_value`, the
+/// definition the samplers' kernels share.
 fn qvc_words(mu: f64, var: f64, format: Format, z: f64, words: [u64; 2]) -> Rounded {
-    if mu.is_nan() {
-        return Rounded {
-            code: 0,
-            overflow: true,
-        };
-    }
-    let s = scale(format);
-    let y = mu * s;
-    if !y.is_finite() {
-        let (code, _) = Overflow::Saturate.apply(round_f64(y, 0, Rounding::Floor, 0), format.wl());
-        return Rounded {
-            code,
-            overflow: true,
-        };
-    }
-    let v = code_var(var, format.fl());
-    let z = if z.is_finite() { z } else { 0.0 };
-    let theta = qvc_code(y, v, z, words);
-    let (code, overflow) = format.overflow().apply(theta, format.wl());
+    let (code, overflow) = qvc_value(mu, var, crate::sampler::fmt(format), z, words);
     Rounded { code, overflow }
 }
 
@@ -130,14 +106,7 @@ fn qvc_words(mu: f64, var: f64, format: Format, z: f64, words: [u64; 2]) -> Roun
 /// assert_eq!(qvc_variance(0.125, 0.001, f), 1.0 / 64.0);
 /// ```
 pub fn qvc_variance(mu: f64, var: f64, format: Format) -> f64 {
-    let d = format.delta();
-    let var = if var > 0.0 { var } else { 0.0 };
-    if var > V0 * d * d {
-        return var;
-    }
-    let y = mu * scale(format);
-    let f = y - y.floor();
-    var.max(d * d * f * (1.0 - f))
+    lpmc_kernels::rules::vc::qvc_variance(mu, var, crate::sampler::fmt(format))
 }
 
 /// Joint variance-corrected quantizer ("vc-joint"): codes `[x, v]` of formats `fx`, `fv` whose
@@ -174,9 +143,9 @@ pub fn qvc_variance(mu: f64, var: f64, format: Format) -> f64 {
 /// ```
 /// use lpmc::format::Format;
 /// use lpmc::vc::qvc_joint;
-/// use lpmc_kernels::XoshiroLanes;
+/// use lpmc_kernels::Xoshiro;
 /// let (fx, fv) = (Format::new(8, 4).unwrap(), Format::new(10, 4).unwrap());
-/// let mut bits = XoshiroLanes::new(3, 0);
+/// let mut bits = Xoshiro::new(3, 0);
 /// let cov = [[0.0024, 0.0373], [0.0373, 0.8345]];
 /// let [x, v] = qvc_joint([0.5, -1.0], cov, fx, fv, [0.1, -0.3], &mut bits);
 /// assert!(!x.overflow && !v.overflow);
@@ -193,35 +162,15 @@ pub fn qvc_joint<W: WordSource + ?Sized>(
     for wi in &mut w {
         *wi = bits.next_word();
     }
-    let formats = [fx, fv];
     let words = [[w[0], w[1]], [w[2], w[3]]];
-    let c = [cov[0][0], cov[1][1]];
-    let cij = 0.5 * (cov[0][1] + cov[1][0]);
-    let code_var = |k: usize| {
-        let d = formats[k].delta();
-        c[k] / (d * d)
-    };
-    // NaN variances compare false: x goes first.
-    let i = if code_var(1) < code_var(0) { 1 } else { 0 };
-    let j = 1 - i;
-    let ti = qvc_words(mu[i], c[i], formats[i], z[i], words[i]);
-    let vi = qvc_variance(mu[i], c[i], formats[i]);
-    let (beta, s) = if vi > 0.0 && cij.is_finite() {
-        (cij / vi, c[j] - cij * cij / vi)
-    } else {
-        (0.0, c[j])
-    };
-    let a = mu[j] + beta * (formats[i].value(ti.code) - mu[i]);
-    let tj = qvc_words(a, s, formats[j], z[j], words[j]);
-    let mut out = [ti; 2];
-    out[j] = tj;
-    out
+    let fmts = [crate::sampler::fmt(fx), crate::sampler::fmt(fv)];
+    qvc_joint_value(mu, cov, fmts, z, words).map(|(code, overflow)| Rounded { code, overflow })
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use lpmc_kernels::XoshiroLanes;
+    use lpmc_kernels::Xoshiro;
 
     const TWO53: f64 = 9_007_199_254_740_992.0;
 
@@ -246,7 +195,7 @@ pub(crate) mod tests {
         let f = Format::new(8, 4).unwrap();
         let d = f.delta();
         let n = 100_000usize;
-        let mut bits = XoshiroLanes::new(11, 0);
+        let mut bits = Xoshiro::new(11, 0);
         let mut checked = 0;
         for cell in [-3.0, 0.0, 2.0] {
             for frac in [0.0, 0.1, 0.25, 0.5, 0.73, 0.9] {
@@ -292,7 +241,7 @@ pub(crate) mod tests {
         // var = 0: plain exact SR. μ = 0.3 → y = 4.8: P(code 5) = 0.8 exactly. n = 200000:
         // sd of the frequency √(0.16/n) ≈ 9·10⁻⁴; tolerance 5 sd.
         let f = Format::new(8, 4).unwrap();
-        let mut bits = XoshiroLanes::new(5, 0);
+        let mut bits = Xoshiro::new(5, 0);
         let n = 200_000;
         let mut up = 0;
         for _ in 0..n {
@@ -311,7 +260,7 @@ pub(crate) mod tests {
         // frequency of 0-offsets 3/4 has sd √(3/16/n) ≈ 1.4·10⁻³, tolerance 5 sd.
         let f = Format::new(8, 4).unwrap();
         let d = f.delta();
-        let mut bits = XoshiroLanes::new(9, 0);
+        let mut bits = Xoshiro::new(9, 0);
         let n = 100_000;
         let mut zero = 0;
         for _ in 0..n {
@@ -329,7 +278,7 @@ pub(crate) mod tests {
     #[test]
     fn qvc_saturates_and_handles_bad_inputs() {
         let f = Format::new(6, 2).unwrap(); // codes −32..=31, values −8..=7.75
-        let mut bits = XoshiroLanes::new(2, 0);
+        let mut bits = Xoshiro::new(2, 0);
         for _ in 0..2000 {
             let z = 3.0 * normal(&mut bits);
             for (mu, var) in [
@@ -364,8 +313,8 @@ pub(crate) mod tests {
     fn qvc_consumes_two_words_and_is_deterministic() {
         let f = Format::new(8, 4).unwrap();
         for (mu, var) in [(0.3, 0.0), (0.3, 1.0), (f64::NAN, 1.0), (1e9, 0.1)] {
-            let mut a = XoshiroLanes::new(4, 7);
-            let mut b = XoshiroLanes::new(4, 7);
+            let mut a = Xoshiro::new(4, 7);
+            let mut b = Xoshiro::new(4, 7);
             qvc(mu, var, f, 0.2, &mut a);
             for _ in 0..QVC_WORDS {
                 b.next_word();
@@ -373,7 +322,7 @@ pub(crate) mod tests {
             assert_eq!(a.next_word(), b.next_word(), "mu={mu} var={var}");
         }
         let run = || {
-            let mut bits = XoshiroLanes::new(8, 1);
+            let mut bits = Xoshiro::new(8, 1);
             (0..1000)
                 .map(|i| qvc(i as f64 * 0.01, 0.003, f, (i as f64).sin(), &mut bits).code)
                 .collect::<Vec<_>>()
@@ -427,7 +376,7 @@ pub(crate) mod tests {
         n: usize,
         seed: u64,
     ) -> Vec<[f64; 2]> {
-        let mut bits = XoshiroLanes::new(seed, 0);
+        let mut bits = Xoshiro::new(seed, 0);
         (0..n)
             .map(|_| {
                 let z = [normal(&mut bits), normal(&mut bits)];
@@ -516,8 +465,8 @@ pub(crate) mod tests {
         assert_eq!(draw_joint([0.1, 0.2], cov, fx, fv, 500, 3), {
             draw_joint([0.1, 0.2], cov, fx, fv, 500, 3)
         });
-        let mut a = XoshiroLanes::new(1, 1);
-        let mut b = XoshiroLanes::new(1, 1);
+        let mut a = Xoshiro::new(1, 1);
+        let mut b = Xoshiro::new(1, 1);
         qvc_joint([0.0; 2], cov, fx, fv, [0.0; 2], &mut a);
         for _ in 0..QVC_JOINT_WORDS {
             b.next_word();
@@ -528,7 +477,7 @@ pub(crate) mod tests {
     #[test]
     fn joint_results_always_in_range() {
         let f = Format::new(5, 2).unwrap(); // values −4..=3.75
-        let mut bits = XoshiroLanes::new(6, 0);
+        let mut bits = Xoshiro::new(6, 0);
         for _ in 0..5000 {
             let z = [3.0 * normal(&mut bits), 3.0 * normal(&mut bits)];
             for (mu, cov) in [
@@ -554,7 +503,7 @@ pub(crate) mod tests {
         let (fx, fv) = (Format::new(8, 4).unwrap(), Format::new(10, 4).unwrap());
         let per_chain: Vec<f64> = (0..chains)
             .map(|c| {
-                let mut bits = XoshiroLanes::new(77, c);
+                let mut bits = Xoshiro::new(77, c);
                 let (mut x, mut v) = (0.0f64, 0.0f64);
                 let mut acc = 0.0;
                 for step in 1..=480 {

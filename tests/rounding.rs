@@ -6,7 +6,7 @@ use fixed::types::extra::{U10, U3, U4, U8};
 use fixed::{FixedI16, FixedI32, FixedI8};
 use lpmc::format::{Codes, Format, MAX_FL, MAX_WL, MIN_WL};
 use lpmc::round::{p_up, quantize, requantize, round_f64, theory, Overflow, Rounding};
-use lpmc_kernels::{Platform, WordSource, XoshiroLanes};
+use lpmc_kernels::{Platform, WordSource, Xoshiro};
 use proptest::prelude::*;
 
 const ALL: [Rounding; 11] = [
@@ -53,7 +53,7 @@ fn formats() -> Vec<Format> {
 /// Every result is a code of the format, for values inside, at and far outside the range.
 #[test]
 fn results_always_in_range() {
-    let mut bits = XoshiroLanes::new(3, 0);
+    let mut bits = Xoshiro::new(3, 0);
     for f in formats() {
         let d = f.delta();
         let values = [
@@ -86,12 +86,11 @@ fn results_always_in_range() {
 /// Deterministic modes on exact ties ±(k + ½)Δ and on the range edges.
 #[test]
 fn deterministic_ties_and_edges() {
-    let mut bits = XoshiroLanes::new(0, 0);
+    let mut bits = Xoshiro::new(0, 0);
     let f = Format::new(8, 4).unwrap();
     let d = f.delta();
-    let code = |x: f64, r: Rounding, f: Format, bits: &mut XoshiroLanes| {
-        round_f64(x, f, r, bits).unwrap().code
-    };
+    let code =
+        |x: f64, r: Rounding, f: Format, bits: &mut Xoshiro| round_f64(x, f, r, bits).unwrap().code;
     // (value in steps, nearest-even, nearest-away, floor, toward-zero)
     let cases = [
         (0.5, 0, 1, 0, 0),
@@ -131,7 +130,7 @@ fn deterministic_ties_and_edges() {
 /// `floor` on integer codes is two's complement truncation: an arithmetic shift right.
 #[test]
 fn floor_is_truncation() {
-    let mut bits = XoshiroLanes::new(0, 0);
+    let mut bits = Xoshiro::new(0, 0);
     let src: Vec<i32> = (-70_000..70_000).step_by(7).collect();
     let f = Format::new(32, 4).unwrap();
     let mut dst = Codes::zeros(f.container(), src.len());
@@ -240,7 +239,7 @@ fn stochastic_rounding_statistics() {
         let x = y * f.delta();
         let xs = vec![x; n];
         let mut dst = Codes::zeros(f.container(), n);
-        let mut bits = XoshiroLanes::new(11, i as u64);
+        let mut bits = Xoshiro::new(11, i as u64);
         quantize(&xs, f, rounding, &mut dst, &mut bits).unwrap();
         let lo = y.floor() as i64;
         let ups = dst.to_i64().iter().filter(|&&c| c == lo + 1).count() as f64 / n as f64;
@@ -271,7 +270,7 @@ fn streams_are_reproducible_and_distinct() {
     let xs: Vec<f64> = (0..4096).map(|i| (i as f64 * 0.37).sin() * 5.0).collect();
     let run = |seed, stream| {
         let mut dst = Codes::zeros(f.container(), xs.len());
-        let mut bits = XoshiroLanes::new(seed, stream);
+        let mut bits = Xoshiro::new(seed, stream);
         quantize(
             &xs,
             f,
@@ -291,8 +290,8 @@ fn streams_are_reproducible_and_distinct() {
 /// crate's float conversion, and floor requantization is its fixed-to-fixed conversion.
 #[test]
 fn agrees_with_fixed_crate() {
-    let mut bits = XoshiroLanes::new(0, 0);
-    let mut g = XoshiroLanes::new(1, 1);
+    let mut bits = Xoshiro::new(0, 0);
+    let mut g = Xoshiro::new(1, 1);
     let ne = Rounding::NearestEven;
     let f8 = Format::new(8, 4).unwrap();
     let f16 = Format::new(16, 10).unwrap();
@@ -375,7 +374,7 @@ proptest! {
             return Ok(());
         };
         let f = f.with_overflow(if wrap { Overflow::Wrap } else { Overflow::Saturate });
-        let mut bits = XoshiroLanes::new(seed, 0);
+        let mut bits = Xoshiro::new(seed, 0);
         match round_f64(x, f, r, &mut bits) {
             Err(_) => prop_assert!(!x.is_finite()),
             Ok(res) => {
@@ -397,7 +396,7 @@ proptest! {
                          Just(Rounding::Floor), Just(Rounding::TowardZero)]
     ) {
         let f = Format::new(wl, fl).unwrap();
-        let mut bits = XoshiroLanes::new(0, 0);
+        let mut bits = Xoshiro::new(0, 0);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         let qa = round_f64(lo, f, r, &mut bits).unwrap().code;
         let qb = round_f64(hi, f, r, &mut bits).unwrap().code;
@@ -414,7 +413,7 @@ proptest! {
         let f = Format::new(wl, fl).unwrap();
         let src = Codes::I64(codes.clone());
         let mut want = Codes::zeros(f.container(), codes.len());
-        requantize(&src, src_fl, f, r, &mut want, &mut XoshiroLanes::new(seed, 0)).unwrap();
+        requantize(&src, src_fl, f, r, &mut want, &mut Xoshiro::new(seed, 0)).unwrap();
         let shift = src_fl as i32 - fl as i32;
         for (i, &k) in codes.iter().enumerate() {
             let c = want.get(i);
@@ -427,7 +426,7 @@ proptest! {
         }
         for p in Platform::all() {
             let mut got = vec![0i64; codes.len()];
-            p.requantize(f.spec(r), shift, &codes, &mut got, &mut XoshiroLanes::new(seed, 0));
+            p.requantize(f.spec(r), shift, &codes, &mut got, &mut Xoshiro::new(seed, 0));
             prop_assert_eq!(&got, &want.to_i64());
         }
     }

@@ -1,28 +1,27 @@
-//! Random-bit sources and the rule by which kernels take bits from them.
+//! Random-bit sources and the rules by which kernels take bits from them.
 //!
 //! # Words
 //! Every source is a sequence of 64-bit words ([`WordSource`]). Two sources exist:
-//! - [`XoshiroLanes`], the default: eight xoshiro256++ generators ("lanes") stepped in
-//!   lockstep; word `j` of the stream is the `⌊j/8⌋`-th output of lane `j mod 8`. The order is
-//!   part of the semantics, so a kernel that steps all lanes at once with SIMD and one that steps
-//!   them one at a time produce the same words.
+//! - [`Xoshiro`], the default: one xoshiro256++ generator per stream (32 bytes of state);
+//!   word `j` of the stream is its `j`-th output.
 //! - [`Lfsr`], a Galois linear-feedback shift register of configurable width and taps, the
 //!   cheapest source silicon has; a word is 64 successive output bits, first bit in bit 0.
 //!
 //! # Stream derivation
 //! A stream is named by `(seed, stream)` and nothing else (a chain index, a shard number, ...).
-//! Lane `l` (0..8) of stream `(seed, stream)` starts from the xoshiro256++ state
-//! `s[i] = mix64(k + (i + 1)·φ)` for `i = 0..4`, where
-//! `k = mix64(mix64(mix64(seed) ^ stream) ^ l)`, `φ = 0x9E37_79B9_7F4A_7C15` and `mix64` is the
-//! SplitMix64 output function ([`mix64`]). That is, the lane state is the first four outputs of
-//! a SplitMix64 generator seeded with `k` — the seeding that xoshiro's authors recommend.
+//! The xoshiro256++ state of stream `(seed, stream)` is `s[i] = mix64(k + (i + 1)·φ)` for
+//! `i = 0..4`, where `k = mix64(mix64(seed) ^ stream)`, `φ = 0x9E37_79B9_7F4A_7C15` and `mix64`
+//! is the SplitMix64 output function ([`mix64`]): the first four outputs of a SplitMix64
+//! generator seeded with `k`, the seeding xoshiro's authors recommend.
 //!
-//! # Packing (which bits an element consumes)
-//! A kernel that needs `R` bits per element (`1 ≤ R ≤ 64`) takes `p = ⌊64/R⌋` elements from
-//! each word: element `i` of the call uses word `⌊i/p⌋` of the words the call draws, bits
-//! `[(i mod p)·R, (i mod p)·R + R)` (bit 0 the least significant). A call on `n` elements draws
-//! exactly `⌈n/p⌉` words, in order; unused high bits of a word are dropped. `R = 0` draws
-//! nothing. [`words_for`] gives the count; [`unpack`] applies the rule.
+//! # Packing (which bits an element of a call consumes)
+//! A call of [`crate::Platform::requantize`] or [`crate::Platform::quantize_f64`] that needs
+//! `R` bits per element (`1 ≤ R ≤ 64`) takes `p = ⌊64/R⌋` elements from each word: element `i`
+//! of the call uses word `⌊i/p⌋` of the words the call draws, bits `[(i mod p)·R, (i mod p)·R + R)`
+//! (bit 0 the least significant). A call on `n` elements draws exactly `⌈n/p⌉` words, in order;
+//! unused high bits of a word are dropped. `R = 0` draws nothing. [`words_for`] gives the
+//! count; [`unpack`] applies the rule. A sampler step packs its regions by the rule of
+//! [`crate::layout`].
 
 /// A source of uniformly distributed 64-bit words.
 pub trait WordSource {
@@ -36,12 +35,10 @@ pub trait WordSource {
         }
     }
 
-    /// [`fill`](Self::fill) on behalf of a kernel running on `platform`: the same words, drawn
-    /// with that platform's SIMD where the source has a SIMD step ([`XoshiroLanes`] does).
-    #[inline]
-    fn fill_on(&mut self, platform: crate::Platform, out: &mut [u64]) {
-        let _ = platform;
-        self.fill(out)
+    /// The stream as a xoshiro256++ generator, if it is one (the lockstep kernels step many
+    /// such generators side by side with SIMD); `None` otherwise (the default).
+    fn as_xoshiro(&mut self) -> Option<&mut Xoshiro> {
+        None
     }
 }
 
@@ -53,9 +50,8 @@ impl<S: WordSource + ?Sized> WordSource for &mut S {
     fn fill(&mut self, out: &mut [u64]) {
         (**self).fill(out)
     }
-    #[inline]
-    fn fill_on(&mut self, platform: crate::Platform, out: &mut [u64]) {
-        (**self).fill_on(platform, out)
+    fn as_xoshiro(&mut self) -> Option<&mut Xoshiro> {
+        (**self).as_xoshiro()
     }
 }
 
@@ -71,146 +67,129 @@ pub const fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Number of lanes of [`XoshiroLanes`].
-pub const LANES: usize = 8;
-
-/// Eight xoshiro256++ generators stepped in lockstep (see the [module docs](self) for the word
-/// order and the stream derivation).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct XoshiroLanes {
-    // Structure of arrays: s[i][l] is state word i of lane l.
-    s: [[u64; LANES]; 4],
-    next: usize,
+/// One xoshiro256++ generator: the stream of [`Xoshiro::new`] (see the [module docs](self)
+/// for the derivation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Xoshiro {
+    s: [u64; 4],
 }
 
-impl XoshiroLanes {
+impl Xoshiro {
     /// The stream `(seed, stream)`.
     ///
     /// ```
-    /// use lpmc_kernels::{WordSource, XoshiroLanes};
-    /// let mut a = XoshiroLanes::new(7, 0);
-    /// let mut b = XoshiroLanes::new(7, 0);
+    /// use lpmc_kernels::{WordSource, Xoshiro};
+    /// let mut a = Xoshiro::new(7, 0);
+    /// let mut b = Xoshiro::new(7, 0);
     /// assert_eq!(a.next_word(), b.next_word());
-    /// assert_ne!(XoshiroLanes::new(7, 1).next_word(), XoshiroLanes::new(7, 0).next_word());
+    /// assert_ne!(Xoshiro::new(7, 1).next_word(), Xoshiro::new(7, 0).next_word());
     /// ```
     pub fn new(seed: u64, stream: u64) -> Self {
-        let base = mix64(mix64(seed) ^ stream);
-        let mut states = [[0u64; 4]; LANES];
-        for (l, st) in states.iter_mut().enumerate() {
-            let k = mix64(base ^ l as u64);
-            for (i, w) in st.iter_mut().enumerate() {
-                *w = mix64(k.wrapping_add((i as u64 + 1).wrapping_mul(PHI)));
-            }
-        }
-        Self::from_lane_states(states)
+        let k = mix64(mix64(seed) ^ stream);
+        let s = core::array::from_fn(|i| mix64(k.wrapping_add((i as u64 + 1).wrapping_mul(PHI))));
+        Self::from_state(s)
     }
 
-    /// A stream from explicit lane states (`states[l]` is `[s0, s1, s2, s3]` of lane `l`, as in
-    /// the reference C code). No state may be all zero.
-    pub fn from_lane_states(states: [[u64; 4]; LANES]) -> Self {
-        let mut s = [[0u64; LANES]; 4];
-        for (l, st) in states.iter().enumerate() {
-            assert!(
-                st.iter().any(|&w| w != 0),
-                "xoshiro256++ state must not be all zero"
-            );
-            for i in 0..4 {
-                s[i][l] = st[i];
-            }
-        }
-        XoshiroLanes { s, next: 0 }
+    /// A generator from an explicit state `[s0, s1, s2, s3]` (as in the reference C code),
+    /// which must not be all zero.
+    ///
+    /// # Panics
+    /// If every word of `s` is zero.
+    pub fn from_state(s: [u64; 4]) -> Self {
+        assert!(
+            s.iter().any(|&w| w != 0),
+            "xoshiro256++ state must not be all zero"
+        );
+        Xoshiro { s }
     }
 
-    /// The current lane states, in the layout [`XoshiroLanes::from_lane_states`] takes
-    /// (`[l]` is `[s0, s1, s2, s3]` of lane `l`); with the position within the round
-    /// (`next`) not included, so this names the stream only at a round boundary.
-    pub fn lane_states(&self) -> [[u64; 4]; LANES] {
-        std::array::from_fn(|l| [self.s[0][l], self.s[1][l], self.s[2][l], self.s[3][l]])
+    /// The current state `[s0, s1, s2, s3]`: the next output is `rotl(s0 + s3, 23) + s0`.
+    pub fn state(&self) -> [u64; 4] {
+        self.s
     }
 
-    /// Steps lane `l` once and returns its output (reference xoshiro256++).
+    /// One step of xoshiro256++ on state words `s`; returns the output.
     #[inline(always)]
-    fn step_lane(&mut self, l: usize) -> u64 {
-        let [s0, s1, s2, s3] = &mut self.s;
-        let result = s0[l]
-            .wrapping_add(s3[l])
-            .rotate_left(23)
-            .wrapping_add(s0[l]);
-        let t = s1[l] << 17;
-        s2[l] ^= s0[l];
-        s3[l] ^= s1[l];
-        s1[l] ^= s2[l];
-        s0[l] ^= s3[l];
-        s2[l] ^= t;
-        s3[l] = s3[l].rotate_left(45);
+    pub(crate) fn step(s: &mut [u64; 4]) -> u64 {
+        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
         result
-    }
-
-    /// Steps all lanes once, writing lane `l`'s output to `out[l]`. Requires `next == 0`.
-    #[inline(always)]
-    fn step_all(&mut self, out: &mut [u64; LANES]) {
-        let [s0, s1, s2, s3] = &mut self.s;
-        for l in 0..LANES {
-            out[l] = s0[l]
-                .wrapping_add(s3[l])
-                .rotate_left(23)
-                .wrapping_add(s0[l]);
-            let t = s1[l] << 17;
-            s2[l] ^= s0[l];
-            s3[l] ^= s1[l];
-            s1[l] ^= s2[l];
-            s0[l] ^= s3[l];
-            s2[l] ^= t;
-            s3[l] = s3[l].rotate_left(45);
-        }
     }
 }
 
-impl WordSource for XoshiroLanes {
+impl WordSource for Xoshiro {
     #[inline]
     fn next_word(&mut self) -> u64 {
-        let w = self.step_lane(self.next);
-        self.next = (self.next + 1) % LANES;
-        w
+        Xoshiro::step(&mut self.s)
     }
 
     #[inline]
     fn fill(&mut self, out: &mut [u64]) {
-        self.fill_on(crate::Platform::Portable, out)
+        let mut s = self.s;
+        for w in out {
+            *w = Xoshiro::step(&mut s);
+        }
+        self.s = s;
     }
 
-    /// Words up to the next lane-0 boundary one at a time, then whole rounds of all eight
-    /// lanes with `platform`'s SIMD step (AVX2: two 4×64-bit vectors per state word;
-    /// AVX-512: one 8×64-bit vector), then the tail one at a time. Same words on every
-    /// platform: the round order is the documented word order.
-    #[inline]
-    fn fill_on(&mut self, platform: crate::Platform, out: &mut [u64]) {
-        let mut i = 0;
-        while i < out.len() && self.next != 0 {
-            out[i] = self.next_word();
-            i += 1;
-        }
-        let whole = (out.len() - i) / LANES * LANES;
-        let (body, tail) = out[i..].split_at_mut(whole);
-        match platform {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx2` value is only handed out by `Platform::avx2()`, which checked
-            // support.
-            crate::Platform::Avx2 => unsafe { crate::x86::avx2::xoshiro_rounds(&mut self.s, body) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx512` value is only handed out by `Platform::avx512()`, which
-            // checked support.
-            crate::Platform::Avx512 => unsafe {
-                crate::x86::avx512::xoshiro_rounds(&mut self.s, body)
-            },
-            _ => {
-                for b in body.chunks_exact_mut(LANES) {
-                    self.step_all(b.try_into().expect("chunk of LANES words"));
-                }
+    fn as_xoshiro(&mut self) -> Option<&mut Xoshiro> {
+        Some(self)
+    }
+}
+
+/// Generators stepped side by side: state word `i` of generator `j` at `s[i][j]`, so one
+/// round ([`XoshiroSet::round`]) computes output `t` of every generator with SIMD lanes. The
+/// outputs are those of each [`Xoshiro`] alone.
+#[derive(Clone, Debug)]
+pub struct XoshiroSet<const N: usize> {
+    s: [[u64; N]; 4],
+}
+
+impl<const N: usize> XoshiroSet<N> {
+    /// Generators `gens[j]` in slot `j`; slots beyond `gens.len()` get a fixed non-zero state
+    /// whose outputs are never used.
+    pub fn load(gens: &[Xoshiro]) -> Self {
+        assert!(gens.len() <= N, "XoshiroSet: more generators than slots");
+        let mut s = [[1u64; N]; 4];
+        for (j, g) in gens.iter().enumerate() {
+            for (row, &w) in s.iter_mut().zip(&g.s) {
+                row[j] = w;
             }
         }
-        for w in tail {
-            *w = self.next_word();
+        XoshiroSet { s }
+    }
+
+    /// Writes the states back to `gens` (slot `j` to `gens[j]`).
+    pub fn store(&self, gens: &mut [Xoshiro]) {
+        for (j, g) in gens.iter_mut().enumerate() {
+            for i in 0..4 {
+                g.s[i] = self.s[i][j];
+            }
+        }
+    }
+
+    /// One output of every generator: `out[j]` is generator `j`'s next word.
+    #[inline(always)]
+    pub fn round(&mut self, out: &mut [u64; N]) {
+        let [s0, s1, s2, s3] = &mut self.s;
+        for j in 0..N {
+            out[j] = s0[j]
+                .wrapping_add(s3[j])
+                .rotate_left(23)
+                .wrapping_add(s0[j]);
+            let t = s1[j] << 17;
+            s2[j] ^= s0[j];
+            s3[j] ^= s1[j];
+            s1[j] ^= s2[j];
+            s0[j] ^= s3[j];
+            s2[j] ^= t;
+            s3[j] = s3[j].rotate_left(45);
         }
     }
 }

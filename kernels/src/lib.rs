@@ -5,30 +5,31 @@
 //!
 //! Layout, after `blake3`:
 //! - [`mode`]: the exact semantics of every rounding and overflow mode;
-//! - [`bits`]: random-bit sources ([`XoshiroLanes`], [`Lfsr`]) and the packing rule by which a
-//!   kernel takes `R` bits per element;
-//! - [`fused`]: fused SGLD/SGHMC `lp-l` steps on the integer datapath (Gaussian gradient,
-//!   fixed-point noise and the roundings in one pass);
-//! - [`lockstep`]: the fused steps of many small chains at once, one chain per SIMD lane;
-//! - [`vc`]: variance-corrected quantization Q^vc in code units and the fused `vc-l` steps
-//!   (integer mean, `f64` Q^vc);
+//! - [`bits`]: random-bit sources ([`Xoshiro`], [`Lfsr`]) and the packing rule of the
+//!   slice kernels; [`layout`]: where a sampler step's random fields are;
+//! - [`lane`]: the lane types the rules compute in, and rounding and overflow as lane code;
+//! - [`rules`]: the update rule of each sampler, written once and generic over the lane, and
+//!   the description of a step ([`rules::Step`]);
+//! - [`drivers`]: run any rule — one chain × many coordinates ([`drivers::chain`]), many
+//!   chains in lockstep ([`drivers::lockstep`]), and the scalar reference
+//!   ([`drivers::reference`]);
 //! - [`noise`]: Gaussian noise generators (`f64` Box–Muller, fixed-point CLT and table);
-//! - [`portable`]: the scalar reference of every kernel — obviously correct, element by element;
-//! - [`chunked`]: the fast path, blockwise and branch-free, written for the auto-vectorizer;
-//! - `x86::avx2`, `x86::avx512`: the fast path compiled for AVX2 / AVX-512, with explicit
-//!   SIMD xoshiro steps;
+//! - [`portable`]: the scalar rounding definitions and slice kernels — obviously correct,
+//!   element by element; [`chunked`]: their blockwise, branch-free fast path;
+//! - `x86::avx2`, `x86::avx512`: the fast paths compiled for AVX2 / AVX-512, written by one
+//!   macro;
 //! - [`platform`]: the one place that chooses a path ([`Platform::detect`]).
 //!
-//! Every fast path is tested bit-identical to [`portable`] on random inputs and odd lengths
+//! Every fast path is tested bit-identical to the reference on random inputs and odd lengths
 //! (`kernels/tests/kernels/`).
 //!
 //! ```
-//! use lpmc_kernels::{Overflow, Platform, Rounding, Spec, XoshiroLanes};
+//! use lpmc_kernels::{Overflow, Platform, Rounding, Spec, Xoshiro};
 //! // i16 codes with 8 fraction bits -> 8-bit codes with 4 fraction bits, hardware SR with 8 bits.
 //! let spec = Spec { wl: 8, rounding: Rounding::Stochastic { bits: 8 }, overflow: Overflow::Saturate };
 //! let src = [0x0180i16, -0x0008, 0x7fff];
 //! let mut dst = [0i8; 3];
-//! let mut bits = XoshiroLanes::new(1, 0);
+//! let mut bits = Xoshiro::new(1, 0);
 //! let events = Platform::detect().requantize(spec, 4, &src, &mut dst, &mut bits);
 //! assert_eq!(dst[0], 0x18);              // 1.5 is on the grid: no rounding
 //! assert!(dst[1] == -1 || dst[1] == 0);  // -1/32 lies between -1/16 and 0
@@ -61,32 +62,20 @@ macro_rules! with_slice_mut {
     };
 }
 
-/// [`with_slice_mut!`] for two slices of one container type (`x` and `v` of a chain).
-macro_rules! with_pair_mut {
-    ($a:expr, $b:expr, ($x:ident, $y:ident) => $body:expr) => {
-        match ($a, $b) {
-            ($crate::CodeSliceMut::I8($x), $crate::CodeSliceMut::I8($y)) => $body,
-            ($crate::CodeSliceMut::I16($x), $crate::CodeSliceMut::I16($y)) => $body,
-            ($crate::CodeSliceMut::I32($x), $crate::CodeSliceMut::I32($y)) => $body,
-            ($crate::CodeSliceMut::I64($x), $crate::CodeSliceMut::I64($y)) => $body,
-            _ => unreachable!("x and v come from one container type"),
-        }
-    };
-}
-
 pub mod bits;
 pub mod chunked;
-pub mod fused;
-pub mod lockstep;
+pub mod drivers;
+pub mod lane;
+pub mod layout;
 pub mod mode;
 pub mod noise;
 pub mod platform;
 pub mod portable;
-pub mod vc;
+pub mod rules;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use bits::{Lfsr, LfsrError, WordSource, XoshiroLanes};
+pub use bits::{Lfsr, LfsrError, WordSource, Xoshiro};
 pub use mode::{Overflow, ParseModeError, Rounding};
 pub use platform::Platform;
 
@@ -105,7 +94,7 @@ pub struct Spec {
 }
 
 /// A signed integer container a code can live in: `i8`, `i16`, `i32` or `i64`.
-pub trait Code: Copy + Default + Send + Sync + 'static {
+pub trait Code: Copy + Default + PartialEq + core::fmt::Debug + Send + Sync + 'static {
     /// Width of the container in bits.
     const BITS: u32;
     /// Sign-extends the code to `i64`.

@@ -26,9 +26,9 @@ const INV_2_53: f64 = 1.0 / 9_007_199_254_740_992.0;
 /// bits of every word are unused. |output| ≤ √(2·53·ln 2) ≈ 8.57.
 ///
 /// ```
-/// use lpmc_kernels::{noise::box_muller, XoshiroLanes};
+/// use lpmc_kernels::{noise::box_muller, Xoshiro};
 /// let mut z = [0.0; 3];
-/// box_muller(&mut XoshiroLanes::new(1, 0), &mut z);
+/// box_muller(&mut Xoshiro::new(1, 0), &mut z);
 /// assert!(z.iter().all(|v| v.abs() < 8.6));
 /// ```
 pub fn box_muller<W: WordSource + ?Sized>(bits: &mut W, out: &mut [f64]) {
@@ -50,11 +50,11 @@ pub fn box_muller<W: WordSource + ?Sized>(bits: &mut W, out: &mut [f64]) {
 /// `start` takes the sine of the pair it shares with element `start − 1`.
 ///
 /// ```
-/// use lpmc_kernels::{noise::{box_muller, box_muller_at}, WordSource, XoshiroLanes};
+/// use lpmc_kernels::{noise::{box_muller, box_muller_at}, WordSource, Xoshiro};
 /// let mut words = [0u64; 6];
-/// XoshiroLanes::new(2, 0).fill(&mut words);
+/// Xoshiro::new(2, 0).fill(&mut words);
 /// let mut all = [0.0; 6];
-/// box_muller(&mut XoshiroLanes::new(2, 0), &mut all);
+/// box_muller(&mut Xoshiro::new(2, 0), &mut all);
 /// let mut mid = [0.0; 3];
 /// box_muller_at(&words, 1, &mut mid);
 /// assert_eq!(mid, all[1..4]);
@@ -90,7 +90,7 @@ pub fn box_muller_at(words: &[u64], start: usize, out: &mut [f64]) {
 /// written without branches for the arguments that occur here, the square root is correctly
 /// rounded (as `libm::sqrt`): the same bits, in a loop that vectorizes.
 #[inline(always)]
-fn box_muller_pair(w1: u64, w2: u64) -> (f64, f64) {
+pub fn box_muller_pair(w1: u64, w2: u64) -> (f64, f64) {
     let u1 = ((w1 >> 11) + 1) as f64 * INV_2_53;
     let u2 = (w2 >> 11) as f64 * INV_2_53;
     let r = (-2.0 * ln_unit(u1)).sqrt();
@@ -266,9 +266,9 @@ pub fn clt_var(k: u32, b: u32) -> f64 {
 /// `k ≥ 1`, `1 ≤ b ≤ 32`.
 ///
 /// ```
-/// use lpmc_kernels::{noise::clt, XoshiroLanes};
+/// use lpmc_kernels::{noise::clt, Xoshiro};
 /// let mut n = [0i64; 5];
-/// clt(4, 8, &mut XoshiroLanes::new(1, 0), &mut n);
+/// clt(4, 8, &mut Xoshiro::new(1, 0), &mut n);
 /// assert!(n.iter().all(|v| v.abs() <= 4 * 255 && v % 2 == 0));
 /// ```
 pub fn clt<W: WordSource + ?Sized>(k: u32, b: u32, bits: &mut W, out: &mut [i64]) {

@@ -26,8 +26,10 @@ use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::noise::{IntNormal, NoiseGen};
 use crate::round::Rounding;
-use lpmc_kernels::fused::{Fmt, GaussGrad, SghmcLpL, SgldLpL};
-use lpmc_kernels::{Overflow, Platform, Spec, WordSource, XoshiroLanes};
+use crate::sampler::{Engine, Sampler};
+use lpmc_kernels::drivers::{chain, State};
+use lpmc_kernels::rules::Gradient;
+use lpmc_kernels::{Code, Overflow, Platform, Spec, WordSource, Xoshiro};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -126,16 +128,8 @@ fn parallel_rate(threads: usize, reps: usize, work: impl Fn(usize) -> f64 + Sync
     })
 }
 
-fn fmt(f: Format) -> Fmt {
-    Fmt {
-        wl: f.wl(),
-        fl: f.fl(),
-        overflow: f.overflow(),
-    }
-}
-
 /// `n` uniforms in [0, 1) as `f32` (24 random bits each), a fresh array like `rand(n)`.
-fn uniforms(bits: &mut XoshiroLanes, n: usize) -> Vec<f32> {
+fn uniforms(bits: &mut Xoshiro, n: usize) -> Vec<f32> {
     let mut w = vec![0u64; n];
     bits.fill(&mut w);
     w.iter()
@@ -144,7 +138,7 @@ fn uniforms(bits: &mut XoshiroLanes, n: usize) -> Vec<f32> {
 }
 
 /// `n` standard normals as `f32` by Box–Muller on two uniform arrays, like `randn(n)`.
-fn normals(bits: &mut XoshiroLanes, n: usize) -> Vec<f32> {
+fn normals(bits: &mut Xoshiro, n: usize) -> Vec<f32> {
     let u1 = uniforms(bits, n);
     let u2 = uniforms(bits, n);
     let r: Vec<f32> = u1.iter().map(|&u| (-2.0 * (1.0 - u).ln()).sqrt()).collect();
@@ -157,7 +151,7 @@ fn normals(bits: &mut XoshiroLanes, n: usize) -> Vec<f32> {
 
 /// The array-code stochastic rounding `clip(floor(x/Δ + U)·Δ, lo, hi)`, one temporary per
 /// operation.
-fn f32_sr(x: &[f32], delta: f32, lo: f32, hi: f32, bits: &mut XoshiroLanes) -> Vec<f32> {
+fn f32_sr(x: &[f32], delta: f32, lo: f32, hi: f32, bits: &mut Xoshiro) -> Vec<f32> {
     let u = uniforms(bits, x.len());
     let t1: Vec<f32> = x.iter().map(|v| v / delta).collect();
     let t2: Vec<f32> = t1.iter().zip(&u).map(|(a, b)| a + b).collect();
@@ -167,7 +161,7 @@ fn f32_sr(x: &[f32], delta: f32, lo: f32, hi: f32, bits: &mut XoshiroLanes) -> V
 }
 
 /// One `f32` array-code SGLD `lp-l` step on N(0, I): `x = Q(x − η·x + √(2η)·randn)`.
-fn f32_sgld(x: &[f32], eta: f32, delta: f32, lim: f32, bits: &mut XoshiroLanes) -> Vec<f32> {
+fn f32_sgld(x: &[f32], eta: f32, delta: f32, lim: f32, bits: &mut Xoshiro) -> Vec<f32> {
     let g: Vec<f32> = x.to_vec(); // ∇U = x
     let z = normals(bits, x.len());
     let a: Vec<f32> = g.iter().map(|v| eta * v).collect();
@@ -189,7 +183,7 @@ fn f32_sghmc(
     k: [f32; 7],
     delta: f32,
     lim: f32,
-    bits: &mut XoshiroLanes,
+    bits: &mut Xoshiro,
 ) -> (Vec<f32>, Vec<f32>) {
     let [e, cvg, cxv, cxg, sv, a, s] = k;
     let g: Vec<f32> = x.to_vec();
@@ -213,7 +207,7 @@ fn f32_sghmc(
 /// `r = x/Δ − q/Δ` and a ±Δ correction with P(±) = (1/4 + r² ± |r|)/2 in the direction of
 /// r; otherwise SR of μ plus a ±Δ correction with P(±) = max(var/Δ² − f(1−f), 0)/2. Every
 /// operation a whole-array temporary, as `torch.where` code writes it.
-fn f32_qvc(mu: &[f32], var: f32, delta: f32, lim: f32, bits: &mut XoshiroLanes) -> Vec<f32> {
+fn f32_qvc(mu: &[f32], var: f32, delta: f32, lim: f32, bits: &mut Xoshiro) -> Vec<f32> {
     let n = mu.len();
     let v0 = delta * delta / 4.0;
     let (q, pp, pm): (Vec<f32>, Vec<f32>, Vec<f32>) = if var > v0 {
@@ -282,10 +276,6 @@ impl Setting {
             noise: IntNormal::new(NoiseGen::Clt { k: 4, bits: 8 }, f(16, 12)),
             rounding: Rounding::Stochastic { bits: 8 },
         }
-    }
-
-    fn coef(&self, v: f64) -> i64 {
-        (v * (1u64 << self.coef.fl()) as f64).round() as i64
     }
 
     fn text(&self) -> String {
@@ -420,7 +410,7 @@ fn kernel_rates(
 fn requantize_row(z: &Sizes, platform: Platform) -> BenchRow {
     let n = z.requant_n;
     let src: Vec<i16> = {
-        let mut g = XoshiroLanes::new(1, 0);
+        let mut g = Xoshiro::new(1, 0);
         (0..n).map(|_| g.next_word() as i16).collect()
     };
     let mut dst = vec![0i8; n];
@@ -429,7 +419,7 @@ fn requantize_row(z: &Sizes, platform: Platform) -> BenchRow {
         rounding: Rounding::Stochastic { bits: 8 },
         overflow: Overflow::Saturate,
     };
-    let mut bits = XoshiroLanes::new(2, 0);
+    let mut bits = Xoshiro::new(2, 0);
     let rate = median_rate(z.reps, || {
         for _ in 0..z.requant_calls {
             platform.requantize(spec, 8, &src, &mut dst, &mut bits);
@@ -460,37 +450,53 @@ fn requantize_row(z: &Sizes, platform: Platform) -> BenchRow {
     r
 }
 
+/// The sampler of the 8-bit kernel setting on the integer datapath.
+fn kernel_sampler(s: &Setting, sampler: serde_json::Value, d: usize) -> Box<dyn Sampler> {
+    let f = |f: Format| serde_json::json!({"wl": f.wl(), "fl": f.fl()});
+    let cfg = serde_json::json!({
+        "target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
+        "sampler": sampler,
+        "formats": {"param": f(s.x), "momentum": f(s.x), "grad": f(s.grad), "accum": f(s.accum),
+                    "coef": f(s.coef), "noise": f(s.noise.format())},
+        "rounding": s.rounding.to_string(), "datapath": "integer", "noise_gen": "clt:4:8",
+    });
+    let cfg: RunConfig = serde_json::from_value(cfg).expect("the bench config is valid");
+    cfg.build_sampler(d).expect("the bench sampler builds")
+}
+
+/// `steps` steps of one `d`-dimensional chain of `sampler` on N(0, I) by the chain driver,
+/// 8-bit state from 0; returns the dim-steps done.
+fn kernel_chain(sampler: &dyn Sampler, platform: Platform, d: usize, steps: u64, seed: u64) -> f64 {
+    let one = [1i64 << sampler.setup().formats.coef.fl()];
+    let step = sampler.kernel_step(Gradient::IntGauss {
+        prec: &one,
+        mean: &[0],
+        prec_fl: sampler.setup().formats.coef.fl(),
+    });
+    let (mut x, mut v) = (vec![0i8; d], vec![0i8; d]);
+    let st = State::Codes {
+        x: i8::slice_mut(&mut x),
+        v: step.momentum().then(|| i8::slice_mut(&mut v)),
+    };
+    let mut words = vec![0u64; step.layout(d).words().max(512)];
+    let mut bits = Xoshiro::new(seed, 0);
+    chain::run(&step, st, &mut 1.0, steps, &mut bits, &mut words, platform);
+    (d as u64 * steps) as f64
+}
+
 fn sgld_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
     let s = Setting::paper8();
     let eta = 2e-3;
-    let (one, mean) = ([s.coef(1.0)], [0i64]);
-    let p = SgldLpL {
-        rounding: s.rounding,
-        x: fmt(s.x),
-        grad: fmt(s.grad),
-        accum: fmt(s.accum),
-        coef_fl: s.coef.fl(),
-        eta: s.coef(eta),
-        noise_coef: s.coef((2.0 * eta).sqrt() / s.noise.sd()),
-        target: GaussGrad {
-            prec: &one,
-            mean: &mean,
-            prec_fl: s.coef.fl(),
-        },
-        noise: s.noise.kernel_gen().expect("clt is a kernel generator"),
-        noise_fmt: fmt(s.noise.format()),
-    };
     let d = z.dim;
-    let chain = |t: usize| {
-        let mut x = vec![0i8; d];
-        let mut words = vec![0u64; p.words_per_step(d)];
-        let mut bits = XoshiroLanes::new(3, t as u64);
-        platform.sgld_lp_l(&p, &mut x, z.steps, &mut bits, &mut words);
-        (d as u64 * z.steps) as f64
-    };
+    let sampler = kernel_sampler(
+        &s,
+        serde_json::json!({"sgld": {"variant": "lp-l", "eta": eta}}),
+        d,
+    );
+    let chain = |t: usize| kernel_chain(sampler.as_ref(), platform, d, z.steps, 3 + t as u64);
     let rate = median_rate(z.reps, || chain(0));
     let all = parallel_rate(threads, z.reps, chain);
-    let mut bits = XoshiroLanes::new(4, 0);
+    let mut bits = Xoshiro::new(4, 0);
     let f32_rate = median_rate(z.reps, || {
         let mut x = vec![0f32; d];
         let steps = (z.steps / 10).max(1);
@@ -500,7 +506,7 @@ fn sgld_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
         (d as u64 * steps) as f64
     });
     let mut r = row(
-        "sgld-lp-l fused, N(0,I)",
+        "sgld-lp-l, one chain, N(0,I)",
         s.text(),
         &s.rounding.to_string(),
         platform.name(),
@@ -516,37 +522,17 @@ fn sghmc_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
     let s = Setting::paper8();
     let k = Coefs::new(0.09, 2.0, 3.0, false);
     let (a, sx) = k.split();
-    let sd = s.noise.sd();
     let sv = k.var_v.sqrt();
-    let vals = [k.vv, k.vg, k.xv, k.xg, sv / sd, a * sv / sd, sx / sd];
-    let (one, mean) = ([s.coef(1.0)], [0i64]);
-    let p = SghmcLpL {
-        rounding: s.rounding,
-        x: fmt(s.x),
-        v: fmt(s.x),
-        grad: fmt(s.grad),
-        accum: fmt(s.accum),
-        coef_fl: s.coef.fl(),
-        coefs: vals.map(|v| s.coef(v)),
-        target: GaussGrad {
-            prec: &one,
-            mean: &mean,
-            prec_fl: s.coef.fl(),
-        },
-        noise: s.noise.kernel_gen().expect("clt is a kernel generator"),
-        noise_fmt: fmt(s.noise.format()),
-    };
     let d = z.dim;
-    let chain = |t: usize| {
-        let (mut x, mut v) = (vec![0i8; d], vec![0i8; d]);
-        let mut words = vec![0u64; p.words_per_step(d)];
-        let mut bits = XoshiroLanes::new(5, t as u64);
-        platform.sghmc_lp_l(&p, &mut x, &mut v, z.steps, &mut bits, &mut words);
-        (d as u64 * z.steps) as f64
-    };
+    let sampler = kernel_sampler(
+        &s,
+        serde_json::json!({"sghmc": {"variant": "lp-l", "eta": 0.09, "u": 2.0, "gamma": 3.0}}),
+        d,
+    );
+    let chain = |t: usize| kernel_chain(sampler.as_ref(), platform, d, z.steps, 5 + t as u64);
     let rate = median_rate(z.reps, || chain(0));
     let all = parallel_rate(threads, z.reps, chain);
-    let mut bits = XoshiroLanes::new(6, 0);
+    let mut bits = Xoshiro::new(6, 0);
     let kf = [k.vv, k.vg, k.xv, k.xg, sv, a, sx].map(|v| v as f32);
     let f32_rate = median_rate(z.reps, || {
         let (mut x, mut v) = (vec![0f32; d], vec![0f32; d]);
@@ -557,7 +543,7 @@ fn sghmc_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
         (d as u64 * steps) as f64
     });
     let mut r = row(
-        "sghmc-lp-l fused, N(0,I)",
+        "sghmc-lp-l, one chain, N(0,I)",
         s.text(),
         &s.rounding.to_string(),
         platform.name(),
@@ -568,61 +554,25 @@ fn sghmc_row(z: &Sizes, platform: Platform, threads: usize) -> BenchRow {
     r
 }
 
-/// The fused `vc-l` kernels (`lpmc_kernels::vc`) on the 8-bit setting: SGLD at η = 2e-3
-/// (2η above Δ²/4) or SGHMC at η = 0.09, u = 2, γ = 3 (Var ξ^v above Δ²/4, Var ξ^x below:
-/// both regimes), against the array-code Q^vc ([`f32_qvc`]).
+/// The `vc-l` rules on the 8-bit setting: SGLD at η = 2e-3 (2η above Δ²/4) or SGHMC at
+/// η = 0.09, u = 2, γ = 3 (Var ξ^v above Δ²/4, Var ξ^x below: both regimes), against the
+/// array-code Q^vc ([`f32_qvc`]).
 fn vc_row(z: &Sizes, platform: Platform, threads: usize, hmc: bool) -> BenchRow {
     use crate::sampler::sghmc::Coefs;
-    use lpmc_kernels::vc::{SghmcVcL, SgldVcL};
-    use lpmc_kernels::Code;
     let s = Setting::paper8();
     let eta = 2e-3;
     let k = Coefs::new(0.09, 2.0, 3.0, false);
-    let (one, mean) = ([s.coef(1.0)], [0i64]);
-    let target = GaussGrad {
-        prec: &one,
-        mean: &mean,
-        prec_fl: s.coef.fl(),
-    };
-    let eta_c = s.coef(eta);
-    let sgld = SgldVcL {
-        rounding: s.rounding,
-        x: fmt(s.x),
-        grad: fmt(s.grad),
-        accum: fmt(s.accum),
-        coef_fl: s.coef.fl(),
-        eta: eta_c,
-        var: 2.0 * s.coef.value(eta_c),
-        target,
-    };
-    let sghmc = SghmcVcL {
-        rounding: s.rounding,
-        x: fmt(s.x),
-        v: fmt(s.x),
-        grad: fmt(s.grad),
-        accum: fmt(s.accum),
-        coef_fl: s.coef.fl(),
-        coefs: [k.vv, k.vg, k.xv, k.xg].map(|v| s.coef(v)),
-        var_v: k.var_v,
-        var_x: k.var_x,
-        target,
-    };
     let d = z.dim;
-    let chain = |t: usize| {
-        let (mut x, mut v) = (vec![0i8; d], vec![0i8; d]);
-        let mut words = vec![0u64; sghmc.words_per_step(d)];
-        let mut bits = XoshiroLanes::new(9, t as u64);
-        let (xs, vs) = (i8::slice_mut(&mut x), i8::slice_mut(&mut v));
-        if hmc {
-            platform.sghmc_vc_l(&sghmc, xs, vs, z.steps, &mut bits, &mut words);
-        } else {
-            platform.sgld_vc_l(&sgld, xs, z.steps, &mut bits, &mut words);
-        }
-        (d as u64 * z.steps) as f64
+    let cfg = if hmc {
+        serde_json::json!({"sghmc": {"variant": "vc-l", "eta": 0.09, "u": 2.0, "gamma": 3.0}})
+    } else {
+        serde_json::json!({"sgld": {"variant": "vc-l", "eta": eta}})
     };
+    let sampler = kernel_sampler(&s, cfg, d);
+    let chain = |t: usize| kernel_chain(sampler.as_ref(), platform, d, z.steps, 9 + t as u64);
     let rate = median_rate(z.reps, || chain(0));
     let all = parallel_rate(threads, z.reps, chain);
-    let mut bits = XoshiroLanes::new(10, 0);
+    let mut bits = Xoshiro::new(10, 0);
     let (delta, lim) = (0.125f32, 16.0f32);
     let f32_rate = median_rate(z.reps, || {
         let (mut x, mut v) = (vec![0f32; d], vec![0f32; d]);
@@ -642,9 +592,9 @@ fn vc_row(z: &Sizes, platform: Platform, threads: usize, hmc: bool) -> BenchRow 
         (d as u64 * steps) as f64
     });
     let name = if hmc {
-        "sghmc-vc-l fused, N(0,I)"
+        "sghmc-vc-l, one chain, N(0,I)"
     } else {
-        "sgld-vc-l fused, N(0,I)"
+        "sgld-vc-l, one chain, N(0,I)"
     };
     let mut r = row(
         name,
@@ -696,12 +646,10 @@ fn run_config(cfg: &RunConfig, threads: Option<usize>) -> Result<(f64, f64, &'st
         threads,
     };
     let (s, t) = (b.sampler.as_ref(), b.target.as_ref());
-    let path = if s.lockstep(t) {
+    let path = if Engine::new(s, t)?.lockstep() {
         "lockstep"
-    } else if s.fused(t) {
-        "fused"
     } else {
-        "generic"
+        "chain"
     };
     let o = run_chains(s, t, &spec, &NoProgress)?;
     Ok((o.steps_per_s, o.wall_s, path))
@@ -716,7 +664,7 @@ fn l_row(z: &Sizes, threads: usize) -> Result<BenchRow> {
     );
     let (rate, secs, path) = run_config(&cfg, Some(1))?;
     // The f32 baseline of one chain: the same array code on 1-element arrays.
-    let mut bits = XoshiroLanes::new(7, 0);
+    let mut bits = Xoshiro::new(7, 0);
     let f32_rate = median_rate(z.reps, || {
         let mut x = vec![0f32; 1];
         let steps = 100_000;
@@ -758,7 +706,7 @@ fn chains_row(z: &Sizes, threads: usize) -> Result<BenchRow> {
     one.chains = (z.chains / 10).max(1);
     let (per_core, _, _) = run_config(&one, Some(1))?;
     // Baseline: the f32 array code over all chains at once (vectorized across chains).
-    let mut bits = XoshiroLanes::new(8, 0);
+    let mut bits = Xoshiro::new(8, 0);
     let k = crate::sampler::sghmc::Coefs::new(0.09, 2.0, 3.0, false);
     let (a, s) = k.split();
     let kf = [k.vv, k.vg, k.xv, k.xg, k.var_v.sqrt(), a, s].map(|v| v as f32);

@@ -7,32 +7,30 @@
 //! chains are independent tasks and their results are combined in chain order, so every
 //! output is the same bits for any number of threads.
 //!
-//! # Segments
-//! Each chain advances by [`Sampler::run`] from one kept step to the next (at most
-//! 4096 steps per call), so samplers with a fused kernel take many steps per call; the
-//! results are those of stepping one at a time.
-//!
-//! # Lockstep groups
-//! When the sampler has a lockstep kernel ([`Sampler::lockstep`]: small fused chains), the
-//! chains run in groups of up to `lpmc_kernels::lockstep::LANES`, side by side, each still
-//! drawing from its own stream: [`Sampler::run_lockstep`] advances a group up to 4096 steps
-//! per call and sums the kept samples' codes inside the kernel. Only the last kept samples
-//! that become output rows are taken one call at a time. A chain's bits do not depend on
-//! its group.
+//! # Layouts
+//! Small chains (d ≤ `lpmc_kernels::drivers::lockstep::MAX_D`, a gradient the kernels
+//! compute) run in lockstep groups of up to `lpmc_kernels::drivers::lockstep::LANES` chains
+//! ([`Engine::run_lockstep`]), with the kept samples summed inside the kernel; the others run
+//! one chain at a time ([`Engine::run`]), from one kept step to the next. A chain's bits do
+//! not depend on its group or layout.
 //!
 //! # Moments
-//! Kept samples stored as codes are summed exactly ([`CodeSums`]: integer sums of
-//! `c − c0` and `(c − c0)²`), rounded once at the end; `f64` state uses Welford's update.
+//! Kept samples stored as codes are summed exactly over all chains (integer sums of `c − c0`
+//! and `(c − c0)²`, `c0` the initial codes), rounded once at the end; `f64` states use
+//! Welford's update per chain, combined in chain order. Either way the result does not depend
+//! on the thread count.
 //!
-//! # Flat state
-//! The final state of all chains is returned as flat planes, chains × dims, row-major: codes
-//! in the container of their format ([`Codes`]) or `f64` ([`Plane`]).
+//! # Memory
+//! The state of every chain is held in one plane per quantity, codes in their format's
+//! container (1e6 one-dimensional 8-bit chains: 1 MB each); random-bit state exists only for
+//! the chains being stepped; per chain the runner keeps nothing else but, for `f64` states,
+//! two `f64` per coordinate, and the output rows.
 
 use crate::error::{Error, Result};
-use crate::format::{Codes, Format};
-use crate::sampler::{CodeSums, Keep, Sampler, Storage};
+use crate::sampler::{ChainState, CodeSums, Engine, Events, Keep, Plane, Sampler, Storage};
 use crate::source::Source;
 use crate::target::Target;
+use lpmc_kernels::drivers::lockstep::{max_kept, Kept, LANES};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -89,20 +87,6 @@ impl Progress for NoProgress {
     fn add(&self, _: u64) {}
 }
 
-/// A chains × dims plane of state.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Plane {
-    /// Full-precision values.
-    F64(Vec<f64>),
-    /// Codes of `format`, in its container.
-    Codes {
-        /// The format of the codes.
-        format: Format,
-        /// The codes, row-major (chain, dim).
-        codes: Codes,
-    },
-}
-
 /// What a run of the chains gives.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChainsOutput {
@@ -114,6 +98,8 @@ pub struct ChainsOutput {
     pub kept: u64,
     /// Overflow events (saturations/wraps) of every rounding of every chain.
     pub saturations: u64,
+    /// The same events per quantity.
+    pub events: Events,
     /// The returned kept samples as `(chain, x)` rows, in chain order.
     pub rows: Vec<(usize, Vec<f64>)>,
     /// Final positions.
@@ -126,12 +112,24 @@ pub struct ChainsOutput {
     pub steps_per_s: f64,
 }
 
-struct ChainOut {
-    n: u64,
+/// Progress is reported at least every this many steps of a chain; also the longest kernel
+/// call.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// What one group of chains gives.
+struct GroupOut {
+    x: Plane,
+    v: Option<Plane>,
+    events: Events,
+    /// Code states: Σ(c − c0), Σ(c − c0)² over the group's chains and kept samples, per
+    /// coordinate.
+    s1: Vec<i128>,
+    s2: Vec<i128>,
+    /// `f64` states: per chain and coordinate, the running mean and M2 (chain-major).
     mean: Vec<f64>,
     m2: Vec<f64>,
-    rows: Vec<f64>,
-    state: crate::sampler::ChainState,
+    /// Rows per chain, flat.
+    rows: Vec<Vec<f64>>,
 }
 
 /// Runs `spec.chains` chains of `sampler` on `target`.
@@ -164,28 +162,27 @@ pub fn run_chains(
             spec.x0.len()
         )));
     }
+    let engine = Engine::new(sampler, target)?;
     let init = sampler.init(&spec.x0)?;
     spec.source.stream(spec.seed, 0)?;
     let t0 = Instant::now();
-    let lock = sampler.lockstep(target);
-    let work = || -> Vec<ChainOut> {
+    let lock = engine.lockstep();
+    let work = || -> Vec<GroupOut> {
         // Lockstep groups, but at least as many groups as threads when the chains allow.
         let g = if lock {
-            let lanes = lpmc_kernels::lockstep::LANES;
             spec.chains
                 .div_ceil(rayon::current_num_threads())
-                .clamp(1, lanes)
+                .clamp(1, LANES)
         } else {
             1
         };
-        let groups: Vec<Vec<ChainOut>> = (0..spec.chains.div_ceil(g))
+        (0..spec.chains.div_ceil(g))
             .into_par_iter()
             .map(|k| {
                 let chains = k * g..((k + 1) * g).min(spec.chains);
-                run_group(sampler, target, spec, &init, chains, lock, progress)
+                run_group(&engine, spec, &init, chains, lock, progress)
             })
-            .collect();
-        groups.into_iter().flatten().collect()
+            .collect()
     };
     let outs = match spec.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()
@@ -197,44 +194,65 @@ pub fn run_chains(
     };
     let wall_s = t0.elapsed().as_secs_f64();
 
-    // Combine moments in chain order (Chan et al.'s pairwise update).
-    let (mut n, mut mean, mut m2) = (0u64, vec![0.0; d], vec![0.0; d]);
-    let mut saturations = 0;
-    let mut rows = Vec::new();
-    for (c, o) in outs.iter().enumerate() {
-        saturations += o.state.events;
-        if o.n > 0 {
-            let (na, nb) = (n as f64, o.n as f64);
-            let nt = na + nb;
-            for i in 0..d {
-                let delta = o.mean[i] - mean[i];
-                mean[i] += delta * nb / nt;
-                m2[i] += o.m2[i] + delta * delta * na * nb / nt;
-            }
-            n += o.n;
-        }
-        rows.extend(o.rows.chunks(d.max(1)).map(|r| (c, r.to_vec())));
-    }
-    let var = m2.iter().map(|m| m / n.max(1) as f64).collect();
+    let kept = spec.kept_per_chain();
     let (sx, sv) = sampler.storage();
-    let final_x = plane(
-        sx,
-        spec.chains * d,
-        outs.iter().map(|o| (&o.state.x, &o.state.xc)),
-    );
-    let final_v = (!outs[0].state.v.is_empty() || !outs[0].state.vc.is_empty()).then(|| {
-        plane(
-            sv,
-            spec.chains * d,
-            outs.iter().map(|o| (&o.state.v, &o.state.vc)),
-        )
-    });
+    let mut events = Events::default();
+    for o in &outs {
+        events += o.events;
+    }
+    // Moments: exact code sums over every chain, or Chan's pairwise update in chain order.
+    let (mean, var) = match sx {
+        Storage::Codes(f) => {
+            let mut sums = CodeSums::around(codes_of(&init.x));
+            sums.n = kept * spec.chains as u64;
+            for o in &outs {
+                for i in 0..d {
+                    sums.s1[i] += o.s1[i];
+                    sums.s2[i] += o.s2[i];
+                }
+            }
+            let (mean, m2) = sums.moments(f.fl());
+            let n = sums.n.max(1) as f64;
+            (mean, m2.iter().map(|m| m / n).collect())
+        }
+        Storage::F64 => {
+            let (mut n, mut mean, mut m2) = (0u64, vec![0.0; d], vec![0.0; d]);
+            for o in &outs {
+                for (cm, cm2) in o.mean.chunks(d.max(1)).zip(o.m2.chunks(d.max(1))) {
+                    if kept == 0 {
+                        continue;
+                    }
+                    let (na, nb) = (n as f64, kept as f64);
+                    let nt = na + nb;
+                    for i in 0..d {
+                        let delta = cm[i] - mean[i];
+                        mean[i] += delta * nb / nt;
+                        m2[i] += cm2[i] + delta * delta * na * nb / nt;
+                    }
+                    n += kept;
+                }
+            }
+            let n = n.max(1) as f64;
+            (mean, m2.iter().map(|m| m / n).collect())
+        }
+    };
+    let mut rows = Vec::new();
+    let mut c = 0;
+    for o in &outs {
+        for r in &o.rows {
+            rows.extend(r.chunks(d.max(1)).map(|x| (c, x.to_vec())));
+            c += 1;
+        }
+    }
+    let final_x = concat(outs.iter().map(|o| &o.x), sx, spec.chains * d);
+    let final_v = sv.map(|s| concat(outs.iter().filter_map(|o| o.v.as_ref()), s, spec.chains * d));
     let total_steps = spec.steps as f64 * spec.chains as f64;
     Ok(ChainsOutput {
         mean,
         var,
-        kept: n,
-        saturations,
+        kept: kept * spec.chains as u64,
+        saturations: events.total(),
+        events,
         rows,
         final_x,
         final_v,
@@ -243,73 +261,70 @@ pub fn run_chains(
     })
 }
 
-/// Builds a flat plane from per-chain vectors.
-fn plane<'a>(
-    storage: Storage,
-    len: usize,
-    parts: impl Iterator<Item = (&'a Vec<f64>, &'a Vec<i64>)>,
-) -> Plane {
-    match storage {
-        None => Plane::F64(parts.flat_map(|(f, _)| f.iter().copied()).collect()),
-        Some(format) => {
-            let all: Vec<i64> = parts.flat_map(|(_, c)| c.iter().copied()).collect();
-            let mut codes = Codes::zeros(format.container(), len);
-            crate::with_codes!(&mut codes, v => for (dst, &src) in v.iter_mut().zip(&all) {
-                *dst = lpmc_kernels::Code::from_i64(src);
-            });
-            Plane::Codes { format, codes }
-        }
+/// The codes of a code plane, sign-extended.
+fn codes_of(p: &Plane) -> Vec<i64> {
+    match p {
+        Plane::Codes { codes, .. } => codes.to_i64(),
+        Plane::F64(_) => Vec::new(),
     }
 }
 
-/// Progress is reported every this many steps of a chain; also the longest kernel call.
-const PROGRESS_EVERY: u64 = 4096;
-
-/// Moments of one chain's kept samples: exact code sums, or Welford's `f64` update.
-enum Moments {
-    Codes(CodeSums),
-    F64 {
-        n: u64,
-        mean: Vec<f64>,
-        m2: Vec<f64>,
-    },
-}
-
-impl Moments {
-    fn add(&mut self, st: &crate::sampler::ChainState, x: &[f64]) {
-        match self {
-            Moments::Codes(s) => s.add(&st.xc),
-            Moments::F64 { n, mean, m2 } => {
-                *n += 1;
-                for i in 0..x.len() {
-                    let delta = x[i] - mean[i];
-                    mean[i] += delta / *n as f64;
-                    m2[i] += delta * (x[i] - mean[i]);
+/// The groups' planes, concatenated in chain order.
+fn concat<'a>(parts: impl Iterator<Item = &'a Plane>, storage: Storage, len: usize) -> Plane {
+    let mut out = Plane::zeros(storage, len);
+    let mut at = 0;
+    for p in parts {
+        match (&mut out, p) {
+            (Plane::F64(o), Plane::F64(s)) => o[at..at + s.len()].copy_from_slice(s),
+            (Plane::Codes { codes: o, .. }, Plane::Codes { codes: s, .. }) => {
+                for i in 0..s.len() {
+                    o.set(at + i, s.get(i));
                 }
             }
+            _ => unreachable!("one storage kind per run"),
         }
+        at += p.len();
+    }
+    out
+}
+
+/// The kept-sample bookkeeping of one group: which kept samples become rows, and the sums.
+struct Kept1<'a> {
+    spec: &'a ChainSpec,
+    d: usize,
+    /// Rows per chain (its last `q` kept samples).
+    qs: Vec<u64>,
+    /// Initial codes per chain and coordinate (code states).
+    c0: Vec<i64>,
+}
+
+impl Kept1<'_> {
+    /// Step (1-based, of the run) of kept sample `k` (1-based).
+    fn step_of(&self, k: u64) -> u64 {
+        self.spec.burn_in + k * self.spec.thin
     }
 
-    fn n(&self) -> u64 {
-        match self {
-            Moments::Codes(s) => s.n,
-            Moments::F64 { n, .. } => *n,
+    /// Kept samples at or before step `t`.
+    fn before(&self, t: u64) -> u64 {
+        if t <= self.spec.burn_in {
+            0
+        } else {
+            ((t - self.spec.burn_in) / self.spec.thin).min(self.spec.kept_per_chain())
         }
     }
 }
 
-/// Runs the chains `chains` (lockstep when `lock`) and returns their outputs in order.
+/// Runs the chains `chains` (lockstep when `lock`), each from the initial state.
 fn run_group(
-    sampler: &dyn Sampler,
-    target: &dyn Target,
+    engine: &Engine,
     spec: &ChainSpec,
-    init: &crate::sampler::ChainState,
+    init: &ChainState,
     chains: std::ops::Range<usize>,
     lock: bool,
     progress: &dyn Progress,
-) -> Vec<ChainOut> {
-    let d = sampler.dim();
+) -> GroupOut {
     let m = chains.len();
+    let d = init.x.len();
     let mut bits: Vec<_> = chains
         .clone()
         .map(|c| {
@@ -318,122 +333,231 @@ fn run_group(
                 .expect("source validated before the chains start")
         })
         .collect();
-    let mut sts = vec![init.clone(); m];
-    let mut ws = sampler.workspace();
     let kept = spec.kept_per_chain();
-    let qs: Vec<u64> = chains.map(|c| spec.rows_of_chain(c) as u64).collect();
-    let codes = sampler.storage().0.is_some();
-    let mut sums = vec![CodeSums::default(); m];
-    let (thin, first) = (spec.thin, spec.burn_in + spec.thin);
-    let mut t = 0;
-    // Kept samples 1..=n_lock are taken by the lockstep kernel; the rest (the rows) below.
-    let n_lock = if lock && codes {
-        kept - qs.iter().max().copied().unwrap_or(0)
-    } else {
-        0
+    let k1 = Kept1 {
+        spec,
+        d,
+        qs: chains
+            .clone()
+            .map(|c| spec.rows_of_chain(c) as u64)
+            .collect(),
+        c0: codes_of(&init.x).repeat(m),
     };
-    if n_lock > 0 {
-        let mut lockstep = |t: &mut u64, end: u64, sts: &mut [_], sums: &mut [CodeSums]| {
-            while *t < end {
-                let n = (end - *t).min(PROGRESS_EVERY);
-                let keep = if *t < first {
-                    Keep::NONE
-                } else {
-                    Keep {
-                        first: thin - (*t - first) % thin,
-                        every: thin,
+    let codes = matches!(init.x, Plane::Codes { .. });
+    let mut out = GroupOut {
+        x: init.x.repeat(m),
+        v: init.v.as_ref().map(|v| v.repeat(m)),
+        events: Events::default(),
+        s1: vec![0; d],
+        s2: vec![0; d],
+        mean: if codes { Vec::new() } else { vec![0.0; m * d] },
+        m2: if codes { Vec::new() } else { vec![0.0; m * d] },
+        rows: k1
+            .qs
+            .iter()
+            .map(|&q| Vec::with_capacity(q as usize * d))
+            .collect(),
+    };
+    let wl = match &init.x {
+        Plane::Codes { format, .. } => format.wl(),
+        Plane::F64(_) => 0,
+    };
+    let qmax = k1.qs.iter().copied().max().unwrap_or(0);
+    let mut scratch = Vec::new();
+    let mut s1 = vec![0i64; if codes { m * d } else { 0 }];
+    let mut s2 = s1.clone();
+    let mut t = 0u64;
+    if lock {
+        while t < spec.steps {
+            // Up to the next row's kept step, at most PROGRESS_EVERY steps, and at most as
+            // many kept steps as exact i64 sums hold.
+            let done = k1.before(t);
+            let mut stop = (t + PROGRESS_EVERY).min(spec.steps);
+            let row_from = kept - qmax + 1;
+            if done < kept {
+                if done + 1 >= row_from {
+                    stop = stop.min(k1.step_of(done + 1));
+                } else if row_from <= kept {
+                    stop = stop.min(k1.step_of(row_from));
+                }
+            }
+            let cap = if codes { max_kept(wl) } else { u64::MAX };
+            if cap == 0 {
+                if done < kept {
+                    stop = stop.min(k1.step_of(done + 1));
+                }
+            } else if k1.before(stop) - done > cap {
+                stop = k1.step_of(done + cap);
+            }
+            let n = stop - t;
+            let in_call = k1.before(stop) - done;
+            let in_kernel = in_call > 0 && cap > 0;
+            let keep = if in_kernel {
+                Keep {
+                    first: k1.step_of(done + 1) - t,
+                    every: spec.thin,
+                }
+            } else {
+                Keep::NONE
+            };
+            if in_kernel && codes {
+                s1.fill(0);
+                s2.fill(0);
+            }
+            let kept_to = match (in_kernel, codes) {
+                (false, _) => None,
+                (true, true) => Some(Kept::Codes {
+                    c0: &k1.c0,
+                    s1: &mut s1,
+                    s2: &mut s2,
+                }),
+                (true, false) => Some(Kept::F64 {
+                    n: done,
+                    mean: &mut out.mean,
+                    m2: &mut out.m2,
+                }),
+            };
+            out.events += engine.run_lockstep(
+                &mut out.x,
+                out.v.as_mut(),
+                &mut bits,
+                n,
+                keep,
+                kept_to,
+                &mut scratch,
+            );
+            if in_kernel && codes {
+                for (j, (a, b)) in s1.iter().zip(&s2).enumerate() {
+                    out.s1[j % d] += *a as i128;
+                    out.s2[j % d] += *b as i128;
+                }
+            }
+            t = stop;
+            let now = k1.before(t);
+            if now > done && k1.step_of(now) == t {
+                if !in_kernel {
+                    add_plane(
+                        &out.x,
+                        &k1,
+                        &mut out.s1,
+                        &mut out.s2,
+                        &mut out.mean,
+                        &mut out.m2,
+                        now,
+                    );
+                }
+                for (j, q) in k1.qs.iter().enumerate() {
+                    if now > kept - q {
+                        for i in 0..d {
+                            out.rows[j].push(out.x.value(j * d + i));
+                        }
                     }
-                };
-                let done = sampler.run_lockstep(target, sts, &mut ws, &mut bits, n, keep, sums);
-                assert!(done, "Sampler::lockstep promised a lockstep kernel");
-                *t += n;
-                progress.add(n * m as u64);
+                }
             }
-        };
-        lockstep(&mut t, first, &mut sts, &mut []);
-        for (s, st) in sums.iter_mut().zip(&sts) {
-            s.add(&st.xc);
+            progress.add(n * m as u64);
         }
-        lockstep(&mut t, first + (n_lock - 1) * thin, &mut sts, &mut sums);
+        return out;
     }
-    let t_lock = t;
-    let mut outs = Vec::with_capacity(m);
-    for (j, ((st, b), s)) in sts.into_iter().zip(&mut bits).zip(sums).enumerate() {
-        let moments = if codes {
-            Moments::Codes(s)
-        } else {
-            Moments::F64 {
-                n: 0,
-                mean: vec![0.0; d],
-                m2: vec![0.0; d],
-            }
+    // One chain at a time, from one kept step to the next.
+    let mut scr = crate::sampler::Scratch::default();
+    for j in 0..m {
+        let mut st = ChainState {
+            x: init.x.clone(),
+            v: init.v.clone(),
+            scale: init.scale,
+            events: Events::default(),
         };
-        outs.push(run_one(
-            sampler, target, spec, st, &mut ws, b, t_lock, moments, qs[j], progress,
-        ));
+        let mut t = 0u64;
+        let mut pending = 0;
+        while t < spec.steps {
+            let done = k1.before(t);
+            let next = if done < kept {
+                k1.step_of(done + 1)
+            } else {
+                spec.steps
+            };
+            let stop = next.min(spec.steps).min(t + PROGRESS_EVERY);
+            engine.run_with(&mut st, &mut bits[j], stop - t, &mut scr);
+            pending += stop - t;
+            t = stop;
+            let now = k1.before(t);
+            if now > done && k1.step_of(now) == t {
+                let sub = Kept1 {
+                    spec,
+                    d,
+                    qs: Vec::new(),
+                    c0: k1.c0[j * d..(j + 1) * d].to_vec(),
+                };
+                let (mean, m2) = if codes {
+                    (&mut out.mean[..], &mut out.m2[..])
+                } else {
+                    (
+                        &mut out.mean[j * d..(j + 1) * d],
+                        &mut out.m2[j * d..(j + 1) * d],
+                    )
+                };
+                add_plane(&st.x, &sub, &mut out.s1, &mut out.s2, mean, m2, now);
+                if now > kept - k1.qs[j] {
+                    for i in 0..d {
+                        out.rows[j].push(st.x.value(i));
+                    }
+                }
+            }
+            if pending >= PROGRESS_EVERY {
+                progress.add(pending);
+                pending = 0;
+            }
+        }
+        progress.add(pending);
+        out.events += st.events;
+        write_chain(&mut out.x, j, d, &st.x);
+        if let (Some(v), Some(sv)) = (out.v.as_mut(), st.v.as_ref()) {
+            write_chain(v, j, d, sv);
+        }
     }
-    outs
+    out
 }
 
-/// Runs one chain from step `t` (its state `st`, its kept samples so far in `moments`) to the
-/// end, one call per kept step, keeping the last `q` kept samples as rows.
-#[allow(clippy::too_many_arguments)]
-fn run_one(
-    sampler: &dyn Sampler,
-    target: &dyn Target,
-    spec: &ChainSpec,
-    mut st: crate::sampler::ChainState,
-    ws: &mut crate::sampler::Workspace,
-    bits: &mut crate::source::Bits,
-    mut t: u64,
-    mut moments: Moments,
-    q: u64,
-    progress: &dyn Progress,
-) -> ChainOut {
-    let d = sampler.dim();
-    let kept = spec.kept_per_chain();
-    let mut rows = Vec::with_capacity(q as usize * d);
-    let mut x = vec![0.0; d];
-    let mut pending = 0;
-    while t < spec.steps {
-        // Run up to the next kept step (or the end) in one call, so a fused kernel can take
-        // many steps at once; progress is reported at least every PROGRESS_EVERY steps.
-        let next_kept = if t < spec.burn_in {
-            spec.burn_in + spec.thin
-        } else {
-            spec.burn_in + ((t - spec.burn_in) / spec.thin + 1) * spec.thin
-        };
-        let stop = next_kept.min(spec.steps).min(t + PROGRESS_EVERY);
-        sampler.run(target, &mut st, ws, bits, stop - t);
-        pending += stop - t;
-        t = stop;
-        if t > spec.burn_in && (t - spec.burn_in).is_multiple_of(spec.thin) {
-            sampler.position(&st, &mut x);
-            moments.add(&st, &x);
-            if moments.n() > kept - q {
-                rows.extend_from_slice(&x);
+/// Chain `j`'s `d` values of `src` into `dst`.
+fn write_chain(dst: &mut Plane, j: usize, d: usize, src: &Plane) {
+    match (dst, src) {
+        (Plane::F64(o), Plane::F64(s)) => o[j * d..(j + 1) * d].copy_from_slice(s),
+        (Plane::Codes { codes: o, .. }, Plane::Codes { codes: s, .. }) => {
+            for i in 0..d {
+                o.set(j * d + i, s.get(i));
             }
         }
-        if pending >= PROGRESS_EVERY {
-            progress.add(pending);
-            pending = 0;
-        }
+        _ => unreachable!("one storage kind per run"),
     }
-    progress.add(pending);
-    let (n, mean, m2) = match moments {
-        Moments::Codes(s) => {
-            let fl = sampler.storage().0.map_or(0, |f| f.fl());
-            let (mean, m2) = s.moments(fl);
-            (s.n, mean, m2)
+}
+
+/// Adds the samples in `x` (its chains × d values; `n`-th kept sample of each) to the sums:
+/// code states to the exact sums around `k.c0`, `f64` states by Welford's update.
+fn add_plane(
+    x: &Plane,
+    k: &Kept1,
+    s1: &mut [i128],
+    s2: &mut [i128],
+    mean: &mut [f64],
+    m2: &mut [f64],
+    n: u64,
+) {
+    let d = k.d;
+    match x {
+        Plane::Codes { codes, .. } => {
+            for at in 0..codes.len() {
+                let e = (codes.get(at) - k.c0[at]) as i128;
+                s1[at % d] += e;
+                s2[at % d] += e * e;
+            }
         }
-        Moments::F64 { n, mean, m2 } => (n, mean, m2),
-    };
-    ChainOut {
-        n,
-        mean,
-        m2,
-        rows,
-        state: st,
+        Plane::F64(v) => {
+            for (at, &xv) in v.iter().enumerate() {
+                let delta = xv - mean[at];
+                mean[at] += delta / n as f64;
+                m2[at] += delta * (xv - mean[at]);
+            }
+        }
     }
 }
 

@@ -307,6 +307,18 @@ impl RunConfig {
                 format!("must be less than steps = {}", self.steps),
             ));
         }
+        let sampler = self.build_sampler(d)?;
+        Ok(Built {
+            target,
+            sampler,
+            x0,
+        })
+    }
+}
+
+impl RunConfig {
+    /// The config's sampler in dimension `d` (the target's), without building the target.
+    pub fn build_sampler(&self, d: usize) -> Result<Box<dyn Sampler>> {
         let setup = Setup {
             formats: self.formats(),
             rounding: self.rounding,
@@ -314,7 +326,7 @@ impl RunConfig {
             grad_noise: self.grad_noise,
             noise_gen: self.noise_gen,
         };
-        let sampler: Box<dyn Sampler> = match &self.sampler {
+        Ok(match &self.sampler {
             SamplerConfig::Sgld(s) => Box::new(Sgld::new(s.variant, s.eta, setup, d)?),
             SamplerConfig::Sghmc(s) => Box::new(Sghmc::new(
                 s.variant,
@@ -330,11 +342,6 @@ impl RunConfig {
                 setup,
                 d,
             )?),
-        };
-        Ok(Built {
-            target,
-            sampler,
-            x0,
         })
     }
 }

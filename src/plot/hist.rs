@@ -441,7 +441,7 @@ pub fn write_histogram_panels(stem: &Path, title: &str, panels: &[Histogram]) ->
 mod tests {
     use super::super::testutil::{assert_only, check_files, scratch};
     use super::*;
-    use lpmc_kernels::{WordSource, XoshiroLanes};
+    use lpmc_kernels::{WordSource, Xoshiro};
 
     /// Standard normal density on a grid over [-4, 4].
     fn normal_curve() -> Series {
@@ -457,7 +457,7 @@ mod tests {
 
     /// Box–Muller normals from a fixed seed.
     fn normals(n: usize, seed: u64) -> Vec<f64> {
-        let mut bits = XoshiroLanes::new(seed, 0);
+        let mut bits = Xoshiro::new(seed, 0);
         // A uniform in [0, 1) from the top 53 bits of a word.
         let mut unif = || (bits.next_word() >> 11) as f64 * 2f64.powi(-53);
         (0..n)

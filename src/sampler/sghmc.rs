@@ -1,17 +1,10 @@
 //! Stochastic gradient Hamiltonian Monte Carlo with the exact integrator of Cheng et al.
 //! (2018) (\[S\] eq. 3–8), including the paper's sign error as an option.
 
-use super::{
-    align, lockstep_fits, lockstep_in, normals, ChainState, CodeSums, Core, Keep, Sampler, Setup,
-    Storage, Workspace, FUSED_WORDS, LOCKSTEP_WORDS,
-};
+use super::{Core, Rule, Sampler, Setup, Storage};
 use crate::error::{Error, Result};
-use crate::format::Container;
 use crate::format::Format;
-use crate::source::Bits;
-use crate::target::Target;
-use crate::vc::{qvc, qvc_joint};
-use lpmc_kernels::Platform;
+use lpmc_kernels::rules::{Dynamics, Gradient, Rescale, Step, Variant};
 use serde::{Deserialize, Serialize};
 
 /// Which SGHMC.
@@ -131,7 +124,8 @@ pub struct SghmcParams {
 /// value is an exact sum of exact products in `accum` (products with more fraction bits than
 /// `accum` truncated), the accumulator's overflow rule applied, then one rounding to the state
 /// format (`lp-l`) or none (`lp-f`, state in `accum`). VC variants form their means in `accum`
-/// and apply Q^vc in f64 with the exact variances.
+/// and apply Q^vc in f64 with the exact variances. The rule is `lpmc_kernels::rules::sghmc`;
+/// this type holds its constants.
 #[derive(Clone, Debug)]
 pub struct Sghmc {
     variant: SghmcVariant,
@@ -139,12 +133,7 @@ pub struct Sghmc {
     k: Coefs,
     dim: usize,
     core: Core,
-    /// Momentum storage format (momentum, or Q(WL+2, FL) for VC with `vc_wide_momentum`).
-    fv: Format,
-    /// Integer coefficients: [e, c_vg, c_xv, c_xg, n_v, n_xv, n_x].
-    ic: [i64; 7],
-    /// Whether [`Sampler::run`] may take the fused kernel.
-    fused: bool,
+    rule: Rule,
 }
 
 impl Sghmc {
@@ -176,11 +165,20 @@ impl Sghmc {
             ));
         }
         let k = Coefs::new(p.eta, p.u, p.gamma, p.paper_sign);
-        let mut ic = [0; 7];
+        let (a, s) = k.split();
+        let sv = k.var_v.sqrt();
+        for (name, v) in [("Var_v", k.var_v), ("Var_x", k.var_x), ("Cov", k.cov)] {
+            if !v.is_finite() {
+                return Err(Error::param(
+                    format!("the integrator's {name} (from eta, u, gamma)"),
+                    v,
+                    "must be finite",
+                ));
+            }
+        }
+        let mut int_coefs = [0; 7];
         if core.integer() && variant != SghmcVariant::Fp {
-            let sd = core.int_noise.as_ref().map_or(1.0, |n| n.sd());
-            let (a, s) = k.split();
-            let sv = k.var_v.sqrt();
+            let sd = core.noise_sd();
             let vals = [
                 ("exp(-gamma·eta)", k.vv),
                 ("-(u/gamma)(1-e)", k.vg),
@@ -191,69 +189,43 @@ impl Sghmc {
                 ("sqrt(Var_x-Cov²/Var_v)/s_n", s / sd),
             ];
             for (j, (name, v)) in vals.iter().enumerate() {
-                ic[j] = core.coef(name, *v)?;
+                int_coefs[j] = core.coef(name, *v)?;
             }
         }
+        let f = *core.f();
+        let (x, v) = match variant {
+            SghmcVariant::LpF if core.integer() => (f.accum, f.accum),
+            _ => (f.param, fv),
+        };
+        let uses_scale =
+            p.rescale_momentum && !matches!(variant, SghmcVariant::Fp | SghmcVariant::LpF);
+        let rule = Rule {
+            dynamics: Dynamics::Sghmc,
+            variant: match variant {
+                SghmcVariant::Fp => Variant::Fp,
+                SghmcVariant::LpF => Variant::LpF,
+                SghmcVariant::LpL => Variant::LpL,
+                SghmcVariant::VcL => Variant::VcL,
+                SghmcVariant::VcJoint => Variant::VcJoint,
+            },
+            x,
+            v,
+            int_coefs,
+            coefs: [k.vv, k.vg, k.xv, k.xg, sv, a * sv, s],
+            vc_var: [k.var_x, k.var_v, k.cov],
+            rescale: uses_scale.then(|| Rescale {
+                headroom: p.rescale_headroom,
+                v_max: fv.max_value(),
+            }),
+        };
         Ok(Sghmc {
             variant,
             p,
             k,
             dim,
             core,
-            fv,
-            ic,
-            fused: true,
+            rule,
         })
-    }
-
-    /// The same sampler with the fused kernel allowed (`true`, the default) or not: results
-    /// are identical either way, only the speed differs (tests compare the two).
-    pub fn with_fused(mut self, on: bool) -> Self {
-        self.fused = on;
-        self
-    }
-
-    /// Whether a fused kernel's static conditions hold (variant, datapath, generator,
-    /// containers); the target's are checked by [`Core::int_gauss`]. `lp-l` needs a
-    /// `clt`/`table` generator and x and v in one container ([`lpmc_kernels::fused`]); `vc-l`
-    /// takes any containers up to 32 bits ([`lpmc_kernels::vc`]).
-    fn fusable(&self) -> bool {
-        let (fx, fv) = (self.core.f().param.container(), self.fv.container());
-        let kernel = match self.variant {
-            SghmcVariant::LpL => {
-                fx == fv
-                    && self
-                        .core
-                        .int_noise
-                        .as_ref()
-                        .is_some_and(|g| g.kernel_gen().is_some())
-            }
-            SghmcVariant::VcL => fv != Container::I64,
-            _ => false,
-        };
-        self.fused && kernel && self.core.integer() && !self.uses_scale() && fx != Container::I64
-    }
-
-    /// The fused `vc-l` kernel's parameters (see [`Sghmc::kernel`]).
-    fn vc_kernel<'a>(&self, pc: &'a [i64], mc: &'a [i64]) -> lpmc_kernels::vc::SghmcVcL<'a> {
-        let f = *self.core.f();
-        let [e, cvg, cxv, cxg, ..] = self.ic;
-        lpmc_kernels::vc::SghmcVcL {
-            rounding: self.core.setup.rounding,
-            x: Core::fmt(f.param),
-            v: Core::fmt(self.fv),
-            grad: Core::fmt(f.grad),
-            accum: Core::fmt(f.accum),
-            coef_fl: f.coef.fl(),
-            coefs: [e, cvg, cxv, cxg],
-            var_v: self.k.var_v,
-            var_x: self.k.var_x,
-            target: lpmc_kernels::fused::GaussGrad {
-                prec: pc,
-                mean: mc,
-                prec_fl: f.coef.fl(),
-            },
-        }
     }
 
     /// The integrator's constants.
@@ -261,364 +233,51 @@ impl Sghmc {
         self.k
     }
 
-    fn float_path(&self) -> bool {
-        !self.core.integer() || self.variant == SghmcVariant::Fp
+    /// The variant.
+    pub fn variant(&self) -> SghmcVariant {
+        self.variant
     }
 
-    /// The fused `lp-l` kernel's parameters, with the integer gradient's precision and mean
-    /// codes `pc`, `mc` ([`Core::int_gauss`]); only called when [`Sghmc::fusable`] holds for
-    /// `lp-l`.
-    fn kernel<'a>(&'a self, pc: &'a [i64], mc: &'a [i64]) -> lpmc_kernels::fused::SghmcLpL<'a> {
-        let c = &self.core;
-        let f = *c.f();
-        lpmc_kernels::fused::SghmcLpL {
-            rounding: c.setup.rounding,
-            x: Core::fmt(f.param),
-            v: Core::fmt(self.fv),
-            grad: Core::fmt(f.grad),
-            accum: Core::fmt(f.accum),
-            coef_fl: f.coef.fl(),
-            coefs: self.ic,
-            target: lpmc_kernels::fused::GaussGrad {
-                prec: pc,
-                mean: mc,
-                prec_fl: f.coef.fl(),
-            },
-            noise: c
-                .int_noise
-                .as_ref()
-                .and_then(|g| g.kernel_gen())
-                .expect("fusable() checked the generator"),
-            noise_fmt: Core::fmt(f.noise),
-        }
+    /// The parameters.
+    pub fn params(&self) -> SghmcParams {
+        self.p
     }
 
-    fn uses_scale(&self) -> bool {
-        self.p.rescale_momentum && !matches!(self.variant, SghmcVariant::Fp | SghmcVariant::LpF)
+    /// The momentum's storage format (the `momentum` format, or Q(WL+2, FL) of it for VC
+    /// with `vc_wide_momentum`; `accum` for integer `lp-f`).
+    pub fn momentum_format(&self) -> Format {
+        self.rule.v
     }
 
-    /// The new scale S from the noise-free momentum means in `m`.
-    fn new_scale(&self, m: &[f64]) -> f64 {
-        let top = m.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-        let s = (top / (self.p.rescale_headroom * self.fv.max_value())).min(1.0);
-        if s > 0.0 && s.is_finite() {
-            s
-        } else {
-            1.0
-        }
+    /// The integer datapath's coefficient codes `[e, c_vg, c_xv, c_xg, n_v, n_xv, n_x]` in the
+    /// `coef` format (zeros on the float datapath and for `fp`).
+    pub fn int_coefs(&self) -> [i64; 7] {
+        self.rule.int_coefs
     }
 }
 
 impl Sampler for Sghmc {
-    /// `n` fused steps, if the fused kernel applies; `false` (and nothing done) otherwise.
-    fn run_fused(
-        &self,
-        target: &dyn Target,
-        st: &mut ChainState,
-        ws: &mut Workspace,
-        bits: &mut Bits,
-        n: u64,
-    ) -> bool {
-        let c = &self.core;
-        let d = self.dim;
-        let platform = c.fused_platform(d, n);
-        // A small `vc-l` call (d·n < 256, e.g. one step of a 1-D chain) runs faster step by
-        // step than through the scalar kernel (a Box–Muller pair per step either way, plus the
-        // kernel's set-up); the results are the same.
-        let small_vc = self.variant == SghmcVariant::VcL && platform == Platform::Portable;
-        if small_vc || !(self.fusable() && c.int_gauss(target, c.f().param, ws)) {
-            return false;
-        }
-        let x = (c.f().param.container(), &mut st.xc[..]);
-        let v = (self.fv.container(), &mut st.vc[..]);
-        st.events += if self.variant == SghmcVariant::VcL {
-            let p = self.vc_kernel(&ws.pc, &ws.mc);
-            let words = &mut ws.words;
-            words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
-            ws.codes
-                .run(x, v, |x, v| platform.sghmc_vc_l(&p, x, v, n, bits, words))
-        } else {
-            let p = self.kernel(&ws.pc, &ws.mc);
-            let words = &mut ws.words;
-            words.resize(p.words_per_step(d).max(FUSED_WORDS), 0);
-            ws.codes.run(x, v, |x, v| {
-                platform.sghmc_lp_l_in(&p, x, v, n, bits, words)
-            })
-        };
-        true
-    }
-
-    fn lockstep(&self, target: &dyn Target) -> bool {
-        self.variant == SghmcVariant::LpL
-            && self.fused(target)
-            && lockstep_fits(self.dim, self.core.f().param.wl())
-    }
-
-    /// The chains side by side (`lpmc_kernels::lockstep`), when [`Sampler::lockstep`] holds.
-    fn run_lockstep(
-        &self,
-        target: &dyn Target,
-        states: &mut [ChainState],
-        ws: &mut Workspace,
-        bits: &mut [Bits],
-        n: u64,
-        keep: Keep,
-        sums: &mut [CodeSums],
-    ) -> bool {
-        let c = &self.core;
-        let f = c.f();
-        if !(self.variant == SghmcVariant::LpL
-            && self.fusable()
-            && lockstep_fits(self.dim, f.param.wl())
-            && c.int_gauss(target, f.param, ws))
-        {
-            return false;
-        }
-        let p = self.kernel(&ws.pc, &ws.mc);
-        let words = &mut ws.lk_words;
-        words.resize(p.lockstep_scratch(self.dim).max(LOCKSTEP_WORDS), 0);
-        let pl = c.platform;
-        let (lk, ev) = (&mut ws.lk, &mut ws.lk_events);
-        let call = (n, keep);
-        let mut bits = bits;
-        let cx = f.param.container();
-        lockstep_in(
-            &mut ws.codes,
-            cx,
-            lk,
-            ev,
-            states,
-            call,
-            sums,
-            |x, v, s, e| pl.sghmc_lp_l_chains_in(&p, x, v, n, &mut bits, keep, s, e, words),
-        );
-        true
-    }
-
     fn dim(&self) -> usize {
         self.dim
     }
 
-    fn storage(&self) -> (Storage, Storage) {
-        let f = self.core.f();
+    fn setup(&self) -> &Setup {
+        &self.core.setup
+    }
+
+    fn storage(&self) -> (Storage, Option<Storage>) {
         match self.variant {
-            SghmcVariant::Fp => (None, None),
-            SghmcVariant::LpF if self.float_path() => (None, None),
-            SghmcVariant::LpF => (Some(f.accum), Some(f.accum)),
-            _ => (Some(f.param), Some(self.fv)),
+            SghmcVariant::Fp => (Storage::F64, Some(Storage::F64)),
+            SghmcVariant::LpF if !self.core.integer() => (Storage::F64, Some(Storage::F64)),
+            _ => (
+                Storage::Codes(self.rule.x),
+                Some(Storage::Codes(self.rule.v)),
+            ),
         }
     }
 
-    fn fused(&self, target: &dyn Target) -> bool {
-        self.fusable()
-            && self
-                .core
-                .int_gauss(target, self.core.f().param, &mut Workspace::default())
-    }
-
-    fn init(&self, x0: &[f64]) -> Result<ChainState> {
-        let (sx, sv) = self.storage();
-        let mut st = self.core.init_position(sx, x0)?;
-        match sv {
-            None => st.v = vec![0.0; self.dim],
-            Some(_) => st.vc = vec![0; self.dim],
-        }
-        Ok(st)
-    }
-
-    /// One step of the exact integrator, e = exp(−γη), g the (quantized) gradient:
-    ///
-    /// `v' = e·v − (u/γ)(1−e)·g + ξ^v`,
-    /// `x' = x + (1/γ)(1−e)·v − (u/γ²)(γη + e − 1)·g + ξ^x` (old v; `paper_sign: true` uses
-    /// `+ (u/γ²)(γη + e − 1)·g`), with `ξ^v = √(u(1−e²))·z₁`,
-    /// `ξ^x = (Cov/Var_v)·ξ^v + √(Var_x − Cov²/Var_v)·z₂`, then the variant's rounding (see
-    /// [`Sghmc`]).
-    ///
-    /// Bits, in order: the gradient's (target minibatch, grad-noise normals, for
-    /// `lp-f` the Q_W rounding of x, Q_G); then 2d normals `z` (z₁ = z[..d] for v,
-    /// z₂ = z[d..] for x; on the integer datapath 2d noise codes instead, except for VC);
-    /// then the state roundings: `lp-l` rounds all of v, then all of x; `vc-l` makes d Q^vc
-    /// calls for v then d for x (2 words each); `vc-joint` one joint call (4 words) per
-    /// coordinate with `z = [z₂ᵢ, z₁ᵢ]`.
-    fn step(&self, target: &dyn Target, st: &mut ChainState, ws: &mut Workspace, bits: &mut Bits) {
-        let d = self.dim;
-        let c = &self.core;
-        let f = *c.f();
-        let k = self.k;
-        let (a, s) = k.split();
-        let sv = k.var_v.sqrt();
-        if self.float_path() {
-            // Dequantized x into ws.a, v into ws.b; gradient.
-            match self.variant {
-                SghmcVariant::Fp => {
-                    c.gradient(target, &st.x, false, ws, bits);
-                    ws.a.copy_from_slice(&st.x);
-                    ws.b.copy_from_slice(&st.v);
-                }
-                SghmcVariant::LpF => {
-                    st.events += c.round(f.param, &st.x, &mut ws.q, bits);
-                    for i in 0..d {
-                        ws.a[i] = f.param.value(ws.q[i]);
-                    }
-                    st.events += c.gradient_at_a(target, ws, bits);
-                    ws.a.copy_from_slice(&st.x);
-                    ws.b.copy_from_slice(&st.v);
-                }
-                _ => {
-                    for i in 0..d {
-                        ws.a[i] = f.param.value(st.xc[i]);
-                        ws.b[i] = st.scale * self.fv.value(st.vc[i]);
-                    }
-                    st.events += c.gradient_at_a(target, ws, bits);
-                }
-            }
-            normals(ws, 2 * d, bits);
-            // Noise-free means: v mean into ws.b (after x uses the old v), x mean into ws.a.
-            for i in 0..d {
-                let (x, v, g) = (ws.a[i], ws.b[i], ws.g[i]);
-                ws.a[i] = x + k.xv * v + k.xg * g;
-                ws.b[i] = k.vv * v + k.vg * g;
-            }
-            let scale = if self.uses_scale() {
-                self.new_scale(&ws.b)
-            } else {
-                1.0
-            };
-            match self.variant {
-                SghmcVariant::Fp | SghmcVariant::LpF => {
-                    for i in 0..d {
-                        let xi_v = sv * ws.z[i];
-                        st.v[i] = ws.b[i] + xi_v;
-                        st.x[i] = ws.a[i] + a * xi_v + s * ws.z[d + i];
-                    }
-                }
-                SghmcVariant::LpL => {
-                    for i in 0..d {
-                        let xi_v = sv * ws.z[i];
-                        let xi_x = a * xi_v + s * ws.z[d + i];
-                        ws.b[i] = (ws.b[i] + xi_v) / scale;
-                        ws.a[i] += xi_x;
-                    }
-                    st.events += c.round(self.fv, &ws.b, &mut st.vc, bits);
-                    st.events += c.round(f.param, &ws.a, &mut st.xc, bits);
-                }
-                SghmcVariant::VcL => {
-                    for i in 0..d {
-                        let r = qvc(
-                            ws.b[i] / scale,
-                            k.var_v / (scale * scale),
-                            self.fv,
-                            ws.z[i],
-                            bits,
-                        );
-                        st.vc[i] = r.code;
-                        st.events += r.overflow as u64;
-                    }
-                    for i in 0..d {
-                        let r = qvc(ws.a[i], k.var_x, f.param, ws.z[d + i], bits);
-                        st.xc[i] = r.code;
-                        st.events += r.overflow as u64;
-                    }
-                }
-                SghmcVariant::VcJoint => {
-                    let cxv = k.cov / scale;
-                    let cov = [[k.var_x, cxv], [cxv, k.var_v / (scale * scale)]];
-                    for i in 0..d {
-                        let [rx, rv] = qvc_joint(
-                            [ws.a[i], ws.b[i] / scale],
-                            cov,
-                            f.param,
-                            self.fv,
-                            [ws.z[d + i], ws.z[i]],
-                            bits,
-                        );
-                        st.xc[i] = rx.code;
-                        st.vc[i] = rv.code;
-                        st.events += rx.overflow as u64 + rv.overflow as u64;
-                    }
-                }
-            }
-            st.scale = scale;
-            return;
-        }
-        // Integer datapath.
-        let (fc, fg, fa, fnz) = (f.coef.fl(), f.grad.fl(), f.accum.fl(), f.noise.fl());
-        let (fx, fv) = match self.variant {
-            SghmcVariant::LpF => (f.accum, f.accum),
-            _ => (f.param, self.fv),
-        };
-        if self.variant == SghmcVariant::LpF {
-            st.events += c.requant(&st.xc, fa, f.param, &mut ws.q, bits);
-            let q = std::mem::take(&mut ws.q);
-            st.events += c.gradient_codes(target, &q, f.param, ws, bits);
-            ws.q = q;
-        } else {
-            st.events += c.gradient_codes(target, &st.xc, fx, ws, bits);
-        }
-        let vc = matches!(self.variant, SghmcVariant::VcL | SghmcVariant::VcJoint);
-        if vc {
-            normals(ws, 2 * d, bits);
-        } else if let Some(gen) = &c.int_noise {
-            gen.fill(bits, &mut ws.n[..2 * d], &mut ws.z[..2 * d]);
-        }
-        let [e, cvg, cxv, cxg, nv, nxv, nx] = self.ic.map(|v| v as i128);
-        for i in 0..d {
-            let (x, v, g) = (st.xc[i] as i128, st.vc[i] as i128, ws.gc[i] as i128);
-            let mut sv_ = align(e * v, fc + fv.fl(), fa) + align(cvg * g, fc + fg, fa);
-            let mut sx_ = align(x, fx.fl(), fa)
-                + align(cxv * v, fc + fv.fl(), fa)
-                + align(cxg * g, fc + fg, fa);
-            if !vc {
-                let (n1, n2) = (ws.n[i] as i128, ws.n[d + i] as i128);
-                sv_ += align(nv * n1, fc + fnz, fa);
-                sx_ += align(nxv * n1, fc + fnz, fa) + align(nx * n2, fc + fnz, fa);
-            }
-            let (cv, ov) = c.acc(sv_);
-            let (cx, ox) = c.acc(sx_);
-            st.events += ov as u64 + ox as u64;
-            ws.acc[i] = cv;
-            ws.acc2[i] = cx;
-        }
-        match self.variant {
-            SghmcVariant::LpF => {
-                st.vc.copy_from_slice(&ws.acc);
-                st.xc.copy_from_slice(&ws.acc2);
-            }
-            SghmcVariant::LpL => {
-                st.events += c.requant(&ws.acc, fa, self.fv, &mut st.vc, bits);
-                st.events += c.requant(&ws.acc2, fa, f.param, &mut st.xc, bits);
-            }
-            SghmcVariant::VcL => {
-                for i in 0..d {
-                    let r = qvc(f.accum.value(ws.acc[i]), k.var_v, self.fv, ws.z[i], bits);
-                    st.vc[i] = r.code;
-                    st.events += r.overflow as u64;
-                }
-                for i in 0..d {
-                    let r = qvc(
-                        f.accum.value(ws.acc2[i]),
-                        k.var_x,
-                        f.param,
-                        ws.z[d + i],
-                        bits,
-                    );
-                    st.xc[i] = r.code;
-                    st.events += r.overflow as u64;
-                }
-            }
-            SghmcVariant::VcJoint => {
-                let cov = [[k.var_x, k.cov], [k.cov, k.var_v]];
-                for i in 0..d {
-                    let mu = [f.accum.value(ws.acc2[i]), f.accum.value(ws.acc[i])];
-                    let [rx, rv] =
-                        qvc_joint(mu, cov, f.param, self.fv, [ws.z[d + i], ws.z[i]], bits);
-                    st.xc[i] = rx.code;
-                    st.vc[i] = rv.code;
-                    st.events += rx.overflow as u64 + rv.overflow as u64;
-                }
-            }
-            SghmcVariant::Fp => unreachable!("fp runs on the float path"),
-        }
+    fn kernel_step<'a>(&'a self, gradient: Gradient<'a>) -> Step<'a> {
+        self.core.step(&self.rule, gradient)
     }
 }
 

@@ -22,17 +22,32 @@ pub struct MixtureConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mixture {
     c: MixtureConfig,
+    /// `ln w_k`, and for one dimension the components' means, variances and their logs.
+    ln_weights: Vec<f64>,
+    means1: Vec<f64>,
+    vars1: Vec<f64>,
+    ln_vars1: Vec<f64>,
 }
 
 impl Mixture {
     /// ½N(−1, ¼) + ½N(1, ¼), the 1-D mixture of \[S\] §4.1.
     pub fn paper() -> Self {
+        Mixture::of(MixtureConfig {
+            weights: vec![0.5, 0.5],
+            means: vec![vec![-1.0], vec![1.0]],
+            vars: vec![vec![0.25], vec![0.25]],
+        })
+    }
+
+    /// The mixture of a validated config, with its logarithms computed once.
+    fn of(c: MixtureConfig) -> Self {
+        let first = |v: &Vec<Vec<f64>>| v.iter().map(|x| x[0]).collect::<Vec<f64>>();
         Mixture {
-            c: MixtureConfig {
-                weights: vec![0.5, 0.5],
-                means: vec![vec![-1.0], vec![1.0]],
-                vars: vec![vec![0.25], vec![0.25]],
-            },
+            ln_weights: c.weights.iter().map(|w| libm::log(*w)).collect(),
+            means1: first(&c.means),
+            vars1: first(&c.vars),
+            ln_vars1: c.vars.iter().map(|v| libm::log(v[0])).collect(),
+            c,
         }
     }
 
@@ -69,7 +84,7 @@ impl Mixture {
         if let Some(v) = c.vars.iter().flatten().find(|&&v| v <= 0.0) {
             return Err(Error::param("mixture.vars", v, "variances must be > 0"));
         }
-        Ok(Mixture { c: c.clone() })
+        Ok(Mixture::of(c.clone()))
     }
 
     /// The config it was built from.
@@ -83,28 +98,46 @@ impl Target for Mixture {
         self.c.means[0].len()
     }
 
+    /// `∇U = Σ_k r_k(x)·(x − μ_k)/σ²_k` with responsibilities `r_k ∝ w_k·N(x; μ_k, σ²_k)`
+    /// (computed from `l_k − max l`, `libm::exp`, the same bits on every platform; in one
+    /// dimension exactly the kernels' `mixture_grad`).
     fn grad(&self, x: &[f64], out: &mut [f64]) {
         let d = self.dim();
-        // log(w_k N(x; μ_k, v_k)) up to the common constant −d/2·log 2π.
+        if d == 1 {
+            out[0] = lpmc_kernels::rules::stages::mixture_grad(
+                &self.mixture_1d().expect("one dimension"),
+                x[0],
+            );
+            return;
+        }
         let logs: Vec<f64> = (0..self.c.weights.len())
             .map(|k| {
                 let (m, v) = (&self.c.means[k], &self.c.vars[k]);
-                self.c.weights[k].ln()
+                self.ln_weights[k]
                     - 0.5
                         * (0..d)
-                            .map(|i| (x[i] - m[i]).powi(2) / v[i] + v[i].ln())
+                            .map(|i| (x[i] - m[i]).powi(2) / v[i] + libm::log(v[i]))
                             .sum::<f64>()
             })
             .collect();
         let top = logs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let z: f64 = logs.iter().map(|l| (l - top).exp()).sum();
+        let z: f64 = logs.iter().map(|l| libm::exp(l - top)).sum();
         out.iter_mut().for_each(|o| *o = 0.0);
         for (k, l) in logs.iter().enumerate() {
-            let r = (l - top).exp() / z;
+            let r = libm::exp(l - top) / z;
             for i in 0..d {
                 out[i] += r * (x[i] - self.c.means[k][i]) / self.c.vars[k][i];
             }
         }
+    }
+
+    fn mixture_1d(&self) -> Option<lpmc_kernels::rules::Mixture<'_>> {
+        (self.dim() == 1).then_some(lpmc_kernels::rules::Mixture {
+            ln_weights: &self.ln_weights,
+            means: &self.means1,
+            vars: &self.vars1,
+            ln_vars: &self.ln_vars1,
+        })
     }
 
     fn mean(&self) -> Vec<f64> {

@@ -53,6 +53,13 @@ pub trait Target: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// For a 1-D mixture of Gaussians, its components as the kernels compute the gradient in
+    /// lanes (`lpmc_kernels::rules::stages::mixture_grad`, the same bits as
+    /// [`Target::grad`]); `None` otherwise (the default).
+    fn mixture_1d(&self) -> Option<lpmc_kernels::rules::Mixture<'_>> {
+        None
+    }
+
     /// Exact mean, length d.
     fn mean(&self) -> Vec<f64>;
 

@@ -4,7 +4,7 @@
 //! is the *mean* negative log-likelihood over its batch:
 //! `U(θ) = (1/B)·Σ_i −log p(x_i | θ)`, so `∇U(θ) = (1/B)·Σ_i [4θ − 4x_i·tanh(4θx_i)]`
 //! (the script's `4(θ − x) + 8x/(1 + e^{8θx})`, written stably). π(θ) ∝ exp(−U) is symmetric
-//! with mean 0 (variance ≈ 2.4 for the script's data) — not the data's ⅓/⅔ mixture the
+//! with mean 0 (variance ≈ 2.5 for data drawn as here, 2.415 for the script's own draw) — not the data's ⅓/⅔ mixture the
 //! script plots as "True".
 //!
 //! Data: `n` points, the first ⌊n/3⌋ from N(−1.5, 0.5²) and the next ⌊2n/3⌋ from
@@ -22,7 +22,7 @@
 use super::{Dist1, Target};
 use crate::error::{Error, Result};
 use lpmc_kernels::noise::box_muller;
-use lpmc_kernels::{WordSource, XoshiroLanes};
+use lpmc_kernels::{WordSource, Xoshiro};
 use serde::{Deserialize, Serialize};
 
 /// Config of the posterior target.
@@ -97,7 +97,7 @@ impl Posterior {
                 ));
             }
         }
-        let mut bits = XoshiroLanes::new(c.data_seed, 0);
+        let mut bits = Xoshiro::new(c.data_seed, 0);
         let mut z = vec![0.0; total];
         box_muller(&mut bits, &mut z);
         let n1 = c.n / 3;
@@ -213,15 +213,17 @@ impl Target for Posterior {
 mod tests {
     use super::*;
 
-    /// The law is symmetric with variance ≈ 2.4 (PAPER.md: ≈ 2.415 for the script's own
-    /// minibatch; our data differ by their random draw), and the gradient is the derivative
-    /// of the potential (central difference, h = 1e−5: error O(h²)·U''' ≪ 1e−6).
+    /// The law is symmetric with variance ≈ 2.5, and the gradient is the derivative of the
+    /// potential (central difference, h = 1e−5: error O(h²)·U''' ≪ 1e−6). The variance
+    /// depends on the random data: over data seeds 0..30 it is 2.502 with standard deviation
+    /// 0.018 (the \[S\] script's own draw gives 2.415), so seed 0 must lie within 4 sd of
+    /// 2.502.
     #[test]
     fn law_and_gradient() {
         let p = Posterior::from_config(&PosteriorConfig::default()).unwrap();
         assert!(p.mean()[0].abs() < 1e-9);
         let v = p.cov()[0];
-        assert!((v - 2.415).abs() < 0.1, "{v}");
+        assert!((v - 2.502).abs() < 4.0 * 0.018, "{v}");
         for t in [-2.0, -0.3, 0.0, 0.7, 1.6] {
             let mut g = [0.0];
             p.grad(&[t], &mut g);

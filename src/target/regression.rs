@@ -6,7 +6,7 @@
 //! `∇U(w) = Xᵀ(Xw − y)/σ² + w/τ²`. Posterior N(μ, Σ) with `Σ⁻¹ = XᵀX/σ² + I/τ²`,
 //! `μ = Σ·Xᵀy/σ²`.
 //!
-//! Data: with the stream `(data_seed, 0)` of [`XoshiroLanes`], Box–Muller normals are drawn
+//! Data: with the stream `(data_seed, 0)` of [`Xoshiro`], Box–Muller normals are drawn
 //! in this order: the n×d features x_ij ~ N(0, 1) (row by row), then the n noises ε_i; the
 //! true weights are `weights` (default all 1).
 //!
@@ -17,7 +17,7 @@ use super::gaussian::{Gaussian, GaussianConfig};
 use super::{check_finite, Dist1, Target};
 use crate::error::{Error, Result};
 use lpmc_kernels::noise::box_muller;
-use lpmc_kernels::{WordSource, XoshiroLanes};
+use lpmc_kernels::{WordSource, Xoshiro};
 use serde::{Deserialize, Serialize};
 
 /// Config of the regression target.
@@ -109,7 +109,7 @@ impl Regression {
                 ));
             }
         }
-        let mut bits = XoshiroLanes::new(c.data_seed, 0);
+        let mut bits = Xoshiro::new(c.data_seed, 0);
         let mut x = vec![0.0; n * d];
         box_muller(&mut bits, &mut x);
         let mut eps = vec![0.0; n];
@@ -246,7 +246,7 @@ mod tests {
         assert!(g.iter().all(|v| v.abs() < 1e-9), "{g:?}");
         let w = [0.3, 0.1, -0.2];
         r.grad(&w, &mut g);
-        let mut bits = XoshiroLanes::new(1, 0);
+        let mut bits = Xoshiro::new(1, 0);
         let draws = 20_000;
         let (mut s, mut s2) = ([0.0; 3], [0.0; 3]);
         let mut o = [0.0; 3];

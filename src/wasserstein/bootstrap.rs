@@ -17,7 +17,7 @@
 use super::{exact1d, sliced};
 use crate::error::{Error, Result};
 use crate::target::{Dist1, Target};
-use lpmc_kernels::{WordSource, XoshiroLanes};
+use lpmc_kernels::{WordSource, Xoshiro};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -70,7 +70,7 @@ pub fn block_groups(n: usize, blocks: usize) -> (Vec<u32>, usize) {
 /// Multiplicities of G groups for B replicates (row-major B×G), drawn from stream
 /// [`BOOTSTRAP_STREAM`] of `seed`: draw i picks group `⌊word·G / 2⁶⁴⌋` (bias < G/2⁶⁴).
 fn multiplicities(g: usize, b: usize, seed: u64) -> Vec<u32> {
-    let mut bits = XoshiroLanes::new(seed, BOOTSTRAP_STREAM);
+    let mut bits = Xoshiro::new(seed, BOOTSTRAP_STREAM);
     let mut out = vec![0u32; g * b];
     for rep in out.chunks_exact_mut(g) {
         for _ in 0..g {

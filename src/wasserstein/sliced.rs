@@ -12,7 +12,7 @@
 use super::exact1d;
 use crate::error::{Error, Result};
 use crate::target::Target;
-use lpmc_kernels::{WordSource, XoshiroLanes};
+use lpmc_kernels::{WordSource, Xoshiro};
 use rayon::prelude::*;
 
 /// Stream index of the direction generator (chains use small indices; this one is reserved).
@@ -39,7 +39,7 @@ pub fn normals(bits: &mut impl WordSource, out: &mut [f64]) {
 /// `k` unit directions in d dimensions (row-major k×d), uniform on the sphere: normalised
 /// Gaussian vectors drawn from stream [`DIRECTION_STREAM`] of `seed` by [`normals`].
 pub fn directions(d: usize, k: usize, seed: u64) -> Vec<f64> {
-    let mut bits = XoshiroLanes::new(seed, DIRECTION_STREAM);
+    let mut bits = Xoshiro::new(seed, DIRECTION_STREAM);
     let mut out = vec![0.0; d * k];
     let mut row = vec![0.0; d];
     for dir in out.chunks_exact_mut(d.max(1)) {

@@ -5,37 +5,56 @@ fn default_taps() -> impl Iterator<Item = (u32, u64)> {
     (2..=64).filter_map(|w| Lfsr::default_taps(w).map(|t| (w, t)))
 }
 
+/// A stream is the reference xoshiro256++ (`rand_xoshiro`) started from the documented
+/// SplitMix64 derivation, for single and bulk draws.
 #[test]
-fn lanes_match_reference_xoshiro() {
+fn stream_matches_reference_xoshiro() {
     use rand_core::{Rng, SeedableRng};
-    let mut lanes = XoshiroLanes::new(42, 3);
-    let states = lanes.lane_states();
-    let mut refs: Vec<rand_xoshiro::Xoshiro256PlusPlus> = states
-        .iter()
-        .map(|st| {
-            let mut seed = [0u8; 32];
-            for (i, w) in st.iter().enumerate() {
-                seed[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
-            }
-            rand_xoshiro::Xoshiro256PlusPlus::from_seed(seed)
-        })
-        .collect();
-    // Mixed single-word and bulk draws must follow the documented word order.
-    let mut got = vec![0u64; 3];
-    lanes.fill(&mut got);
-    let mut bulk = vec![0u64; 37];
-    lanes.fill(&mut bulk);
-    got.extend(bulk);
-    got.push(lanes.next_word());
-    for (j, w) in got.iter().enumerate() {
-        assert_eq!(*w, refs[j % LANES].next_u64(), "word {j}");
+    for (seed, stream) in [(42u64, 3u64), (0, 0), (u64::MAX, 1 << 40)] {
+        let mut x = Xoshiro::new(seed, stream);
+        let k = mix64(mix64(seed) ^ stream);
+        let want: [u64; 4] =
+            std::array::from_fn(|i| mix64(k.wrapping_add((i as u64 + 1).wrapping_mul(PHI))));
+        assert_eq!(x.state(), want);
+        let mut bytes = [0u8; 32];
+        for (i, w) in want.iter().enumerate() {
+            bytes[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        let mut r = rand_xoshiro::Xoshiro256PlusPlus::from_seed(bytes);
+        let mut got = vec![0u64; 3];
+        x.fill(&mut got);
+        let mut bulk = vec![0u64; 37];
+        x.fill(&mut bulk);
+        got.extend(bulk);
+        got.push(x.next_word());
+        for (j, w) in got.iter().enumerate() {
+            assert_eq!(*w, r.next_u64(), "word {j}");
+        }
     }
+}
+
+/// Generators stepped side by side give each generator's own words, and store back its state.
+#[test]
+fn xoshiro_set_equals_each_generator() {
+    let gens: Vec<Xoshiro> = (0..13).map(|j| Xoshiro::new(5, j)).collect();
+    let mut set = XoshiroSet::<16>::load(&gens);
+    let mut alone = gens.clone();
+    let mut row = [0u64; 16];
+    for _ in 0..50 {
+        set.round(&mut row);
+        for (j, g) in alone.iter_mut().enumerate() {
+            assert_eq!(row[j], g.next_word());
+        }
+    }
+    let mut back = gens.clone();
+    set.store(&mut back);
+    assert_eq!(back, alone);
 }
 
 #[test]
 fn streams_differ_and_repeat() {
     let draw = |seed, stream| {
-        let mut s = XoshiroLanes::new(seed, stream);
+        let mut s = Xoshiro::new(seed, stream);
         let mut v = [0u64; 16];
         s.fill(&mut v);
         v
@@ -43,13 +62,6 @@ fn streams_differ_and_repeat() {
     assert_eq!(draw(1, 0), draw(1, 0));
     assert_ne!(draw(1, 0), draw(1, 1));
     assert_ne!(draw(1, 0), draw(2, 0));
-    // Lanes of one stream differ from each other.
-    let v = draw(1, 0);
-    for a in 0..LANES {
-        for b in a + 1..LANES {
-            assert_ne!(v[a], v[b]);
-        }
-    }
 }
 
 /// Carry-less product of two polynomials over GF(2) of degree < 64.

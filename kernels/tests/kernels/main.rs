@@ -6,8 +6,7 @@
 //! second time into a unit-test build of the crate.
 
 mod bits;
-mod fused;
-mod lockstep;
+mod drivers;
 mod mode;
 mod noise;
 mod platform;

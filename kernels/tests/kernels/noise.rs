@@ -1,4 +1,4 @@
-use lpmc_kernels::bits::{unpack, WordSource, XoshiroLanes};
+use lpmc_kernels::bits::{unpack, WordSource, Xoshiro};
 use lpmc_kernels::noise::*;
 
 /// Mean and variance of `n` Box–Muller normals: with n = 2·10⁵, the standard error of the
@@ -6,7 +6,7 @@ use lpmc_kernels::noise::*;
 #[test]
 fn box_muller_moments() {
     let mut z = vec![0.0; 200_001];
-    box_muller(&mut XoshiroLanes::new(3, 0), &mut z);
+    box_muller(&mut Xoshiro::new(3, 0), &mut z);
     let n = z.len() as f64;
     let m = z.iter().sum::<f64>() / n;
     let v = z.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n;
@@ -19,11 +19,11 @@ fn box_muller_moments() {
 fn clt_and_table_follow_the_packing_rule() {
     for (k, b, n) in [(1u32, 1u32, 70usize), (4, 16, 33), (3, 7, 41), (12, 32, 9)] {
         let mut out = vec![0i64; n];
-        clt(k, b, &mut XoshiroLanes::new(5, 1), &mut out);
+        clt(k, b, &mut Xoshiro::new(5, 1), &mut out);
         let total = n * k as usize;
         let per = (64 / b) as usize;
         let mut words = vec![0u64; total.div_ceil(per)];
-        XoshiroLanes::new(5, 1).fill(&mut words);
+        Xoshiro::new(5, 1).fill(&mut words);
         for (i, o) in out.iter().enumerate() {
             let s: i64 = (0..k as usize)
                 .map(|m| unpack(&words, i * k as usize + m, b) as i64)
@@ -38,9 +38,9 @@ fn clt_and_table_follow_the_packing_rule() {
     let t = 5;
     let tab: Vec<i64> = (0..32).map(|i| i * 3 - 40).collect();
     let mut out = vec![0i64; 29];
-    table(&tab, t, &mut XoshiroLanes::new(2, 0), &mut out);
+    table(&tab, t, &mut Xoshiro::new(2, 0), &mut out);
     let mut words = vec![0u64; 29usize.div_ceil(12)];
-    XoshiroLanes::new(2, 0).fill(&mut words);
+    Xoshiro::new(2, 0).fill(&mut words);
     for i in 0..29 {
         assert_eq!(out[i], tab[unpack(&words, i, t) as usize]);
     }
@@ -51,7 +51,7 @@ fn clt_and_table_follow_the_packing_rule() {
 #[test]
 fn clt_variance() {
     let mut out = vec![0i64; 100_000];
-    clt(4, 6, &mut XoshiroLanes::new(9, 0), &mut out);
+    clt(4, 6, &mut Xoshiro::new(9, 0), &mut out);
     let n = out.len() as f64;
     let m = out.iter().sum::<i64>() as f64 / n;
     let v = out.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n;
@@ -77,7 +77,7 @@ fn libm_pair(w1: u64, w2: u64) -> [f64; 2] {
 #[test]
 fn box_muller_is_the_libm_formula() {
     let mut words = vec![0u64; 2 * 200_000];
-    XoshiroLanes::new(12, 0).fill(&mut words);
+    Xoshiro::new(12, 0).fill(&mut words);
     // Edge u₁ = (m + 1)·2^−53 for m = 2^k − 2, 2^k − 1, 2^k (u₁ just below, at, just above
     // 2^(k−53)), and m = 2^53 − 1 (u₁ = 1, ln u₁ = 0).
     let mut e = 0;
@@ -144,7 +144,7 @@ fn box_muller_angles_at_every_branch() {
     let turn = 2.0 * std::f64::consts::PI;
     let code = |x: f64| ((x / turn) * 9_007_199_254_740_992.0) as i64;
     let mut codes: Vec<i64> = Vec::new();
-    let mut g = XoshiroLanes::new(21, 0);
+    let mut g = Xoshiro::new(21, 0);
     let thresholds: [u64; 10] = [
         0x3e46a09e, 0x3fe921fb, 0x3ff921fb, 0x4002d97c, 0x400921fb, 0x400f6a7a, 0x4012d97c,
         0x4015fdbc, 0x401921fb, 0x401c463b,

@@ -1,4 +1,4 @@
-use lpmc_kernels::{Code, Overflow, Platform, Rounding, Spec, WordSource, XoshiroLanes};
+use lpmc_kernels::{Code, Overflow, Platform, Rounding, Spec, WordSource, Xoshiro};
 
 const ROUNDINGS: [Rounding; 12] = [
     Rounding::NearestEven,
@@ -18,7 +18,7 @@ const ROUNDINGS: [Rounding; 12] = [
 /// Random codes spread over the whole container, with a bias toward small magnitudes
 /// and exact ties so every branch of every mode is hit.
 fn inputs<I: Code>(n: usize, seed: u64) -> Vec<I> {
-    let mut g = XoshiroLanes::new(seed, 99);
+    let mut g = Xoshiro::new(seed, 99);
     (0..n)
         .map(|i| {
             let w = g.next_word() as i64;
@@ -56,13 +56,13 @@ fn check<I: Code, O: Code>(
                         seed += 1;
                         let src = inputs::<I>(n, seed);
                         let mut want = vec![O::default(); n];
-                        let mut bits = XoshiroLanes::new(seed, 0);
+                        let mut bits = Xoshiro::new(seed, 0);
                         let ev =
                             Platform::Portable.requantize(spec, shift, &src, &mut want, &mut bits);
                         let tail = bits.next_word();
                         for p in Platform::all() {
                             let mut got = vec![O::default(); n];
-                            let mut bits = XoshiroLanes::new(seed, 0);
+                            let mut bits = Xoshiro::new(seed, 0);
                             let ev2 = p.requantize(spec, shift, &src, &mut got, &mut bits);
                             let ctx = format!(
                                 "{} i{}->i{} {rounding} {overflow} wl={wl} shift={shift} n={n}",
@@ -135,23 +135,6 @@ fn requantize_every_packing_and_lane_bound() {
     check_modes::<i64, i64>(&det, &shifts, &lens);
 }
 
-/// `fill_words` gives the reference words on every platform, whatever the lane phase at
-/// the start and the length (SIMD rounds plus scalar head and tail).
-#[test]
-fn fill_words_bit_identical() {
-    for p in Platform::all() {
-        let mut a = XoshiroLanes::new(3, 9);
-        let mut b = XoshiroLanes::new(3, 9);
-        for n in [0usize, 1, 3, 8, 9, 16, 100, 4096, 5, 7] {
-            let mut got = vec![0u64; n];
-            p.fill_words(&mut a, &mut got);
-            let want: Vec<u64> = (0..n).map(|_| b.next_word()).collect();
-            assert_eq!(got, want, "{} n={n}", p.name());
-        }
-        assert_eq!(a, b, "{}", p.name());
-    }
-}
-
 #[test]
 fn requantize_paths_bit_identical() {
     check_pair::<i16, i8>();
@@ -163,7 +146,7 @@ fn requantize_paths_bit_identical() {
 }
 
 fn check_f64<O: Code>() {
-    let mut g = XoshiroLanes::new(5, 5);
+    let mut g = Xoshiro::new(5, 5);
     let mut src: Vec<f64> = (0..1031)
         .map(|i| {
             let w = g.next_word();
@@ -210,13 +193,13 @@ fn check_f64<O: Code>() {
                 };
                 for n in [0usize, 1, 9, 200, src.len()] {
                     let mut want = vec![O::default(); n];
-                    let mut bits = XoshiroLanes::new(fl as u64, 1);
+                    let mut bits = Xoshiro::new(fl as u64, 1);
                     let ev =
                         Platform::Portable.quantize_f64(spec, fl, &src[..n], &mut want, &mut bits);
                     let tail = bits.next_word();
                     for p in Platform::all() {
                         let mut got = vec![O::default(); n];
-                        let mut bits = XoshiroLanes::new(fl as u64, 1);
+                        let mut bits = Xoshiro::new(fl as u64, 1);
                         let ev2 = p.quantize_f64(spec, fl, &src[..n], &mut got, &mut bits);
                         let ctx = format!("{} {rounding} {overflow} fl={fl} n={n}", p.name());
                         assert!(
