@@ -197,8 +197,8 @@ fn stream_vectors_are_the_streams() {
     }
 }
 
-/// The noise vectors are what `IntNormal::fill` gives on the same stream, and each CLT row's
-/// sum is the centred sum of its uniforms.
+/// The noise vectors are what the kernels' noise stage gives on the same stream
+/// (`vectors::noise::generate`), and each CLT row's sum is the centred sum of its uniforms.
 #[test]
 fn noise_vectors_are_the_generator() {
     for (gen, wl, fl, ov) in [
@@ -218,10 +218,10 @@ fn noise_vectors_are_the_generator() {
         })
         .unwrap();
         let mut want = vec![0i64; 200];
-        IntNormal::new(g, f).fill(
+        lpmc::vectors::noise::generate(
+            &IntNormal::new(g, f),
             &mut Source::Xoshiro.stream(8, 1).unwrap(),
             &mut want,
-            &mut vec![0.0; 200],
         );
         let got: Vec<i64> = col(&set, "noise").iter().map(|&v| v as i64).collect();
         assert_eq!(got, want, "{gen}");

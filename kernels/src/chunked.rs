@@ -11,8 +11,9 @@
 //! packing).
 
 use crate::bits::WordSource;
+use crate::lane::{mode_id, with_mode};
 use crate::mode::F64_EXACT_BITS;
-use crate::portable::{self, ceil_bits, floor_bits, half_parts, quantize_f64_one, rne_bits_f64};
+use crate::portable::{self, f64_up_in, quantize_f64_one, rounding_bits};
 use crate::{Code, Overflow, Rounding, Spec};
 
 /// Words drawn per block.
@@ -434,9 +435,9 @@ const F64_BLOCK: usize = 256;
 /// `2^62`: below it a rounded `f64` and its `+1` are exact `i64` codes.
 const TWO62: f64 = 4_611_686_018_427_387_904.0;
 
-/// Chooses the rounding of the `f64` path once. `up(y, ⌊y⌋, u)` is the reference's exact
-/// round-up decision ([`portable::round_f64`], the same helpers) in `f64` lanes, for
-/// `|y| < 2^62`.
+/// Chooses the rounding of the `f64` path once: the element loop takes the reference's own
+/// round-up decision ([`portable::f64_up_in`], exact in every mode) with the mode as a const,
+/// for `|y| < 2^62`.
 #[inline(always)]
 fn f64_by_mode<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
     spec: Spec,
@@ -446,38 +447,12 @@ fn f64_by_mode<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
     dst: &mut [O],
     bits: &mut W,
 ) -> u64 {
-    match spec.rounding {
-        Rounding::Floor => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, _, _| false),
-        Rounding::TowardZero => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, _| {
-            (y < 0.0) & (y != fy)
-        }),
-        Rounding::NearestEven => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, _| {
-            let (gt, tie) = half_parts(y, fy);
-            gt | (tie & ((fy as i64) & 1 == 1))
-        }),
-        Rounding::NearestAway => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, _| {
-            let (gt, tie) = half_parts(y, fy);
-            gt | (tie & (y >= 0.0))
-        }),
-        Rounding::Stochastic { bits: rr } => {
-            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, u| {
-                (floor_bits(y, fy, rr) + u) >> rr != 0
-            })
-        }
-        Rounding::StochasticExact => {
-            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, u| {
-                (u as f64) < ceil_bits(y, fy, F64_EXACT_BITS)
-            })
-        }
-        Rounding::StochasticCorrected { bits: 0 } => {
-            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, _| half_parts(y, fy).0)
-        }
-        Rounding::StochasticCorrected { bits: rr } => {
-            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, u| {
-                (rne_bits_f64(y, fy, rr) + u) >> rr != 0
-            })
-        }
-    }
+    let rr = rounding_bits(spec.rounding);
+    with_mode!(mode_id(spec.rounding), M => {
+        f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, u| {
+            f64_up_in::<M>(y, fy, rr, u)
+        })
+    })
 }
 
 /// The `f64` block loop: every element through branch-free `f64`/`i64` lane code, with

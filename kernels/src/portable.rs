@@ -5,6 +5,7 @@
 //! overflow rule of [`crate::Overflow`].
 
 use crate::bits::WordSource;
+use crate::lane::{mode_id, with_mode};
 use crate::mode::F64_EXACT_BITS;
 use crate::{Code, Rounding, Spec};
 
@@ -123,25 +124,58 @@ pub fn round_f64(x: f64, fl: u32, rounding: Rounding, u: u64) -> i128 {
 }
 
 /// The round-up decision of [`round_f64`] for `y` (finite, `|y| < 2^126`) with `floor = ⌊y⌋`
-/// and the element's random bits `u`; exact for every mode. Branch-free except for the
-/// choice of mode (and `R = 0` of `src`), so the fast path's loops use it as it is.
+/// and the element's random bits `u`: [`f64_up_in`] with the mode chosen at run time.
 #[inline(always)]
-pub(crate) fn f64_up(y: f64, floor: f64, rounding: Rounding, u: u64) -> bool {
+fn f64_up(y: f64, floor: f64, rounding: Rounding, u: u64) -> bool {
+    let r = rounding_bits(rounding);
+    with_mode!(mode_id(rounding), M => f64_up_in::<M>(y, floor, r, u))
+}
+
+/// `R` of `sr:R` / `src:R` (0 for the other modes).
+#[inline(always)]
+pub(crate) fn rounding_bits(rounding: Rounding) -> u32 {
     match rounding {
-        Rounding::Floor => false,
-        Rounding::TowardZero => (y < 0.0) & (y != floor),
-        Rounding::NearestEven => {
+        Rounding::Stochastic { bits } | Rounding::StochasticCorrected { bits } => bits,
+        _ => 0,
+    }
+}
+
+/// The one definition of the round-up decision of an `f64` in mode `M` (see
+/// [`crate::lane::mode_id`]), exact: `y` finite with `|y| < 2^126`, `floor = ⌊y⌋`, `r` the `R`
+/// of `sr:R` / `src:R` (`≤ 53`), `u` the element's random bits (`sr`: 53 of them). The
+/// discarded fraction `f = y − floor` is never formed in `f64` (for small negative `y` it
+/// would be `1 + y`, rounded): each mode compares exact parts of it ([`half_parts`],
+/// [`floor_bits`], [`rne_bits_f64`], [`ceil_bits`]). Branch-free in every mode, so the
+/// element loops of [`crate::chunked::quantize_f64`] and [`crate::lane::RoundF64`] vectorize
+/// with it; [`round_f64`] (the reference) takes it too.
+#[inline(always)]
+pub(crate) fn f64_up_in<const M: u8>(y: f64, floor: f64, r: u32, u: u64) -> bool {
+    match M {
+        0 => false,
+        1 => (y < 0.0) & (y != floor),
+        2 => {
+            // |floor| ≥ 2^63 saturates the cast, but no tie is possible there.
             let (gt, tie) = half_parts(y, floor);
-            gt | (tie & ((floor as i128) & 1 == 1))
+            gt | (tie & ((floor as i64) & 1 == 1))
         }
-        Rounding::NearestAway => {
+        3 => {
             let (gt, tie) = half_parts(y, floor);
             gt | (tie & (y >= 0.0))
         }
-        Rounding::Stochastic { bits } => (floor_bits(y, floor, bits) + u) >> bits != 0,
-        Rounding::StochasticExact => (u as f64) < ceil_bits(y, floor, F64_EXACT_BITS),
-        Rounding::StochasticCorrected { bits: 0 } => half_parts(y, floor).0,
-        Rounding::StochasticCorrected { bits } => (rne_bits_f64(y, floor, bits) + u) >> bits != 0,
+        4 => (floor_bits(y, floor, r) + u) >> r != 0,
+        // u < 2^53: the cast through i64 is exact (and vectorizes, unlike u64 → f64).
+        5 => ((u as i64) as f64) < ceil_bits(y, floor, F64_EXACT_BITS),
+        _ => {
+            // src:0 rounds f to 0 or 1 ties-to-even, i.e. up iff f > ½ (as `rne_bits` does
+            // for codes); rne(y·2^0) − floor would take a tie's parity from floor instead.
+            let rounded = (rne_bits_f64(y, floor, r) + u) >> r != 0;
+            let zero_bits = half_parts(y, floor).0;
+            if r == 0 {
+                zero_bits
+            } else {
+                rounded
+            }
+        }
     }
 }
 
@@ -165,7 +199,7 @@ pub(crate) fn floor_bits(y: f64, floor: f64, r: u32) -> u64 {
     ((y * p).floor() - floor * p) as u64
 }
 
-/// `round_half_even(f·2^R)` for `f = y − floor`, `1 ≤ R ≤ 53`, exact: `rne(y·2^R) −
+/// `round_half_even(f·2^R)` for `f = y − floor`, `R ≤ 53`, exact for `R ≥ 1`: `rne(y·2^R) −
 /// floor·2^R`, as subtracting the even integer `floor·2^R` keeps ties and their parity; in
 /// `0..=2^R`.
 #[inline(always)]

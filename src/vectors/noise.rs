@@ -1,6 +1,7 @@
-//! `noise` vectors: the integer datapath's Gaussian noise codes, one row per output of one
-//! `IntNormal::fill` call over stream `(seed, stream)` — what a run's noise generator
-//! produces.
+//! `noise` vectors: the integer datapath's Gaussian noise codes, one row per output of the
+//! generator run alone over stream `(seed, stream)` ([`generate`]: the uniforms packed from
+//! the stream's first word by the per-call packing rule, each code computed by the kernels'
+//! own noise stage, the one a step runs).
 //!
 //! - `clt:K:B`: columns `uniforms` (the output's K uniform B-bit integers, uniform m in bits
 //!   `[m·B, m·B + B)`), `sum` (the centred sum `T = 2·Σu − K(2^B − 1)`), `noise` (`T`
@@ -19,8 +20,10 @@ use crate::format::Format;
 use crate::noise::{IntNormal, NoiseGen};
 use crate::source::Source;
 use lpmc_kernels::bits::{unpack, words_for};
-use lpmc_kernels::fused::NoiseGen as KernelGen;
+use lpmc_kernels::lane::{Ov, RoundF64, Rq};
 use lpmc_kernels::portable::round_code;
+use lpmc_kernels::rules::stages::NoiseStage;
+use lpmc_kernels::rules::Noise as KernelGen;
 use lpmc_kernels::{Rounding, WordSource};
 use num_bigint::BigInt;
 use serde_json::json;
@@ -62,7 +65,7 @@ pub fn produce(s: &NoiseSettings) -> Result<VectorSet> {
     let g = IntNormal::new(s.gen, f);
     let bits0 = s.source.stream(s.seed, s.stream)?;
     let mut want = vec![0i64; s.n];
-    g.fill(&mut bits0.clone(), &mut want, &mut vec![0.0; s.n]);
+    generate(&g, &mut bits0.clone(), &mut want);
 
     let mut set = VectorSet::new("noise");
     set.param("generator", s.gen.to_string());
@@ -73,7 +76,7 @@ pub fn produce(s: &NoiseSettings) -> Result<VectorSet> {
     set.param("seed", s.seed);
     set.param("stream", s.stream);
     let sat = |c: i128| f.overflow().apply(c, f.wl());
-    match g.kernel_gen().expect("an integer generator") {
+    match g.kernel_noise() {
         KernelGen::Clt { k, bits: b, shift } => {
             let mut words = vec![0u64; words_for(s.n * k as usize, b)];
             bits0.clone().fill(&mut words);
@@ -147,6 +150,7 @@ pub fn produce(s: &NoiseSettings) -> Result<VectorSet> {
                 .expect("object"),
             });
         }
+        KernelGen::BoxMuller => unreachable!("checked above: an integer generator"),
         KernelGen::Table { bits: tb, table } => {
             let mut words = vec![0u64; words_for(s.n, tb)];
             bits0.clone().fill(&mut words);
@@ -186,4 +190,48 @@ pub fn produce(s: &NoiseSettings) -> Result<VectorSet> {
         }
     }
     Ok(set)
+}
+
+/// `out.len()` codes of the integer generator `g` (`clt:K:B` or `table:T`) run alone over
+/// `bits`: the `K·n` uniforms (or `n` indices) packed from the first word drawn
+/// ([`words_for`], [`unpack`]), each code by the kernels' noise stage ([`NoiseStage`], the
+/// lanes a sampler step runs). Returns the overflow events.
+///
+/// # Panics
+/// If `g` is `box-muller`.
+pub fn generate(g: &IntNormal, bits: &mut dyn WordSource, out: &mut [i64]) -> u64 {
+    let f = crate::sampler::fmt(g.format());
+    let noise = g.kernel_noise();
+    let (k, b, shift) = match noise {
+        KernelGen::Clt { k, bits, shift } => (k, bits, shift),
+        KernelGen::Table { bits, .. } => (1, bits, 1),
+        KernelGen::BoxMuller => panic!("generate: an integer generator"),
+    };
+    let stage = NoiseStage::<i64> {
+        noise,
+        offset: k as i64 * ((1i64 << b) - 1),
+        rq: Rq::new(shift, Rounding::NearestEven),
+        ov: Ov::new(f),
+        rf: RoundF64::new(f, Rounding::NearestEven),
+    };
+    let n = out.len();
+    let mut words = vec![0u64; words_for(n * k as usize, b)];
+    bits.fill(&mut words);
+    let raw: Vec<u64> = (0..n)
+        .map(|i| {
+            (0..k as usize)
+                .map(|m| unpack(&words, i * k as usize + m, b))
+                .sum()
+        })
+        .collect();
+    match noise {
+        KernelGen::Table { table, .. } => {
+            stage.table(table, &raw, out);
+            0
+        }
+        _ => {
+            let sums: Vec<i64> = raw.iter().map(|&r| r as i64).collect();
+            stage.clt(&sums, out)
+        }
+    }
 }
