@@ -355,9 +355,12 @@ fn lockstep_driver_every_platform() {
     assert!(cases >= 30, "{cases} lockstep cases");
 }
 
+/// One observed coordinate: step, index, x in, x out, accumulators, Q_W bits, Q_V bits.
+type Seen = (u64, usize, i128, i128, [i128; 2], u64, u64);
+
 /// Records what the reference's observer sees.
 #[derive(Default)]
-struct Record(Vec<(u64, usize, i128, i128, [i128; 2], u64, u64)>);
+struct Record(Vec<Seen>);
 
 impl reference::Observer for Record {
     fn coordinate(&mut self, c: &reference::Coordinate) {
