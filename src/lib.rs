@@ -28,6 +28,7 @@ pub mod sweep;
 pub mod target;
 pub mod theory;
 pub mod vc;
+pub mod vectors;
 pub mod wasserstein;
 
 pub use error::{Error, Result};

@@ -6,6 +6,7 @@ use lpmc::experiment::config::RunConfig;
 use lpmc::experiment::eval::{eval_file, EvalOptions};
 use lpmc::experiment::round::{explore, RoundSettings};
 use lpmc::experiment::run::RunOptions;
+use lpmc::experiment::vectors::{read_codes, read_values, VectorKind};
 use lpmc::{Error, Format, Overflow, Rounding, Source};
 use std::process::ExitCode;
 
@@ -176,6 +177,12 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Write golden test vectors of a hardware unit for an RTL testbench (docs/hardware.md):
+    /// DIR/vectors.csv, DIR/vectors.json and one DIR/<column>.hex per column.
+    Vectors {
+        #[command(subcommand)]
+        kind: VectorsCmd,
+    },
     /// Measure integer throughput: requantize, the fused SGLD/SGHMC kernels, whole runs,
     /// each against an f32 array-code simulation of the same chain (docs/performance.md).
     Bench {
@@ -265,6 +272,248 @@ fn strict_error(n: usize, first: &lpmc::diagnostics::Warning, when: &str) -> Err
         "{n} warning{} under --strict ({when}); the first: {first}",
         if n == 1 { "" } else { "s" }
     ))
+}
+
+/// Options every vector kind has.
+#[derive(clap::Args)]
+struct VectorOut {
+    /// Output directory.
+    #[arg(long, default_value = "results/vectors")]
+    out: std::path::PathBuf,
+}
+
+/// Options of the kinds whose random bits come from a stream.
+#[derive(clap::Args)]
+struct VectorStream {
+    /// Seed of the stream (and of generated inputs).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Stream index (chain k of a run uses stream k).
+    #[arg(long, default_value_t = 0)]
+    stream: u64,
+}
+
+#[derive(Subcommand)]
+enum VectorsCmd {
+    /// A rounding unit on integer input: columns in, bits, out, overflow.
+    ///
+    /// Inputs: ties, both signs, both extremes and overflow, then --n random codes; or the
+    /// codes of --inputs FILE (one signed decimal per line).
+    Requantize {
+        /// Input word length (2..=64).
+        #[arg(long, default_value_t = 16)]
+        in_wl: i64,
+        /// Input fraction length (0..=62).
+        #[arg(long, default_value_t = 8)]
+        in_fl: i64,
+        /// Output word length (2..=64).
+        #[arg(long, default_value_t = 8)]
+        wl: i64,
+        /// Output fraction length (0..=62).
+        #[arg(long, default_value_t = 4)]
+        fl: i64,
+        /// nearest-even, nearest-away, floor, toward-zero, sr, sr:R or src:R (R in 0..=32).
+        #[arg(long, default_value = "sr:8")]
+        rounding: String,
+        /// Overflow rule: saturate or wrap.
+        #[arg(long, default_value = "saturate")]
+        overflow: String,
+        /// Random codes after the edge cases (default 1000).
+        #[arg(long)]
+        n: Option<usize>,
+        /// A file of input codes instead of the generated ones.
+        #[arg(long)]
+        inputs: Option<std::path::PathBuf>,
+        /// Random-bit source: xoshiro, lfsr, lfsr:WIDTH or lfsr:WIDTH:0xTAPS.
+        #[arg(long, default_value = "xoshiro")]
+        source: String,
+        #[command(flatten)]
+        stream: VectorStream,
+        #[command(flatten)]
+        out: VectorOut,
+    },
+    /// A rounding unit on f64 input (a float-to-fixed converter): columns in (IEEE bits),
+    /// bits, out, overflow.
+    ///
+    /// Inputs: ties and one ulp either side, tiny values of both signs, out-of-range values,
+    /// ±inf, NaN, then --n random values; or the values of --inputs FILE (one per line:
+    /// decimal, inf, NaN or a 0x bit pattern).
+    Quantize {
+        /// Output word length (2..=64).
+        #[arg(long, default_value_t = 8)]
+        wl: i64,
+        /// Output fraction length (0..=62).
+        #[arg(long, default_value_t = 4)]
+        fl: i64,
+        /// nearest-even, nearest-away, floor, toward-zero, sr, sr:R or src:R (R in 0..=32).
+        #[arg(long, default_value = "sr:8")]
+        rounding: String,
+        /// Overflow rule: saturate or wrap.
+        #[arg(long, default_value = "saturate")]
+        overflow: String,
+        /// Random values after the edge cases (default 1000).
+        #[arg(long)]
+        n: Option<usize>,
+        /// A file of input values instead of the generated ones.
+        #[arg(long)]
+        inputs: Option<std::path::PathBuf>,
+        /// Random-bit source: xoshiro, lfsr, lfsr:WIDTH or lfsr:WIDTH:0xTAPS.
+        #[arg(long, default_value = "xoshiro")]
+        source: String,
+        #[command(flatten)]
+        stream: VectorStream,
+        #[command(flatten)]
+        out: VectorOut,
+    },
+    /// The words of a Galois LFSR stream: columns state, word.
+    Lfsr {
+        /// lfsr, lfsr:WIDTH or lfsr:WIDTH:0xTAPS.
+        #[arg(long, default_value = "lfsr:32")]
+        source: String,
+        /// Number of 64-bit words (1..=10^7).
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        #[command(flatten)]
+        stream: VectorStream,
+        #[command(flatten)]
+        out: VectorOut,
+    },
+    /// The words of a xoshiro256++ stream: columns s0, s1, s2, s3 (state before), word.
+    Xoshiro {
+        /// Number of 64-bit words (1..=10^7).
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        #[command(flatten)]
+        stream: VectorStream,
+        #[command(flatten)]
+        out: VectorOut,
+    },
+    /// An integer noise generator: clt:K:B (columns uniforms, sum, noise, overflow) or
+    /// table:T (columns index, noise; the ROM image in table.hex).
+    Noise {
+        /// The generator: clt:K:B (K in 1..=64, B in 1..=26) or table:T (T in 1..=20).
+        #[arg(long, default_value = "clt:4:8")]
+        gen: String,
+        /// Noise word length (2..=32).
+        #[arg(long, default_value_t = 8)]
+        wl: i64,
+        /// Noise fraction length (0..=62).
+        #[arg(long, default_value_t = 5)]
+        fl: i64,
+        /// Overflow rule: saturate or wrap.
+        #[arg(long, default_value = "saturate")]
+        overflow: String,
+        /// Random-bit source: xoshiro, lfsr, lfsr:WIDTH or lfsr:WIDTH:0xTAPS.
+        #[arg(long, default_value = "xoshiro")]
+        source: String,
+        /// Number of noise codes (1..=10^7).
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        #[command(flatten)]
+        stream: VectorStream,
+        #[command(flatten)]
+        out: VectorOut,
+    },
+}
+
+/// The library's settings of a `vectors` subcommand, and its output directory.
+fn vector_kind(cmd: VectorsCmd) -> Result<(VectorKind, std::path::PathBuf), Error> {
+    use lpmc::vectors::{
+        noise::NoiseSettings, quantize::QuantizeSettings, requantize::RequantizeSettings,
+        stream::StreamSettings,
+    };
+    Ok(match cmd {
+        VectorsCmd::Requantize {
+            in_wl,
+            in_fl,
+            wl,
+            fl,
+            rounding,
+            overflow,
+            n,
+            inputs,
+            source,
+            stream,
+            out,
+        } => {
+            let s = RequantizeSettings {
+                input: Format::from_i64(in_wl, in_fl)?,
+                output: Format::from_i64(wl, fl)?.with_overflow(overflow.parse::<Overflow>()?),
+                rounding: rounding.parse::<Rounding>()?,
+                n,
+                inputs: inputs.as_deref().map(read_codes).transpose()?,
+                source: source.parse::<Source>()?,
+                seed: stream.seed,
+                stream: stream.stream,
+            };
+            (VectorKind::Requantize(s), out.out)
+        }
+        VectorsCmd::Quantize {
+            wl,
+            fl,
+            rounding,
+            overflow,
+            n,
+            inputs,
+            source,
+            stream,
+            out,
+        } => {
+            let s = QuantizeSettings {
+                output: Format::from_i64(wl, fl)?.with_overflow(overflow.parse::<Overflow>()?),
+                rounding: rounding.parse::<Rounding>()?,
+                n,
+                inputs: inputs.as_deref().map(read_values).transpose()?,
+                source: source.parse::<Source>()?,
+                seed: stream.seed,
+                stream: stream.stream,
+            };
+            (VectorKind::Quantize(s), out.out)
+        }
+        VectorsCmd::Lfsr {
+            source,
+            n,
+            stream,
+            out,
+        } => (
+            VectorKind::Lfsr(StreamSettings {
+                source: source.parse::<Source>()?,
+                seed: stream.seed,
+                stream: stream.stream,
+                n,
+            }),
+            out.out,
+        ),
+        VectorsCmd::Xoshiro { n, stream, out } => (
+            VectorKind::Xoshiro(StreamSettings {
+                source: Source::Xoshiro,
+                seed: stream.seed,
+                stream: stream.stream,
+                n,
+            }),
+            out.out,
+        ),
+        VectorsCmd::Noise {
+            gen,
+            wl,
+            fl,
+            overflow,
+            source,
+            n,
+            stream,
+            out,
+        } => (
+            VectorKind::Noise(NoiseSettings {
+                gen: gen.parse()?,
+                format: Format::from_i64(wl, fl)?.with_overflow(overflow.parse::<Overflow>()?),
+                source: source.parse::<Source>()?,
+                seed: stream.seed,
+                stream: stream.stream,
+                n,
+            }),
+            out.out,
+        ),
+    })
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -513,6 +762,17 @@ fn run(cli: Cli) -> Result<(), Error> {
                 s.grid_points,
                 s.pareto,
                 out.join("points.csv").display()
+            );
+            Ok(())
+        }
+        Command::Vectors { kind } => {
+            let (kind, out) = vector_kind(kind)?;
+            let w = lpmc::experiment::vectors::vectors(&kind, &out)?;
+            println!(
+                "{} vectors ({}) -> {}",
+                w.vectors,
+                w.kind,
+                out.join("vectors.json").display()
             );
             Ok(())
         }

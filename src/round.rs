@@ -111,7 +111,7 @@ pub struct Theory {
     pub lo_code: i128,
     /// Code above or at the value, `⌈x/Δ⌉` (before overflow).
     pub hi_code: i128,
-    /// Discarded fraction `f = x/Δ − ⌊x/Δ⌋ ∈ [0, 1)`.
+    /// Discarded fraction `f = x/Δ − ⌊x/Δ⌋ ∈ [0, 1)`, rounded toward 0 ([`fraction`]).
     pub fraction: f64,
     /// Probability that the result is the upper neighbour (before overflow).
     pub p_up: f64,
@@ -122,24 +122,55 @@ pub struct Theory {
     pub var: f64,
 }
 
-/// `P(up)` of `rounding` for a value whose discarded fraction is `f` (`x/Δ = ⌊x/Δ⌋ + f`),
-/// with `y = x/Δ` given to resolve ties and signs, for `f64` input.
+/// `P(up)` of `rounding` for `f64` input `y = x/Δ` (finite, `|y| < 2^126`), from the exact
+/// discarded fraction `f = y − ⌊y⌋` (the kernels' rule, never `y − ⌊y⌋` rounded in `f64`).
 ///
 /// - `sr`: `⌈f·2^53⌉/2^53` (= `f` when `|y| ≥ 1`); `sr:R`: `⌊f·2^R⌋/2^R`;
 ///   `src:R`: `round_half_even(f·2^R)/2^R`; deterministic modes: 0 or 1.
+///
+/// ```
+/// use lpmc::round::{p_up, Rounding};
+/// // y = −1.6·10^−19: f = 1 − 1.6·10^−19, whose top 3 bits are 111.
+/// assert_eq!(p_up(Rounding::Stochastic { bits: 3 }, -1.6e-19), 0.875);
+/// ```
 pub fn p_up(rounding: Rounding, y: f64) -> f64 {
-    let f = y - y.floor();
+    use lpmc_kernels::portable::{frac_ceil_bits, frac_cmp_half, frac_floor_bits, frac_rne_bits};
+    use std::cmp::Ordering;
     let exp2 = |r: u32| (1u64 << r) as f64;
+    let half = frac_cmp_half(y);
     match rounding {
         Rounding::Floor => 0.0,
-        Rounding::TowardZero => (y < 0.0 && f != 0.0) as u8 as f64,
+        Rounding::TowardZero => (y < 0.0 && y != y.floor()) as u8 as f64,
         Rounding::NearestEven => {
-            (f > 0.5 || (f == 0.5 && (y.floor() as i128) & 1 == 1)) as u8 as f64
+            (half == Ordering::Greater || (half == Ordering::Equal && (y.floor() as i128) & 1 == 1))
+                as u8 as f64
         }
-        Rounding::NearestAway => (f > 0.5 || (f == 0.5 && y >= 0.0)) as u8 as f64,
-        Rounding::StochasticExact => (f * exp2(53)).ceil() / exp2(53),
-        Rounding::Stochastic { bits } => (f * exp2(bits)).floor() / exp2(bits),
-        Rounding::StochasticCorrected { bits } => (f * exp2(bits)).round_ties_even() / exp2(bits),
+        Rounding::NearestAway => {
+            (half == Ordering::Greater || (half == Ordering::Equal && y >= 0.0)) as u8 as f64
+        }
+        Rounding::StochasticExact => frac_ceil_bits(y, 53) as f64 / exp2(53),
+        Rounding::Stochastic { bits } => frac_floor_bits(y, bits) as f64 / exp2(bits),
+        Rounding::StochasticCorrected { bits } => frac_rne_bits(y, bits) as f64 / exp2(bits),
+    }
+}
+
+/// The discarded fraction `f = y − ⌊y⌋` of a finite `y`, rounded toward 0 to `f64`: exact
+/// unless `−1 < y < 0` has bits below 2^−53 (there `1 + y` is not an `f64`; rounding down
+/// keeps the result below 1).
+///
+/// ```
+/// use lpmc::round::fraction;
+/// assert_eq!(fraction(-0.25), 0.75);
+/// assert!(fraction(-1e-20) < 1.0);
+/// ```
+pub fn fraction(y: f64) -> f64 {
+    let f = y - y.floor();
+    // −1 < y < 0: f = 1 + y rounded to nearest; f − 1 is exact (Sterbenz, f ∈ [½, 1]) when
+    // it matters, and exceeds y iff the rounding went up.
+    if y < 0.0 && y > -1.0 && f - 1.0 > y {
+        f.next_down()
+    } else {
+        f
     }
 }
 
@@ -163,7 +194,7 @@ pub fn theory(x: f64, format: Format, rounding: Rounding) -> Theory {
     Theory {
         lo_code: lo,
         hi_code: hi,
-        fraction: y - y.floor(),
+        fraction: fraction(y),
         p_up: p,
         mean: vlo + p * (vhi - vlo),
         var: p * (1.0 - p) * (vhi - vlo).powi(2),

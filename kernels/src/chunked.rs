@@ -11,8 +11,9 @@
 //! packing).
 
 use crate::bits::WordSource;
+use crate::lane::{mode_id, with_mode};
 use crate::mode::F64_EXACT_BITS;
-use crate::portable::{self, quantize_f64_one, scaled_floor, scaled_rne, TWO53};
+use crate::portable::{self, f64_up_in, quantize_f64_one, rounding_bits};
 use crate::{Code, Overflow, Rounding, Spec};
 
 /// Words drawn per block.
@@ -434,8 +435,9 @@ const F64_BLOCK: usize = 256;
 /// `2^62`: below it a rounded `f64` and its `+1` are exact `i64` codes.
 const TWO62: f64 = 4_611_686_018_427_387_904.0;
 
-/// Chooses the rounding of the `f64` path once. `up(y, f, ⌊y⌋, u)` is the reference's
-/// round-up decision ([`portable::round_f64`]) in `f64`/`i64` lanes, for `|y| < 2^62`.
+/// Chooses the rounding of the `f64` path once: the element loop takes the reference's own
+/// round-up decision ([`portable::f64_up_in`], exact in every mode) with the mode as a const,
+/// for `|y| < 2^62`.
 #[inline(always)]
 fn f64_by_mode<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
     spec: Spec,
@@ -445,37 +447,12 @@ fn f64_by_mode<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
     dst: &mut [O],
     bits: &mut W,
 ) -> u64 {
-    match spec.rounding {
-        Rounding::Floor => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, _, _, _| false),
-        Rounding::TowardZero => f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, f, _, _| {
-            (y < 0.0) & (f != 0.0)
-        }),
-        Rounding::NearestEven => {
-            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, k, _| {
-                (f > 0.5) | ((f == 0.5) & (k & 1 == 1))
-            })
-        }
-        Rounding::NearestAway => {
-            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, f, _, _| {
-                (f > 0.5) | ((f == 0.5) & (y >= 0.0))
-            })
-        }
-        Rounding::Stochastic { bits: rr } => {
-            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, _, u| {
-                (scaled_floor(f, rr) + u) >> rr != 0
-            })
-        }
-        Rounding::StochasticExact => {
-            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, _, u| {
-                (u as f64) < f * TWO53
-            })
-        }
-        Rounding::StochasticCorrected { bits: rr } => {
-            f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |_, f, _, u| {
-                (scaled_rne(f, rr) + u) >> rr != 0
-            })
-        }
-    }
+    let rr = rounding_bits(spec.rounding);
+    with_mode!(mode_id(spec.rounding), M => {
+        f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, u| {
+            f64_up_in::<M>(y, fy, rr, u)
+        })
+    })
 }
 
 /// The `f64` block loop: every element through branch-free `f64`/`i64` lane code, with
@@ -490,7 +467,7 @@ fn f64_run<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
     src: &[f64],
     dst: &mut [O],
     bits: &mut W,
-    up: impl Fn(f64, f64, i64, u64) -> bool,
+    up: impl Fn(f64, f64, u64) -> bool,
 ) -> u64 {
     let wl = spec.wl;
     let max = ((1u64 << (wl - 1)) - 1) as i64;
@@ -519,9 +496,7 @@ fn f64_run<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
             special |= !ok;
             let y = if ok { y } else { 0.0 };
             let floor = y.floor();
-            let f = y - floor;
-            let k = floor as i64;
-            let q = k + up(y, f, k, u) as i64;
+            let q = floor as i64 + up(y, floor, u) as i64;
             let c = if WRAP {
                 (q << sh) >> sh
             } else {

@@ -14,7 +14,7 @@
 //! The rounding of an `f64` to a code ([`RoundF64`]) is the lane form of
 //! [`crate::portable::round_f64`].
 
-use crate::portable::{scaled_floor, scaled_rne, TWO53};
+use crate::portable::{f64_up_in, rounding_bits};
 use crate::{Overflow, Rounding};
 use core::fmt::Debug;
 use core::ops::{Add, AddAssign, BitAnd, Mul, Shl, Shr, Sub};
@@ -483,10 +483,7 @@ impl RoundF64 {
         let max = ((1u64 << (wl - 1)) - 1) as i64;
         RoundF64 {
             scale: pow2(f.fl as i32),
-            r: match rounding {
-                Rounding::Stochastic { bits } | Rounding::StochasticCorrected { bits } => bits,
-                _ => 0,
-            },
+            r: rounding_bits(rounding),
             wrap: f.overflow == Overflow::Wrap,
             sh: 64 - wl,
             min: -max - 1,
@@ -501,26 +498,15 @@ impl RoundF64 {
         (x * self.scale).abs().partial_cmp(&TWO62) != Some(core::cmp::Ordering::Less)
     }
 
-    /// `x` rounded with random bits `u` in mode `M`, then the overflow rule: `(code, event)`.
-    /// Exact for values that are not [`RoundF64::special`] (those give code 0 here).
+    /// `x` rounded with random bits `u` in mode `M` (the reference's own decision,
+    /// [`crate::portable::round_f64`]'s exact fraction parts), then the overflow rule:
+    /// `(code, event)`. Exact for values that are not [`RoundF64::special`] (those give code 0 here).
     #[inline(always)]
     pub fn round<const M: u8>(&self, x: f64, u: u64) -> (i64, bool) {
         let y = x * self.scale;
         let y = if y.abs() < TWO62 { y } else { 0.0 };
         let floor = y.floor();
-        let f = y - floor;
-        let k = floor as i64;
-        let rr = self.r;
-        let up = match M {
-            0 => false,
-            1 => (y < 0.0) & (f != 0.0),
-            2 => (f > 0.5) | ((f == 0.5) & (k & 1 == 1)),
-            3 => (f > 0.5) | ((f == 0.5) & (y >= 0.0)),
-            4 => (scaled_floor(f, rr) + u) >> rr != 0,
-            5 => ((u as i64) as f64) < f * TWO53,
-            _ => (scaled_rne(f, rr) + u) >> rr != 0,
-        };
-        let q = k + up as i64;
+        let q = floor as i64 + f64_up_in::<M>(y, floor, self.r, u) as i64;
         let c = if self.wrap {
             (q << self.sh) >> self.sh
         } else {

@@ -152,25 +152,24 @@ impl Rounding {
     /// assert_eq!(Rounding::NearestEven.p_up_f64(4.5), 0.0);
     /// ```
     pub fn p_up_f64(self, y: f64) -> f64 {
+        use crate::portable::{frac_ceil_bits, frac_cmp_half, frac_floor_bits, frac_rne_bits};
+        use core::cmp::Ordering;
         let floor = y.floor();
-        let f = y - floor;
         let pow = |r: u32| (r as f64).exp2();
+        let half = frac_cmp_half(y);
         match self {
             Rounding::Floor => 0.0,
-            Rounding::TowardZero => (y < 0.0 && f != 0.0) as u8 as f64,
+            Rounding::TowardZero => (y < 0.0 && y != floor) as u8 as f64,
             Rounding::NearestEven => {
-                (f > 0.5 || (f == 0.5 && (floor as i128) & 1 == 1)) as u8 as f64
+                (half == Ordering::Greater || (half == Ordering::Equal && (floor as i128) & 1 == 1))
+                    as u8 as f64
             }
-            Rounding::NearestAway => (f > 0.5 || (f == 0.5 && y >= 0.0)) as u8 as f64,
-            Rounding::Stochastic { bits } => {
-                crate::portable::scaled_floor(f, bits) as f64 / pow(bits)
+            Rounding::NearestAway => {
+                (half == Ordering::Greater || (half == Ordering::Equal && y >= 0.0)) as u8 as f64
             }
-            Rounding::StochasticExact => {
-                (f * crate::portable::TWO53).ceil() / crate::portable::TWO53
-            }
-            Rounding::StochasticCorrected { bits } => {
-                crate::portable::scaled_rne(f, bits) as f64 / pow(bits)
-            }
+            Rounding::Stochastic { bits } => frac_floor_bits(y, bits) as f64 / pow(bits),
+            Rounding::StochasticExact => frac_ceil_bits(y, 53) as f64 / pow(53),
+            Rounding::StochasticCorrected { bits } => frac_rne_bits(y, bits) as f64 / pow(bits),
         }
     }
 }

@@ -5,6 +5,8 @@
 //! overflow rule of [`crate::Overflow`].
 
 use crate::bits::WordSource;
+use crate::lane::{mode_id, with_mode};
+use crate::mode::F64_EXACT_BITS;
 use crate::{Code, Rounding, Spec};
 
 /// `R` most significant bits of an `s`-bit fraction `d` (zero-padded when `R > s`).
@@ -83,11 +85,13 @@ pub const F64_BIG: f64 = 85_070_591_730_234_615_865_843_651_857_942_052_864.0; /
 /// Rounds `x` to a code with `fl` fraction bits (before overflow); `u` holds the element's
 /// random bits (`rounding.bits_per_f64()` of them, in the low bits). `x` must not be NaN.
 ///
-/// With `y = x·2^fl` (exact), `⌊y⌋` and `f = y − ⌊y⌋` (exact): deterministic modes as in
-/// [`round_code`]; `Stochastic { bits: R }`: `+ ((⌊f·2^R⌋ + u) >> R)`;
-/// `StochasticExact`: `+1` iff `u < f·2^53` (53 random bits);
+/// With `y = x·2^fl` (exact), `⌊y⌋` and the discarded fraction `f = y − ⌊y⌋` taken exactly
+/// (never formed in `f64`, where `1 + y` rounds for small negative `y`): deterministic modes
+/// as in [`round_code`]; `Stochastic { bits: R }`: `+ ((⌊f·2^R⌋ + u) >> R)`;
+/// `StochasticExact`: `+1` iff `u < f·2^53` (53 random bits), i.e. iff `u < ⌈f·2^53⌉`;
 /// `StochasticCorrected { bits: R }`: `+ ((round_half_even(f·2^R) + u) >> R)`.
-/// Infinite `x`, or `|y| ≥ 2^126`, gives `±2^126` (see [`F64_BIG`]).
+/// The exact parts are [`frac_cmp_half`], [`frac_floor_bits`], [`frac_rne_bits`] and
+/// [`frac_ceil_bits`]. Infinite `x`, or `|y| ≥ 2^126`, gives `±2^126` (see [`F64_BIG`]).
 ///
 /// ```
 /// use lpmc_kernels::{portable::round_f64, Rounding};
@@ -97,6 +101,12 @@ pub const F64_BIG: f64 = 85_070_591_730_234_615_865_843_651_857_942_052_864.0; /
 /// // sr:1 on 4.8: the fraction .8 keeps one bit (1), so it rounds up iff the random bit is 1.
 /// assert_eq!(round_f64(0.30, 4, Rounding::Stochastic { bits: 1 }, 0), 4);
 /// assert_eq!(round_f64(0.30, 4, Rounding::Stochastic { bits: 1 }, 1), 5);
+/// // y = −½ + 2^−54 is nearer to 0 than to −1, although 1 + y rounds to ½ in f64.
+/// let y = -0.5 + 2f64.powi(-54);
+/// assert_eq!(round_f64(y, 0, Rounding::NearestAway, 0), 0);
+/// // y = −1.6·10^−19: f = 1 − 1.6·10^−19 keeps the 3 bits 111, so sr:3 carries for u ≥ 1.
+/// assert_eq!(round_f64(-1e-20, 4, Rounding::Stochastic { bits: 3 }, 0), -1);
+/// assert_eq!(round_f64(-1e-20, 4, Rounding::Stochastic { bits: 3 }, 1), 0);
 /// ```
 #[inline]
 pub fn round_f64(x: f64, fl: u32, rounding: Rounding, u: u64) -> i128 {
@@ -110,32 +120,161 @@ pub fn round_f64(x: f64, fl: u32, rounding: Rounding, u: u64) -> i128 {
         };
     }
     let floor = y.floor();
+    floor as i128 + f64_up(y, floor, rounding, u) as i128
+}
+
+/// The round-up decision of [`round_f64`] for `y` (finite, `|y| < 2^126`) with `floor = ⌊y⌋`
+/// and the element's random bits `u`: [`f64_up_in`] with the mode chosen at run time.
+#[inline(always)]
+fn f64_up(y: f64, floor: f64, rounding: Rounding, u: u64) -> bool {
+    let r = rounding_bits(rounding);
+    with_mode!(mode_id(rounding), M => f64_up_in::<M>(y, floor, r, u))
+}
+
+/// `R` of `sr:R` / `src:R` (0 for the other modes).
+#[inline(always)]
+pub(crate) fn rounding_bits(rounding: Rounding) -> u32 {
+    match rounding {
+        Rounding::Stochastic { bits } | Rounding::StochasticCorrected { bits } => bits,
+        _ => 0,
+    }
+}
+
+/// The one definition of the round-up decision of an `f64` in mode `M` (see
+/// [`crate::lane::mode_id`]), exact: `y` finite with `|y| < 2^126`, `floor = ⌊y⌋`, `r` the `R`
+/// of `sr:R` / `src:R` (`≤ 53`), `u` the element's random bits (`sr`: 53 of them). The
+/// discarded fraction `f = y − floor` is never formed in `f64` (for small negative `y` it
+/// would be `1 + y`, rounded): each mode compares exact parts of it ([`half_parts`],
+/// [`floor_bits`], [`rne_bits_f64`], [`ceil_bits`]). Branch-free in every mode, so the
+/// element loops of [`crate::chunked::quantize_f64`] and [`crate::lane::RoundF64`] vectorize
+/// with it; [`round_f64`] (the reference) takes it too.
+#[inline(always)]
+pub(crate) fn f64_up_in<const M: u8>(y: f64, floor: f64, r: u32, u: u64) -> bool {
+    match M {
+        0 => false,
+        1 => (y < 0.0) & (y != floor),
+        2 => {
+            // |floor| ≥ 2^63 saturates the cast, but no tie is possible there.
+            let (gt, tie) = half_parts(y, floor);
+            gt | (tie & ((floor as i64) & 1 == 1))
+        }
+        3 => {
+            let (gt, tie) = half_parts(y, floor);
+            gt | (tie & (y >= 0.0))
+        }
+        4 => (floor_bits(y, floor, r) + u) >> r != 0,
+        // u < 2^53: the cast through i64 is exact (and vectorizes, unlike u64 → f64).
+        5 => ((u as i64) as f64) < ceil_bits(y, floor, F64_EXACT_BITS),
+        _ => {
+            // src:0 rounds f to 0 or 1 ties-to-even, i.e. up iff f > ½ (as `rne_bits` does
+            // for codes); rne(y·2^0) − floor would take a tie's parity from floor instead.
+            let rounded = (rne_bits_f64(y, floor, r) + u) >> r != 0;
+            let zero_bits = half_parts(y, floor).0;
+            if r == 0 {
+                zero_bits
+            } else {
+                rounded
+            }
+        }
+    }
+}
+
+/// `(f > ½, f = ½)` for the fraction `f = y − floor`, exact. The rounded `f64` difference
+/// `y − floor` is exact unless `−1 < y < 0` (then it is `1 + y`, which can round up to ½, never
+/// down across it since `y ≤ −½` makes it exact); a computed ½ is a true tie iff
+/// `y = floor + ½` (exact: a computed ½ means `|floor| < 2^52`).
+#[inline(always)]
+pub(crate) fn half_parts(y: f64, floor: f64) -> (bool, bool) {
     let f = y - floor;
-    let floor_i = floor as i128;
-    let up = match rounding {
-        Rounding::Floor => false,
-        Rounding::TowardZero => y < 0.0 && f != 0.0,
-        Rounding::NearestEven => f > 0.5 || (f == 0.5 && floor_i & 1 == 1),
-        Rounding::NearestAway => f > 0.5 || (f == 0.5 && y >= 0.0),
-        Rounding::Stochastic { bits } => (scaled_floor(f, bits) + u) >> bits != 0,
-        Rounding::StochasticExact => (u as f64) < f * TWO53,
-        Rounding::StochasticCorrected { bits } => (scaled_rne(f, bits) + u) >> bits != 0,
-    };
-    floor_i + up as i128
+    let half = f == 0.5;
+    let tie = half & (y == floor + 0.5);
+    ((f > 0.5) | (half & !tie), tie)
 }
 
-pub(crate) const TWO53: f64 = 9_007_199_254_740_992.0;
-
-/// `⌊f·2^R⌋` for a fraction `f ∈ [0, 1)`, exact.
+/// `⌊f·2^R⌋` for `f = y − floor`, `R ≤ 53`, exact: `⌊y·2^R⌋ − floor·2^R` (both exact
+/// integers in `f64`; their difference is an integer below 2^R, so the subtraction is exact).
 #[inline(always)]
-pub(crate) fn scaled_floor(f: f64, r: u32) -> u64 {
-    (f * (1u64 << r) as f64).floor() as u64
+pub(crate) fn floor_bits(y: f64, floor: f64, r: u32) -> u64 {
+    let p = (1u64 << r) as f64;
+    ((y * p).floor() - floor * p) as u64
 }
 
-/// `round_half_even(f·2^R)` for a fraction `f ∈ [0, 1)`, exact; in `0..=2^R`.
+/// `round_half_even(f·2^R)` for `f = y − floor`, `R ≤ 53`, exact for `R ≥ 1`: `rne(y·2^R) −
+/// floor·2^R`, as subtracting the even integer `floor·2^R` keeps ties and their parity; in
+/// `0..=2^R`.
 #[inline(always)]
-pub(crate) fn scaled_rne(f: f64, r: u32) -> u64 {
-    (f * (1u64 << r) as f64).round_ties_even() as u64
+pub(crate) fn rne_bits_f64(y: f64, floor: f64, r: u32) -> u64 {
+    let p = (1u64 << r) as f64;
+    ((y * p).round_ties_even() - floor * p) as u64
+}
+
+/// `⌈f·2^R⌉` for `f = y − floor`, `R ≤ 53`, exact, as an `f64` (an integer in `0..=2^R`).
+#[inline(always)]
+pub(crate) fn ceil_bits(y: f64, floor: f64, r: u32) -> f64 {
+    let p = (1u64 << r) as f64;
+    (y * p).ceil() - floor * p
+}
+
+/// How the discarded fraction `f = y − ⌊y⌋ ∈ [0, 1)` of a finite `y` (`|y| < 2^126`) compares
+/// with ½, exact (the rounded `f64` difference is not, for small negative `y`).
+///
+/// ```
+/// use core::cmp::Ordering;
+/// use lpmc_kernels::portable::frac_cmp_half;
+/// assert_eq!(frac_cmp_half(-2.5), Ordering::Equal);
+/// assert_eq!(frac_cmp_half(-0.5 + 2f64.powi(-54)), Ordering::Greater); // 1 + y rounds to ½
+/// assert_eq!(frac_cmp_half(3.25), Ordering::Less);
+/// ```
+pub fn frac_cmp_half(y: f64) -> core::cmp::Ordering {
+    match half_parts(y, y.floor()) {
+        (true, _) => core::cmp::Ordering::Greater,
+        (false, true) => core::cmp::Ordering::Equal,
+        (false, false) => core::cmp::Ordering::Less,
+    }
+}
+
+/// `⌊f·2^R⌋` for the discarded fraction `f = y − ⌊y⌋` of a finite `y` (`|y| < 2^126`),
+/// `R ≤ 53`, exact: the `R` most significant discarded bits, which `sr:R` keeps.
+///
+/// ```
+/// use lpmc_kernels::portable::frac_floor_bits;
+/// assert_eq!(frac_floor_bits(4.8, 2), 3);        // .8 = .11001…
+/// assert_eq!(frac_floor_bits(-1.6e-19, 3), 7);   // f = 1 − 1.6·10^−19 = .111…, not 1
+/// ```
+pub fn frac_floor_bits(y: f64, r: u32) -> u64 {
+    floor_bits(y, y.floor(), r)
+}
+
+/// `round_half_even(f·2^R)` for the discarded fraction `f` of a finite `y` (`|y| < 2^126`),
+/// `R ≤ 53`, exact; in `0..=2^R` (what `src:R` compares).
+///
+/// ```
+/// use lpmc_kernels::portable::frac_rne_bits;
+/// assert_eq!(frac_rne_bits(0.375, 2), 2);  // 1.5 quarters -> 2 (even)
+/// assert_eq!(frac_rne_bits(0.625, 2), 2);  // 2.5 quarters -> 2 (even)
+/// assert_eq!(frac_rne_bits(-1e-20, 3), 8); // f rounds to 1 at 3 bits
+/// assert_eq!(frac_rne_bits(0.75, 0), 1);   // R = 0: f rounded to an integer
+/// ```
+pub fn frac_rne_bits(y: f64, r: u32) -> u64 {
+    let floor = y.floor();
+    if r == 0 {
+        return half_parts(y, floor).0 as u64;
+    }
+    rne_bits_f64(y, floor, r)
+}
+
+/// `⌈f·2^R⌉` for the discarded fraction `f` of a finite `y` (`|y| < 2^126`), `R ≤ 53`,
+/// exact; in `0..=2^R`. `sr` on `f64` input rounds up iff its 53 random bits are below
+/// `frac_ceil_bits(y, 53)`.
+///
+/// ```
+/// use lpmc_kernels::portable::frac_ceil_bits;
+/// assert_eq!(frac_ceil_bits(0.5, 53), 1 << 52);
+/// assert_eq!(frac_ceil_bits(-1e-300, 53), 1 << 53); // f = 1 − 10^−300
+/// assert_eq!(frac_ceil_bits(7.0, 53), 0);
+/// ```
+pub fn frac_ceil_bits(y: f64, r: u32) -> u64 {
+    ceil_bits(y, y.floor(), r) as u64
 }
 
 /// One element of [`quantize_f64`], overflow rule included: NaN becomes code 0 and ±∞ the

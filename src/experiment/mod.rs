@@ -9,3 +9,4 @@ pub mod exact;
 pub mod memory;
 pub mod round;
 pub mod run;
+pub mod vectors;

@@ -257,7 +257,7 @@ fn write_plots(dir: &Path, records: &[PointRecord], pf: &[usize]) -> Result<()> 
                 pf.len(),
                 records.len()
             ),
-            x_label: "total cost (FAE, docs/cost-model.md)".into(),
+            x_label: "total cost (cells, docs/cost-model.md)".into(),
             y_label: ylab.clone(),
             log_x: true,
             log_y: true,

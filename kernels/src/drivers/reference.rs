@@ -9,6 +9,67 @@ use crate::layout::{Fields, Layout, Region};
 use crate::noise::box_muller_pair;
 use crate::rules::{Events, Gradient, Noise, Step, Variant};
 
+/// One coordinate of one step of the integer datapath as the reference computed it, handed
+/// to an [`Observer`] (golden vectors record it): codes are in their formats' units, the
+/// accumulators in the `accum` format's, before the final rounding.
+#[derive(Clone, Copy, Debug)]
+pub struct Coordinate<'a> {
+    /// Step index within the call (0-based).
+    pub step: u64,
+    /// Coordinate index.
+    pub i: usize,
+    /// The step's words: the `lp-f` pre part (empty otherwise) and the main part.
+    pub words: (&'a [u64], &'a [u64]),
+    /// Position (and momentum) codes before the step.
+    pub x_in: i128,
+    /// Momentum code before the step (0 for SGLD).
+    pub v_in: i128,
+    /// The random fields: `Q_W` pre-rounding, `Q_G`, `Q_V`, `Q_W`, and the raw noise of both
+    /// noise regions (the sum of a CLT code's uniforms, or a table index).
+    pub fields: CoordinateFields,
+    /// The gradient's argument (`lp-f`: `Q_W(x)` in `param` codes; otherwise `x_in`).
+    pub pos: i128,
+    /// The gradient code (`grad` format).
+    pub grad: i128,
+    /// The noise codes (`noise` format; the second one only for SGHMC).
+    pub noise: [i128; 2],
+    /// The wide accumulators before rounding: `[x, v]` (`v` only for SGHMC).
+    pub accum: [i128; 2],
+    /// Position code after the step.
+    pub x_out: i128,
+    /// Momentum code after the step (0 for SGLD).
+    pub v_out: i128,
+}
+
+/// The random fields of a [`Coordinate`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CoordinateFields {
+    /// `lp-f` pre-rounding bits.
+    pub pre: u64,
+    /// `Q_G` bits.
+    pub grad: u64,
+    /// `Q_V` bits.
+    pub v: u64,
+    /// `Q_W` bits.
+    pub x: u64,
+    /// Raw noise of the two noise regions.
+    pub noise: [u64; 2],
+}
+
+/// Sees every coordinate of every integer-datapath step [`run_observed`] computes. The default
+/// method does nothing, so [`run`] (observed by [`Quiet`]) compiles to the plain loop.
+pub trait Observer {
+    /// Called once per coordinate per step, after the coordinate's update.
+    #[inline(always)]
+    fn coordinate(&mut self, _c: &Coordinate) {}
+}
+
+/// The observer that records nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
 /// Element `i`'s random inputs from a step's words (`pre`: the pre part, `main`: the main
 /// part) into `d` (a batch of one).
 pub(crate) fn gather_one(
@@ -71,11 +132,25 @@ pub(crate) fn gather_one(
 /// for more than one step or has the wrong length.
 pub fn run(
     step: &Step,
+    st: State,
+    scale: &mut f64,
+    steps: u64,
+    bits: &mut dyn WordSource,
+    words: &mut [u64],
+) -> Events {
+    run_observed(step, st, scale, steps, bits, words, &mut Quiet)
+}
+
+/// [`run`], handing every coordinate of every integer-datapath step to `obs` (float-datapath
+/// steps are not observed).
+pub fn run_observed<O: Observer + ?Sized>(
+    step: &Step,
     mut st: State,
     scale: &mut f64,
     steps: u64,
     bits: &mut dyn WordSource,
     words: &mut [u64],
+    obs: &mut O,
 ) -> Events {
     st.check(step);
     let d = st.len();
@@ -98,7 +173,7 @@ pub fn run(
     let rescale = step
         .rescale
         .filter(|_| float(step) && step.momentum() && !step.f64_state());
-    for _ in 0..steps {
+    for t in 0..steps {
         bits.fill(&mut words[..np + nm]);
         let (pre, main) = words[..np + nm].split_at(np);
         // Momentum rescaling: the new scale from the noise-free means first.
@@ -157,7 +232,29 @@ pub fn run(
                 if let Some(sv) = sv.as_ref() {
                     load(sv, i, 0, &mut v);
                 }
+                let (x_in, v_in) = (x[0], v[0]);
                 plan.batch_int(1, &mut x, &mut v, &consts, &draws, &mut work, &mut ev);
+                let lpf = step.variant == Variant::LpF && !given;
+                obs.coordinate(&Coordinate {
+                    step: t,
+                    i,
+                    words: (pre, main),
+                    x_in,
+                    v_in,
+                    fields: CoordinateFields {
+                        pre: draws.pre[0],
+                        grad: draws.ug[0],
+                        v: draws.uv[0],
+                        x: draws.ux[0],
+                        noise: [draws.s1[0], draws.s2[0]],
+                    },
+                    pos: if lpf { work.pos[0] } else { x_in },
+                    grad: work.g[0],
+                    noise: [work.n1[0], work.n2[0]],
+                    accum: [work.ax[0], work.av[0]],
+                    x_out: x[0],
+                    v_out: v[0],
+                });
                 store(sx, i, &x);
                 if let Some(sv) = sv {
                     store(sv, i, &v);

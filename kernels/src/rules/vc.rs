@@ -16,7 +16,8 @@
 //! the scalar definition element by element, with the same results.
 
 use crate::lane::{pow2, Fmt};
-use crate::portable::round_f64;
+use crate::mode::F64_EXACT_BITS;
+use crate::portable::{ceil_bits, round_f64};
 use crate::{Overflow, Rounding};
 
 /// v0 = Δ²/4 in code units: the variance of the categorical correction of the large-variance
@@ -277,7 +278,13 @@ impl QvcLanes {
                 let fl = y.floor();
                 let f = y - fl;
                 let u1 = (w0[j] & MASK53) as i64 as f64;
-                let q = fl + if u1 < f * TWO53 { 1.0 } else { 0.0 };
+                // The reference's sr on f64 (round_f64): u1 below ⌈f·2^53⌉ of the exact f.
+                let q = fl
+                    + if u1 < ceil_bits(y, fl, F64_EXACT_BITS) {
+                        1.0
+                    } else {
+                        0.0
+                    };
                 let c = cat(0.0, (self.v - f * (1.0 - f)).max(0.0), w1[j]);
                 let (code, e) = self.overflow((q + c) as i64);
                 out[j] = code;

@@ -354,3 +354,100 @@ fn lockstep_driver_every_platform() {
     }
     assert!(cases >= 30, "{cases} lockstep cases");
 }
+
+/// One observed coordinate: step, index, x in, x out, accumulators, Q_W bits, Q_V bits.
+type Seen = (u64, usize, i128, i128, [i128; 2], u64, u64);
+
+/// Records what the reference's observer sees.
+#[derive(Default)]
+struct Record(Vec<Seen>);
+
+impl reference::Observer for Record {
+    fn coordinate(&mut self, c: &reference::Coordinate) {
+        self.0.push((
+            c.step, c.i, c.x_in, c.x_out, c.accum, c.fields.x, c.fields.v,
+        ));
+        assert!(
+            !c.words.1.is_empty(),
+            "the step's main words are handed over"
+        );
+    }
+}
+
+/// The observed reference computes the same as the plain one, sees every coordinate of every
+/// step in order, and on `lp-l` what it reports is consistent: each output code is the
+/// reported accumulator rounded with the reported `Q_W` bits (then the overflow rule), and
+/// each input is the previous step's output.
+#[test]
+fn reference_observer_sees_every_coordinate() {
+    let mut g = G(Xoshiro::new(78, 0));
+    let mut seen = 0;
+    for case in 0..400u64 {
+        let d = g.of(&[1usize, 3, 8]);
+        let cs = consts(
+            &mut g,
+            d,
+            Fmt {
+                wl: 8,
+                fl: 4,
+                overflow: Overflow::Saturate,
+            },
+            12,
+        );
+        let s = step(&mut g, &cs, d);
+        if s.datapath != Datapath::Integer || s.variant != Variant::LpL {
+            continue;
+        }
+        let steps = 3;
+        let st0 = Owned::<i64>::new(&mut g, &s, d);
+        let mut words = vec![0u64; s.layout(d).words().max(1)];
+        let (mut want, mut got) = (st0.clone(), st0.clone());
+        let ev = reference::run(
+            &s,
+            want.state(&s),
+            &mut 1.0,
+            steps,
+            &mut Xoshiro::new(case, 0),
+            &mut words,
+        );
+        let mut rec = Record::default();
+        let ev_obs = reference::run_observed(
+            &s,
+            got.state(&s),
+            &mut 1.0,
+            steps,
+            &mut Xoshiro::new(case, 0),
+            &mut words,
+            &mut rec,
+        );
+        assert_eq!((&got, ev_obs), (&want, ev), "case {case}");
+        assert_eq!(rec.0.len(), steps as usize * d);
+        let Owned::C(x0, _) = &st0 else {
+            unreachable!("codes")
+        };
+        let Owned::C(x_end, _) = &got else {
+            unreachable!("codes")
+        };
+        let shift = s.accum.fl as i32 - s.x.fl as i32;
+        for (j, &(t, i, x_in, x_out, accum, ux, _)) in rec.0.iter().enumerate() {
+            assert_eq!((t, i), ((j / d) as u64, j % d));
+            let before = if t == 0 {
+                x0[i] as i128
+            } else {
+                rec.0[j - d].3
+            };
+            assert_eq!(x_in, before, "case {case}: input of step {t}");
+            let q = lpmc_kernels::portable::round_code(accum[0] as i64, shift, s.rounding, ux);
+            assert_eq!(
+                x_out,
+                s.x.overflow.apply(q, s.x.wl).0 as i128,
+                "case {case}"
+            );
+            if t == steps - 1 {
+                assert_eq!(x_out, x_end[i] as i128);
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen >= 10, "only {seen} integer lp-l steps drawn");
+}

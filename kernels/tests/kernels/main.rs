@@ -10,4 +10,5 @@ mod drivers;
 mod mode;
 mod noise;
 mod platform;
+mod round_f64;
 mod vc;

@@ -170,6 +170,19 @@ fn check_f64<O: Code>() {
         -0.5,
     ]);
     src.extend([0.03125, -0.03125, 0.09375, 2f64.powi(70) + 2f64.powi(20)]);
+    // Small negative values, where `1 + y` rounds in f64 (ties that are not ties, fractions
+    // that round to 1), at every fl of the loop below.
+    for fl in [0, 3, 4, 20, 62] {
+        let s = 2f64.powi(-fl);
+        for e in [54, 60, 80, 200] {
+            src.extend([
+                (-0.5 + 2f64.powi(-e)) * s,
+                -(2f64.powi(-e)) * s,
+                (-0.5 - 2f64.powi(-e)) * s,
+            ]);
+        }
+    }
+    src.extend([-1e-20, -1e-300, -5e-324, -0.031249999999999997]);
     for &rounding in &ROUNDINGS {
         for overflow in [Overflow::Saturate, Overflow::Wrap] {
             for fl in [0u32, 3, 4, 20, 62] {
