@@ -45,6 +45,29 @@ pub fn run(
     }
 }
 
+/// A block's unpacking buffers, set up once per call (zeroing them per block cost more than
+/// the unpacking).
+struct Unpack {
+    /// A CLT region's uniforms.
+    clt: [u64; CLT_FIELDS],
+    /// A normal region's words.
+    words: [u64; B + 2],
+    /// The block's Box–Muller cosines and sines.
+    zc: [f64; B / 2 + 1],
+    zs: [f64; B / 2 + 1],
+}
+
+impl Unpack {
+    fn new() -> Self {
+        Unpack {
+            clt: [0; CLT_FIELDS],
+            words: [0; B + 2],
+            zc: [0.0; B / 2 + 1],
+            zs: [0.0; B / 2 + 1],
+        }
+    }
+}
+
 /// The elements `i0..i0 + n` of a block gathered from a step's words.
 #[inline(always)]
 fn gather(
@@ -55,6 +78,7 @@ fn gather(
     i0: usize,
     n: usize,
     d: &mut Draws<B>,
+    buf: &mut Unpack,
 ) {
     if !pre.is_empty() {
         lay.pre.unpack(pre, i0, &mut d.pre[..n]);
@@ -67,25 +91,26 @@ fn gather(
     r(Region::QvcX1).unpack(main, i0, &mut d.q[1][..n]);
     r(Region::QvcV0).unpack(main, i0, &mut d.q[2][..n]);
     r(Region::QvcV1).unpack(main, i0, &mut d.q[3][..n]);
-    normals(r(Region::GradNoise), main, i0, &mut d.zg[..n]);
-    normals(r(Region::Normal1), main, i0, &mut d.z1[..n]);
-    normals(r(Region::Normal2), main, i0, &mut d.z2[..n]);
-    noise(r(Region::Noise1), step, main, i0, &mut d.s1[..n]);
-    noise(r(Region::Noise2), step, main, i0, &mut d.s2[..n]);
+    normals(r(Region::GradNoise), main, i0, &mut d.zg[..n], buf);
+    normals(r(Region::Normal1), main, i0, &mut d.z1[..n], buf);
+    normals(r(Region::Normal2), main, i0, &mut d.z2[..n], buf);
+    noise(r(Region::Noise1), step, main, i0, &mut d.s1[..n], buf);
+    noise(r(Region::Noise2), step, main, i0, &mut d.s2[..n], buf);
 }
 
 /// Normals `i0..i0 + out.len()` of a normal region (`i0` even): the block's Box–Muller pairs
 /// in one loop, then placed.
 #[inline(always)]
-fn normals(f: &Fields, main: &[u64], i0: usize, out: &mut [f64]) {
+fn normals(f: &Fields, main: &[u64], i0: usize, out: &mut [f64], buf: &mut Unpack) {
     if f.width == 0 {
         return;
     }
     let n = out.len();
     let pairs = n.div_ceil(2);
-    let mut w = [0u64; B + 2];
+    let Unpack {
+        words: w, zc, zs, ..
+    } = buf;
     f.unpack(main, i0, &mut w[..2 * pairs]);
-    let (mut zc, mut zs) = ([0.0f64; B / 2 + 1], [0.0f64; B / 2 + 1]);
     for j in 0..pairs {
         (zc[j], zs[j]) = box_muller_pair(w[2 * j], w[2 * j + 1]);
     }
@@ -97,7 +122,7 @@ fn normals(f: &Fields, main: &[u64], i0: usize, out: &mut [f64]) {
 /// Raw noise of codes `i0..i0 + out.len()`: CLT sums of each code's `K` uniforms, or table
 /// indices.
 #[inline(always)]
-fn noise(f: &Fields, step: &Step, main: &[u64], i0: usize, out: &mut [u64]) {
+fn noise(f: &Fields, step: &Step, main: &[u64], i0: usize, out: &mut [u64], buf: &mut Unpack) {
     if f.width == 0 {
         return;
     }
@@ -105,10 +130,9 @@ fn noise(f: &Fields, step: &Step, main: &[u64], i0: usize, out: &mut [u64]) {
         Noise::Clt { k, .. } => {
             let k = k as usize;
             let per = (CLT_FIELDS / k).max(1);
-            let mut u = [0u64; CLT_FIELDS];
             for (c, o) in out.chunks_mut(per).enumerate() {
                 let first = (i0 + c * per) * k;
-                let u = &mut u[..o.len() * k];
+                let u = &mut buf.clt[..o.len() * k];
                 f.unpack(main, first, u);
                 for (s, us) in o.iter_mut().zip(u.chunks_exact(k)) {
                     *s = us.iter().sum();
@@ -147,6 +171,11 @@ pub(crate) fn steps<L: Lane>(
     let mut draws = Draws::<B>::new();
     let mut consts = Consts::<L, B>::new();
     let mut work = Work::<L, B>::new();
+    let mut buf = Unpack::new();
+    // One block's state, in f64 (float datapath) or lanes.
+    let (mut fx, mut fv) = ([0.0f64; B], [0.0f64; B]);
+    let (mut cx, mut cv) = ([0i64; B], [0i64; B]);
+    let (mut lx, mut lv) = ([L::default(); B], [L::default(); B]);
     let fl = (step.x.fl, step.v.fl);
     let mut left = steps;
     while left > 0 {
@@ -156,11 +185,10 @@ pub(crate) fn steps<L: Lane>(
             let (pre, main) = words[t * wps..(t + 1) * wps].split_at(np);
             for i0 in (0..d).step_by(B) {
                 let n = (d - i0).min(B);
-                gather(&lay, step, pre, main, i0, n, &mut draws);
+                gather(&lay, step, pre, main, i0, n, &mut draws, &mut buf);
                 consts.fill(&step.gradient, i0, n);
                 if float(step) {
-                    let (mut x, mut v) = ([0.0f64; B], [0.0f64; B]);
-                    let (mut cx, mut cv) = ([0i64; B], [0i64; B]);
+                    let (x, v) = (&mut fx, &mut fv);
                     match &mut st {
                         State::F64 { x: sx, v: sv } => {
                             x[..n].copy_from_slice(&sx[i0..i0 + n]);
@@ -168,8 +196,7 @@ pub(crate) fn steps<L: Lane>(
                                 v[..n].copy_from_slice(&sv[i0..i0 + n]);
                             }
                             plan.batch_float(
-                                n, &mut x, &mut v, &consts, &draws, &mut work, &mut cx, &mut cv,
-                                1.0, &mut ev,
+                                n, x, v, &consts, &draws, &mut work, &mut cx, &mut cv, 1.0, &mut ev,
                             );
                             sx[i0..i0 + n].copy_from_slice(&x[..n]);
                             if let Some(sv) = sv {
@@ -182,8 +209,7 @@ pub(crate) fn steps<L: Lane>(
                                 load(sv, i0, fl.1, &mut v[..n]);
                             }
                             plan.batch_float(
-                                n, &mut x, &mut v, &consts, &draws, &mut work, &mut cx, &mut cv,
-                                1.0, &mut ev,
+                                n, x, v, &consts, &draws, &mut work, &mut cx, &mut cv, 1.0, &mut ev,
                             );
                             store(sx, i0, &cx[..n]);
                             if let Some(sv) = sv {
@@ -195,12 +221,12 @@ pub(crate) fn steps<L: Lane>(
                     let State::Codes { x: sx, v: sv } = &mut st else {
                         unreachable!("checked: integer datapath states are codes")
                     };
-                    let (mut x, mut v) = ([L::default(); B], [L::default(); B]);
+                    let (x, v) = (&mut lx, &mut lv);
                     load(sx, i0, 0, &mut x[..n]);
                     if let Some(sv) = sv.as_ref() {
                         load(sv, i0, 0, &mut v[..n]);
                     }
-                    plan.batch_int(n, &mut x, &mut v, &consts, &draws, &mut work, &mut ev);
+                    plan.batch_int(n, x, v, &consts, &draws, &mut work, &mut ev);
                     store(sx, i0, &x[..n]);
                     if let Some(sv) = sv {
                         store(sv, i0, &v[..n]);
