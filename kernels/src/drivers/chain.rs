@@ -69,6 +69,7 @@ impl Unpack {
 }
 
 /// The elements `i0..i0 + n` of a block gathered from a step's words.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gather(
     lay: &Layout,
