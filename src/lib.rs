@@ -5,8 +5,8 @@
 //! integer codes ([`format`](mod@format)), rounded with hardware-faithful modes ([`round`]) drawing from
 //! documented random-bit streams ([`source`]); the hot loops live in the `lpmc_kernels` crate.
 //!
-//! The design contract is `DESIGN.md`; the reference results are the papers summarised in
-//! `PAPER.md` (both in the project's shared docs).
+//! The reference results are those of \[S\] (Wang, Chen, Song, Zhang, arXiv:2310.16320) and \[L\]
+//! (Zhang, Wilson and De Sa, ICML 2022); the README lists them under References.
 
 #![deny(missing_docs)]
 // Numerical code indexes several arrays with one counter; iterator zips would hide the math.

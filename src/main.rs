@@ -55,7 +55,7 @@ enum Command {
     /// Run the chains of a config (JSON, or TOML by extension) and write DIR/result.json and
     /// DIR/samples.csv.
     Run {
-        /// The config file (fields: docs/config.md); without one, the built-in [S] §4.1 run
+        /// The config file (fields: docs/config.md); without one, the built-in \[S\] §4.1 run
         /// (SGHMC lp-l on N(0,1), 8-bit, 10000 chains × 4000 steps).
         config: Option<std::path::PathBuf>,
         /// Output directory.

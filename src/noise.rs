@@ -2,7 +2,7 @@
 //!
 //! Text form (the `noise_gen` config field): `box-muller` (default), `clt:K:B` (sum of `K`
 //! uniform `B`-bit integers, `1 ≤ K ≤ 64`, `1 ≤ B ≤ 26`), `table:T` (inverse-CDF table with
-//! `2^T` entries, `1 ≤ T ≤ 20`). The float datapath always draws [`box_muller`] normals; the
+//! `2^T` entries, `1 ≤ T ≤ 20`). The float datapath always draws [`box_muller`](lpmc_kernels::noise::box_muller) normals; the
 //! integer datapath draws codes of the `noise` format from the configured generator
 //! ([`IntNormal`]).
 
@@ -26,18 +26,18 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum NoiseGen {
-    /// `f64` Box–Muller ([`box_muller`]); on the integer datapath rounded to the `noise` format
+    /// `f64` Box–Muller ([`box_muller`](lpmc_kernels::noise::box_muller)); on the integer datapath rounded to the `noise` format
     /// (nearest-even).
     #[default]
     BoxMuller,
-    /// Centred sum of `k` uniform `bits`-bit integers ([`clt`]).
+    /// Centred sum of `k` uniform `bits`-bit integers ([`clt`](lpmc_kernels::noise::clt)).
     Clt {
         /// Number of uniforms summed, 1..=64.
         k: u32,
         /// Bits per uniform, 1..=26.
         bits: u32,
     },
-    /// Inverse-CDF table with `2^bits` entries ([`table`]).
+    /// Inverse-CDF table with `2^bits` entries ([`table`](lpmc_kernels::noise::table)).
     Table {
         /// Index bits, 1..=20.
         bits: u32,
@@ -102,7 +102,7 @@ impl From<NoiseGen> for String {
 ///
 /// - `box-muller`: `n = round_nearest_even(z·2^FL)`, saturated to the noise WL
 ///   (two words per pair of outputs); `sd` = 1 (the rounding adds Δ²/12, ignored).
-/// - `clt:K:B`: the centred sum `T` ([`clt`]) with `s = round(log2 sd_T)` implicit fraction
+/// - `clt:K:B`: the centred sum `T` ([`clt`](lpmc_kernels::noise::clt)) with `s = round(log2 sd_T)` implicit fraction
 ///   bits, brought to FL by a nearest-even shift; `sd² = Var T/4^s` (+ Δ²/12 when bits are
 ///   dropped, Sheppard's correction).
 /// - `table:T`: `n = table[u]`, entries `round_nearest_even(Φ⁻¹((j + ½)/2^T)·2^FL)`

@@ -4,7 +4,7 @@
 //! - [`sr_var_gaussian`]: E[f(1−f)] of the fraction f of a Gaussian, the mean variance that exact
 //!   stochastic rounding adds to a Gaussian value (in code units).
 //! - SGLD on N(m, s²): [`sgld_stationary_var`] for every variant (the naive SGLDLP-L form is
-//!   PAPER.md's \[L\] Gaussian formula, generalized), and [`sgld_lp_l_stationary_exact`], the
+//!   \[L\]'s Gaussian formula, generalized), and [`sgld_lp_l_stationary_exact`], the
 //!   exact stationary law of SGLDLP-L as a finite Markov chain on the codes.
 //! - SGHMC on N(m, s²) with the exact (Cheng et al.) integrator: [`sghmc_linear`] gives the
 //!   linear recursion (A, Q) of each variant and [`sghmc_stationary_cov`] its stationary
@@ -279,7 +279,7 @@ pub use crate::sampler::sgld::SgldVariant;
 /// - `LpF`: σ_n² + η²(q_W/s⁴ + q_G): the gradient sees Q_W(x) = x + e_W with
 ///   q_W = Δ²·h(m/Δ, √Var/Δ) (the full-precision x ~ N(m, Var); ≈ Δ²/6). The variance is that
 ///   of the full-precision x.
-/// - `LpL`: σ_n² + η²q_G + Δ²·E[φ(1−φ)], φ = frac(σ_n·ξ/Δ), i.e. Δ²·h(0, σ_n/Δ): PAPER.md's
+/// - `LpL`: σ_n² + η²q_G + Δ²·E[φ(1−φ)], φ = frac(σ_n·ξ/Δ), i.e. Δ²·h(0, σ_n/Δ): the papers'
 ///   \[L\] form (2η + q)/(2η − η²), generalized to s², σ_g, q_G. It neglects the drift's shift
 ///   of the fractional position and saturation; [`sgld_lp_l_stationary_exact`] has neither
 ///   approximation (they agree to ~10⁻⁴ relative at the paper's settings).
@@ -300,7 +300,7 @@ pub use crate::sampler::sgld::SgldVariant;
 /// let mut p = SgldGaussian::new(2e-3, 0.0, 1.0);
 /// p.grad_noise = 0.1;
 /// let v = sgld_stationary_var(SgldVariant::LpL, &p, 0.125).unwrap();
-/// assert!((v - 1.650).abs() < 5e-4); // PAPER.md, [L] Gaussian
+/// assert!((v - 1.650).abs() < 5e-4); // \[L\]'s Gaussian experiment
 /// ```
 pub fn sgld_stationary_var(variant: SgldVariant, p: &SgldGaussian, delta: f64) -> Result<f64> {
     p.check()?;
@@ -512,7 +512,7 @@ pub fn sgld_lp_l_stationary_exact(p: &SgldGaussian, format: Format) -> Result<La
 }
 
 /// SGHMC on the 1-D Gaussian target N(m, s²) with the exact (Cheng et al. 2018) integrator of
-/// PAPER.md: with e = exp(−γη) and g the gradient,
+/// \[S\]: with e = exp(−γη) and g the gradient,
 /// `v' = e·v − (u/γ)(1−e)·g + ξ^v`, `x' = x + (1/γ)(1−e)·v ∓ (u/γ²)(γη + e − 1)·g + ξ^x`
 /// (− correct, + with `paper_sign`), `g = (x − m)/s² + σ_g·ξ_g` (plus rounding, per variant).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -530,7 +530,7 @@ pub struct SghmcGaussian {
     /// Variance (gradient units², ≥ 0) that Q_G adds to a gradient (see
     /// [`SgldGaussian::grad_quant_var`]). Ignored by `Fp`.
     pub grad_quant_var: f64,
-    /// Use the published `+` sign in the x-update (PAPER.md's sign error).
+    /// Use the published `+` sign in the x-update (\[S\]'s sign error).
     pub paper_sign: bool,
 }
 
@@ -842,7 +842,7 @@ mod tests {
 
     #[test]
     fn sgld_closed_forms() {
-        // PAPER.md [L] Gaussian: η = 2e-3, Δ = 1/8: naive SGLDLP-L 1.650 (3 decimals).
+        // [L]'s Gaussian experiment: η = 2e-3, Δ = 1/8: naive SGLDLP-L 1.650 (3 decimals).
         let mut p = SgldGaussian::new(2e-3, 0.0, 1.0);
         p.grad_noise = 0.1;
         let lpl = sgld_stationary_var(SgldVariant::LpL, &p, 0.125).unwrap();
@@ -887,7 +887,7 @@ mod tests {
     fn sgld_vc_below_v0_stays_exact_and_matches_a_chain() {
         // [L] Gaussian at η = 1e-3, FL = 3: 2η = 0.002 < Δ²/4 = 0.0039, yet the mean x − ηg
         // sits within ~0.01 code of the grid (x on the grid, drift η·x/Δ), so Δ²f(1−f) < 2η
-        // almost always and VC delivers 2η: Var ≈ fp (PAPER.md: "VC and -F match N(0,1)").
+        // almost always and VC delivers 2η: Var ≈ fp ([L]: "VC and -F match N(0,1)").
         let mut p = SgldGaussian::new(1e-3, 0.0, 1.0);
         p.grad_noise = 0.1;
         let d = 0.125;
@@ -1001,7 +1001,7 @@ mod tests {
 
     #[test]
     fn sghmc_paper_numbers() {
-        // PAPER.md: N(0,1), η = 0.09, u = 2, γ = 3, 8-bit FL = 4 (momentum Δ the same).
+        // [S]: N(0,1), η = 0.09, u = 2, γ = 3, 8-bit FL = 4 (momentum Δ the same).
         let d = 1.0 / 16.0;
         let mut p = SghmcGaussian::new(0.09, 2.0, 3.0, 1.0);
         let var_x =
@@ -1020,7 +1020,7 @@ mod tests {
         p.paper_sign = true;
         let ps = var_x(SghmcVariant::Fp, &p);
         assert!((ps - 1.440).abs() < 5e-4, "{ps}");
-        // The noise covariance form agrees with PAPER.md's printed formula.
+        // The noise covariance form agrees with [S]'s printed formula.
         let p = SghmcGaussian::new(0.09, 2.0, 3.0, 1.0);
         let e = p.e();
         let c = p.noise_cov();

@@ -1,6 +1,6 @@
 //! Variance-corrected quantizers: put a value on the grid with a *given* mean and variance.
 //!
-//! [`qvc`] is the paper's Q^vc(μ, v, Δ) (\[S\] Algorithm 2; PAPER.md): the Langevin noise and
+//! [`qvc`] is the paper's Q^vc(μ, v, Δ) (\[S\] Algorithm 2): the Langevin noise and
 //! the rounding error are one random grid value whose variance is the noise variance, instead
 //! of a Gaussian draw followed by an independent rounding (which adds ≈ Δ²/6 per step).
 //! [`qvc_joint`] ("vc-joint") does the same for a pair (x, v) with a 2×2 noise covariance, so
@@ -330,7 +330,7 @@ pub(crate) mod tests {
         assert_eq!(run(), run());
     }
 
-    /// The SGHMC noise covariance of PAPER.md at (η, u, γ) = (0.09, 2, 3).
+    /// The SGHMC noise covariance of \[S\] at (η, u, γ) = (0.09, 2, 3).
     fn sghmc_cov() -> [[f64; 2]; 2] {
         let (eta, u, g) = (0.09f64, 2.0, 3.0);
         let e = (-g * eta).exp();

@@ -242,7 +242,7 @@ fn symmetry_and_wrap_vs_saturate() {
     assert!(diff8 < 1e-12, "{diff8}");
 }
 
-/// The example: [L]'s Gaussian, Q(8, 3), η = 2e-3, σ_g = 0.1: Var 1.650 with exact
+/// The example: \[L\]'s Gaussian, Q(8, 3), η = 2e-3, σ_g = 0.1: Var 1.650 with exact
 /// SR; with sr:4 the mean drifts to −(1 − η)·Δ/32/η (the state rounding's bias −Δ/32 per
 /// step, less the gradient rounding's, which the step multiplies by −η) and W2 ≈ 1.97.
 #[test]

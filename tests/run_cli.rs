@@ -168,7 +168,7 @@ fn bad_configs_exit_2_with_one_line_and_write_nothing() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Without a config, `lpmc run` performs the built-in [S] §4.1 run and writes every output,
+/// Without a config, `lpmc run` performs the built-in \[S\] §4.1 run and writes every output,
 /// with the evaluator's distances in `metrics`.
 #[test]
 fn builtin_run_writes_metrics_and_histogram() {

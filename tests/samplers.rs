@@ -1,4 +1,4 @@
-//! Acceptance tests of the samplers against the closed forms of PAPER.md / `lpmc::theory`.
+//! Acceptance tests of the samplers against the closed forms of `lpmc::theory` (docs/theory.md).
 //!
 //! # Tolerances
 //! Each test runs `C` independent chains and keeps `K` samples per chain spaced `T` steps
@@ -44,7 +44,7 @@ fn corr_factor(r: f64, t: u64) -> f64 {
     1.0 + 2.0 * q / (1.0 - q)
 }
 
-/// [L] Gaussian: N(0,1), Q(8,3), η = 2e-3, σ_g = 0.1. Naive SGLDLP-L inflates the variance
+/// \[L\] Gaussian: N(0,1), Q(8,3), η = 2e-3, σ_g = 0.1. Naive SGLDLP-L inflates the variance
 /// to (2η + q)/(2η − η²) = 1.650; VC gives ≈ 1.008 and LP-F ≈ 1.0.
 ///
 /// The chain is x' = (1 − η)x + noise, r = 1 − η; T = 750 gives r^{2T} = e^{−3}, F ≈ 1.105.
@@ -62,7 +62,7 @@ fn sgld_gaussian_lp_l_vc_lpf() {
         ("lp-f", lpmc::theory::SgldVariant::LpF, 1.0),
     ] {
         let want = sgld_stationary_var(tv, &p, delta).unwrap();
-        // The closed forms reproduce PAPER.md's numbers (LP-F: Var of the f64 x, 1 + O(η)).
+        // The closed forms reproduce [S]'s and [L]'s numbers (LP-F: Var of the f64 x, 1 + O(η)).
         assert!(
             (want - paper).abs() < 0.01,
             "{variant}: theory {want} vs {paper}"
@@ -83,7 +83,7 @@ fn sgld_gaussian_lp_l_vc_lpf() {
     }
 }
 
-/// [S] Gaussian: N(0,1), η = 0.09, u = 2, γ = 3, Q(8,4). Stationary Var x from the discrete
+/// \[S\] Gaussian: N(0,1), η = 0.09, u = 2, γ = 3, Q(8,4). Stationary Var x from the discrete
 /// Lyapunov equation: 1.031 (fp), 1.440 (paper_sign), 0.824 (paper VC), and vc-joint keeps
 /// the x–v covariance so it matches fp's 1.031.
 ///
@@ -134,7 +134,7 @@ fn sghmc_gaussian_variants() {
 }
 
 /// The integer datapath converges to the float one as the coefficient, noise and accumulator
-/// bits grow: SGHMCLP-L on N(0,1) at [S]'s settings, coef and noise in Q(k+4, k), accum in
+/// bits grow: SGHMCLP-L on N(0,1) at \[S\]'s settings, coef and noise in Q(k+4, k), accum in
 /// Q(2k+8, 2k) (exact products: 2k ≥ FL_coef + max(FL_grad, FL_noise, FL_param)).
 ///
 /// At k = 3 the coefficient (u/γ²)(γη+e−1) ≈ 0.0074 rounds to 0 and e^{−γη} to 0.75, a
@@ -175,7 +175,7 @@ fn integer_datapath_converges_to_float() {
     assert!(errs[0] > errs[1] && errs[0] > errs[2], "{errs:?}");
 }
 
-/// The naive SGLDLP-L closed form at two more (η, FL) pairs than [L]'s: (5e−3, 3) and
+/// The naive SGLDLP-L closed form at two more (η, FL) pairs than \[L\]'s: (5e−3, 3) and
 /// (2e−3, 4). r = 1 − η; T chosen with r^{2T} ≤ e^{−3} (F ≤ 1.105), burn-in ≥ 5/η.
 #[test]
 fn sgld_lp_l_closed_form_at_more_settings() {

@@ -5,7 +5,7 @@
 //! Inputs come in three kinds, as in the samplers: a point (an `f64`, or an integer code with
 //! extra fraction bits), and a Gaussian in code units (the float datapath's pre-rounding value
 //! `mean + sd·z`). Every probability is taken from the engine's own definitions:
-//! [`Rounding::p_up_f64`] / [`Rounding::p_up_code`] for P(up), [`Overflow::apply`] for the
+//! [`Rounding::p_up_f64`] / [`Rounding::p_up_code`] for P(up), [`Overflow::apply`](lpmc_kernels::Overflow::apply) for the
 //! overflow rule, [`lpmc_kernels::rules::vc::qvc_code`]'s categorical law for Q^vc.
 
 use crate::format::Format;

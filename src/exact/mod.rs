@@ -27,7 +27,7 @@
 //!     "sampler": {"sgld": {"variant": "lp-l", "eta": 0.002}},
 //!     "format": {"wl": 8, "fl": 3}, "grad_noise": 0.1}"#).unwrap();
 //! let s = solve(&c, &Limits::default()).unwrap();
-//! assert!((s.metrics.var[0] - 1.650).abs() < 1e-3); // [L]'s Gaussian, naive SGLDLP-L
+//! assert!((s.metrics.var[0] - 1.650).abs() < 1e-3); // \[L\]'s Gaussian, naive SGLDLP-L
 //! ```
 
 pub mod build;

@@ -9,7 +9,7 @@
 //!   ratio is the multi-chain scaling);
 //! - `sgld-vc-l` and `sghmc-vc-l`: the fused `vc-l` kernels (integer mean, Q^vc in `f64`)
 //!   on the same setting, against the array-code Q^vc;
-//! - `[L] 1 chain`: `lpmc run`'s chain runner on the \[L\] Gaussian experiment (SGLD `lp-l`,
+//! - `\[L\] 1 chain`: `lpmc run`'s chain runner on the \[L\] Gaussian experiment (SGLD `lp-l`,
 //!   Q(8,3), 1-D, 1e7 steps, every sample kept), chain-steps/s and seconds;
 //! - `chains 1-D sghmc`: the runner on 1e4 chains × 1e5 steps of 1-D SGHMC `lp-l` (full mode
 //!   only; `--quick` runs 1e3 × 1e4 and says so).

@@ -214,7 +214,7 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     rep.csv.push("fig1-variance.csv".into());
 
     rep.paper.push(
-        "At η = 2e-3, Δ = 1/8: naive SGLDLP-L stationary variance 1.650 (closed form; simulated 1.657); VC 1.008, -F 0.997 (PAPER.md, [L]).".into(),
+        "At η = 2e-3, Δ = 1/8: naive SGLDLP-L stationary variance 1.650 (closed form; simulated 1.657); VC 1.008, -F 0.997 ([L]).".into(),
     );
     rep.paper.push(
         "Naive SGLDLP-L inflates the variance as η shrinks (≈ Δ/√(πη), slope −½ in log–log); VC and -F match N(0, 1).".into(),

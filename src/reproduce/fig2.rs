@@ -196,7 +196,7 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
         "Histograms: SGHMCLP-F and VC SGHMCLP-L follow the target closely, naive SGHMCLP-L is close, SGLDLP-L is over-dispersed; SGHMC beats SGLD at equal precision ([S] §4.1, Fig. 1–2).".into(),
     );
     rep.paper.push(
-        "Closed forms (PAPER.md, docs/theory.md §5) on N(0, 1) at η = 0.09, u = 2, γ = 3: Var x = 1.031 (correct sign), 1.440 with the published sign, 0.824 for the paper's VC (vc-l); vc-joint keeps 1.031.".into(),
+        "Closed forms (docs/theory.md §5) on N(0, 1) at η = 0.09, u = 2, γ = 3: Var x = 1.031 (correct sign), 1.440 with the published sign, 0.824 for the paper's VC (vc-l); vc-joint keeps 1.031.".into(),
     );
 
     for (tname, ms) in &all {

@@ -16,7 +16,7 @@ use crate::target::TargetConfig;
 use crate::theory::{sghmc_stationary_cov, sgld_stationary_var, SghmcGaussian, SgldGaussian};
 
 /// A variant of the bias sweep: label, sampler kind, and the bound's exponent of Δ on the
-/// Gaussian (strongly log-concave) and on the mixture (non-log-concave), PAPER.md's table.
+/// Gaussian (strongly log-concave) and on the mixture (non-log-concave), \[S\]'s table of bounds.
 struct V {
     label: &'static str,
     hmc: Option<SghmcVariant>,
@@ -270,7 +270,7 @@ pub fn run(ctx: &Ctx) -> Result<FigureReport> {
     )?;
     rep.csv.push("fig5-bias.csv".into());
     rep.paper.push(
-        "Bias bounds in Δ (PAPER.md): strongly log-concave -F Õ(ε + Δ), -L Õ(ε + Δ/ε), VC Õ(ε + √Δ); non-log-concave every variant √Δ (SGHMCLP-F (Δ²d + σ²)^¼). These are upper bounds: a measured slope at least as steep is consistent with them.".into(),
+        "Bias bounds in Δ ([S], [L]): strongly log-concave -F Õ(ε + Δ), -L Õ(ε + Δ/ε), VC Õ(ε + √Δ); non-log-concave every variant √Δ (SGHMCLP-F (Δ²d + σ²)^¼). These are upper bounds: a measured slope at least as steep is consistent with them.".into(),
     );
     rep.paper.push(
         "Iterations to ε in W2 (non-log-concave): SGHMC Õ(ε⁻²), SGLD Õ(ε⁻⁴): SGHMC needs fewer."

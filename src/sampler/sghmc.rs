@@ -285,7 +285,7 @@ impl Sampler for Sghmc {
 mod tests {
     use super::*;
 
-    /// The constants at η = 0.09, u = 2, γ = 3 against the closed forms of PAPER.md.
+    /// The constants at η = 0.09, u = 2, γ = 3 against the closed forms of \[S\] (docs/theory.md §5).
     #[test]
     fn coefficients() {
         let k = Coefs::new(0.09, 2.0, 3.0, false);

@@ -2,7 +2,7 @@
 //! stores, draws and computes per step, and a weighted total. The derivation from the update
 //! rules is in `docs/cost-model.md`.
 //!
-//! Counts are per dimension and per step (one "dim-step"), for the datapath of DESIGN.md §4:
+//! Counts are per dimension and per step (one "dim-step"), for the integer datapath (docs/config.md, `datapath`):
 //!
 //! - **state bits**: the stored chain state — x (and v for SGHMC) in `param`/`momentum`
 //!   (`-L`, VC; VC momentum `WL + 2` with `vc_wide_momentum`), in `accum` (`-F` on the integer

@@ -1,4 +1,4 @@
-//! The mixture posterior of the \[S\] repository's script (PAPER.md, "The repo's script").
+//! The mixture posterior of the \[S\] repository's script (\[S\]'s published code, its sampling script).
 //!
 //! Likelihood `p(x | θ) = ½N(x; θ, ¼) + ½N(x; −θ, ¼)`, no prior, and the script's potential
 //! is the *mean* negative log-likelihood over its batch:
