@@ -460,41 +460,14 @@ pub fn sgld_lp_l_stationary_exact(p: &SgldGaussian, format: Format) -> Result<La
         }
     }
     // GTH state reduction from the last state down.
-    let at = |i: usize, j: usize| i * width + j + band - i;
-    for k in (1..n).rev() {
-        let j0 = k.saturating_sub(band);
-        let s: f64 = (j0..k).map(|j| a[at(k, j)]).sum();
-        if s <= 1e-300 {
-            return Err(Error::Config(format!(
-                "the exact SGLDLP-L chain is numerically reducible at code {} (eta = {}, noise sd {} codes): the noise is negligible against the drift",
-                k as i64 + kmin,
-                p.eta,
-                t
-            )));
-        }
-        for i in j0..k {
-            a[at(i, k)] /= s;
-        }
-        for i in j0..k {
-            let aik = a[at(i, k)];
-            if aik == 0.0 {
-                continue;
-            }
-            for j in j0..k {
-                a[at(i, j)] += aik * a[at(k, j)];
-            }
-        }
-    }
-    let mut pi = vec![0.0f64; n];
-    pi[0] = 1.0;
-    for k in 1..n {
-        let i0 = k.saturating_sub(band);
-        pi[k] = (i0..k).map(|i| pi[i] * a[at(i, k)]).sum();
-    }
-    let total: f64 = pi.iter().sum();
-    for x in &mut pi {
-        *x /= total;
-    }
+    let pi = crate::exact::chain::gth_banded(&mut a, n, band).map_err(|k| {
+        Error::Config(format!(
+            "the exact SGLDLP-L chain is numerically reducible at code {} (eta = {}, noise sd {} codes): the noise is negligible against the drift",
+            k as i64 + kmin,
+            p.eta,
+            t
+        ))
+    })?;
     let value = |i: usize| (i as i64 + kmin) as f64 * delta;
     let mean: f64 = pi.iter().enumerate().map(|(i, w)| w * value(i)).sum();
     let var: f64 = pi

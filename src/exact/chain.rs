@@ -281,36 +281,11 @@ impl Chain {
                 a[at(i, j)] += p;
             }
         }
-        for k in (1..n).rev() {
-            let j0 = k.saturating_sub(band);
-            let s: f64 = (j0..k).map(|j| a[at(k, j)]).sum();
-            if s <= 1e-300 {
-                return Err(Error::Config(format!(
-                    "the exact chain is reducible: state {k} of {n} has no transition to a lower state (the noise is negligible against the drift, or a deterministic rounding traps the chain); no unique stationary law"
-                )));
-            }
-            for i in j0..k {
-                a[at(i, k)] /= s;
-            }
-            for i in j0..k {
-                let aik = a[at(i, k)];
-                if aik == 0.0 {
-                    continue;
-                }
-                for j in j0..k {
-                    a[at(i, j)] += aik * a[at(k, j)];
-                }
-            }
-        }
-        let mut pi = vec![0.0f64; n];
-        pi[0] = 1.0;
-        for k in 1..n {
-            let i0 = k.saturating_sub(band);
-            pi[k] = (i0..k).map(|i| pi[i] * a[at(i, k)]).sum();
-        }
-        let total: f64 = pi.iter().sum();
-        pi.iter_mut().for_each(|x| *x /= total);
-        Ok(pi)
+        gth_banded(&mut a, n, band).map_err(|k| {
+            Error::Config(format!(
+                "the exact chain is reducible: state {k} of {n} has no transition to a lower state (the noise is negligible against the drift, or a deterministic rounding traps the chain); no unique stationary law"
+            ))
+        })
     }
 
     /// Restarted GMRES(m) on `(I − Pᵀ)x = 0` from the uniform law (after five power steps):
@@ -700,6 +675,48 @@ pub fn hessenberg_eigenvalues(mut a: Vec<Vec<f64>>) -> Vec<(f64, f64)> {
         }
     }
     wr.into_iter().zip(wi).collect()
+}
+
+/// The stationary law of an `n`-state chain whose transition matrix is banded (`P[i][j] = 0`
+/// for `|i − j| > band`), stored row by row as `a[i·(2·band + 1) + j + band − i]`, by the
+/// Grassmann–Taksar–Heyman state reduction (from the last state down: no subtractions, so it
+/// stays accurate for slowly mixing chains), then back substitution; `a` is overwritten.
+/// `Err(k)` when state `k` has no transition to a lower state (the chain is reducible).
+pub(crate) fn gth_banded(
+    a: &mut [f64],
+    n: usize,
+    band: usize,
+) -> std::result::Result<Vec<f64>, usize> {
+    let width = 2 * band + 1;
+    let at = |i: usize, j: usize| i * width + j + band - i;
+    for k in (1..n).rev() {
+        let j0 = k.saturating_sub(band);
+        let s: f64 = (j0..k).map(|j| a[at(k, j)]).sum();
+        if s <= 1e-300 {
+            return Err(k);
+        }
+        for i in j0..k {
+            a[at(i, k)] /= s;
+        }
+        for i in j0..k {
+            let aik = a[at(i, k)];
+            if aik == 0.0 {
+                continue;
+            }
+            for j in j0..k {
+                a[at(i, j)] += aik * a[at(k, j)];
+            }
+        }
+    }
+    let mut pi = vec![0.0f64; n];
+    pi[0] = 1.0;
+    for k in 1..n {
+        let i0 = k.saturating_sub(band);
+        pi[k] = (i0..k).map(|i| pi[i] * a[at(i, k)]).sum();
+    }
+    let total: f64 = pi.iter().sum();
+    pi.iter_mut().for_each(|x| *x /= total);
+    Ok(pi)
 }
 
 #[cfg(test)]
