@@ -148,7 +148,7 @@ fn terms(config: &RunConfig, shape: &Shape, rows: u64, threads: usize) -> Vec<(u
             "the target's size (`n`, `dim` or the dimension of `mean`)".to_string(),
         ),
         (
-            if d > 1 { 64 * d * d } else { 0 },
+            if d > 1 { (64 * d).saturating_mul(d) } else { 0 },
             format!("the dimension ({})", shape.d),
         ),
         (active, "--threads".to_string()),
@@ -312,9 +312,13 @@ pub fn set_process_limit(limit: Option<u64>) {
 pub fn target_bytes(config: &RunConfig) -> u64 {
     let d = config_dim(config) as u128;
     let b: u128 = match &config.target {
-        TargetConfig::Gaussian(g) if g.cov.is_some() => 32 * d * d,
+        // Saturating: the counts come from the config unchecked (up to usize::MAX each).
+        TargetConfig::Gaussian(g) if g.cov.is_some() => (32 * d).saturating_mul(d),
         TargetConfig::Regression(r) => {
-            8 * r.n as u128 * r.dim as u128 + 40 * (r.dim as u128).pow(2)
+            let (n, dim) = (r.n as u128, r.dim as u128);
+            (8 * n)
+                .saturating_mul(dim)
+                .saturating_add((40 * dim).saturating_mul(dim))
         }
         TargetConfig::Posterior(p) => 8 * p.n as u128 + (1 << 20),
         _ => 32 * d,
