@@ -293,6 +293,37 @@ struct VectorStream {
     stream: u64,
 }
 
+/// The output side of a rounding unit (`requantize`, `quantize`): format, rounding, overflow
+/// rule and the source of its random bits.
+#[derive(clap::Args)]
+struct RoundingUnit {
+    /// Output word length (2..=64).
+    #[arg(long, default_value_t = 8)]
+    wl: i64,
+    /// Output fraction length (0..=62).
+    #[arg(long, default_value_t = 4)]
+    fl: i64,
+    /// nearest-even, nearest-away, floor, toward-zero, sr, sr:R or src:R (R in 0..=32).
+    #[arg(long, default_value = "sr:8")]
+    rounding: String,
+    /// Overflow rule: saturate or wrap.
+    #[arg(long, default_value = "saturate")]
+    overflow: String,
+    /// Random-bit source: xoshiro, lfsr, lfsr:WIDTH or lfsr:WIDTH:0xTAPS.
+    #[arg(long, default_value = "xoshiro")]
+    source: String,
+}
+
+impl RoundingUnit {
+    /// The parsed output format (with its overflow rule) and rounding.
+    fn parse(&self) -> Result<(Format, Rounding), Error> {
+        Ok((
+            Format::from_i64(self.wl, self.fl)?.with_overflow(self.overflow.parse::<Overflow>()?),
+            self.rounding.parse::<Rounding>()?,
+        ))
+    }
+}
+
 #[derive(Subcommand)]
 enum VectorsCmd {
     /// A rounding unit on integer input: columns in, bits, out, overflow.
@@ -306,27 +337,14 @@ enum VectorsCmd {
         /// Input fraction length (0..=62).
         #[arg(long, default_value_t = 8)]
         in_fl: i64,
-        /// Output word length (2..=64).
-        #[arg(long, default_value_t = 8)]
-        wl: i64,
-        /// Output fraction length (0..=62).
-        #[arg(long, default_value_t = 4)]
-        fl: i64,
-        /// nearest-even, nearest-away, floor, toward-zero, sr, sr:R or src:R (R in 0..=32).
-        #[arg(long, default_value = "sr:8")]
-        rounding: String,
-        /// Overflow rule: saturate or wrap.
-        #[arg(long, default_value = "saturate")]
-        overflow: String,
+        #[command(flatten)]
+        unit: RoundingUnit,
         /// Random codes after the edge cases (default 1000).
         #[arg(long)]
         n: Option<usize>,
         /// A file of input codes instead of the generated ones.
         #[arg(long)]
         inputs: Option<std::path::PathBuf>,
-        /// Random-bit source: xoshiro, lfsr, lfsr:WIDTH or lfsr:WIDTH:0xTAPS.
-        #[arg(long, default_value = "xoshiro")]
-        source: String,
         #[command(flatten)]
         stream: VectorStream,
         #[command(flatten)]
@@ -339,27 +357,14 @@ enum VectorsCmd {
     /// ±inf, NaN, then --n random values; or the values of --inputs FILE (one per line:
     /// decimal, inf, NaN or a 0x bit pattern).
     Quantize {
-        /// Output word length (2..=64).
-        #[arg(long, default_value_t = 8)]
-        wl: i64,
-        /// Output fraction length (0..=62).
-        #[arg(long, default_value_t = 4)]
-        fl: i64,
-        /// nearest-even, nearest-away, floor, toward-zero, sr, sr:R or src:R (R in 0..=32).
-        #[arg(long, default_value = "sr:8")]
-        rounding: String,
-        /// Overflow rule: saturate or wrap.
-        #[arg(long, default_value = "saturate")]
-        overflow: String,
+        #[command(flatten)]
+        unit: RoundingUnit,
         /// Random values after the edge cases (default 1000).
         #[arg(long)]
         n: Option<usize>,
         /// A file of input values instead of the generated ones.
         #[arg(long)]
         inputs: Option<std::path::PathBuf>,
-        /// Random-bit source: xoshiro, lfsr, lfsr:WIDTH or lfsr:WIDTH:0xTAPS.
-        #[arg(long, default_value = "xoshiro")]
-        source: String,
         #[command(flatten)]
         stream: VectorStream,
         #[command(flatten)]
@@ -426,45 +431,40 @@ fn vector_kind(cmd: VectorsCmd) -> Result<(VectorKind, std::path::PathBuf), Erro
         VectorsCmd::Requantize {
             in_wl,
             in_fl,
-            wl,
-            fl,
-            rounding,
-            overflow,
+            unit,
             n,
             inputs,
-            source,
             stream,
             out,
         } => {
+            let input = Format::from_i64(in_wl, in_fl)?;
+            let (output, rounding) = unit.parse()?;
             let s = RequantizeSettings {
-                input: Format::from_i64(in_wl, in_fl)?,
-                output: Format::from_i64(wl, fl)?.with_overflow(overflow.parse::<Overflow>()?),
-                rounding: rounding.parse::<Rounding>()?,
+                input,
+                output,
+                rounding,
                 n,
                 inputs: inputs.as_deref().map(read_codes).transpose()?,
-                source: source.parse::<Source>()?,
+                source: unit.source.parse::<Source>()?,
                 seed: stream.seed,
                 stream: stream.stream,
             };
             (VectorKind::Requantize(s), out.out)
         }
         VectorsCmd::Quantize {
-            wl,
-            fl,
-            rounding,
-            overflow,
+            unit,
             n,
             inputs,
-            source,
             stream,
             out,
         } => {
+            let (output, rounding) = unit.parse()?;
             let s = QuantizeSettings {
-                output: Format::from_i64(wl, fl)?.with_overflow(overflow.parse::<Overflow>()?),
-                rounding: rounding.parse::<Rounding>()?,
+                output,
+                rounding,
                 n,
                 inputs: inputs.as_deref().map(read_values).transpose()?,
-                source: source.parse::<Source>()?,
+                source: unit.source.parse::<Source>()?,
                 seed: stream.seed,
                 stream: stream.stream,
             };

@@ -411,7 +411,7 @@ fn put(row: &mut RowAcc, law: &Coded, w: f64, idx: impl Fn(i64) -> usize) {
     }
 }
 
-/// Gauss–Legendre nodes and weights on [−1, 1].
+/// Gauss–Legendre nodes and weights on [−1, 1] (Newton on P_n from Chebyshev guesses).
 pub fn gauss_legendre(n: usize) -> (Vec<f64>, Vec<f64>) {
     let mut xs = vec![0.0; n];
     let mut ws = vec![0.0; n];

@@ -47,32 +47,7 @@ pub(crate) fn check_samples(what: &str, xs: &[f64]) -> Result<()> {
 /// Test-only numerical quadrature, independent of the closed forms it checks.
 #[cfg(test)]
 pub(crate) mod quad {
-    /// Gauss–Legendre nodes and weights on [−1, 1] (Newton on P_n from Chebyshev guesses).
-    pub fn gauss_legendre(n: usize) -> (Vec<f64>, Vec<f64>) {
-        let mut xs = vec![0.0; n];
-        let mut ws = vec![0.0; n];
-        for i in 0..n {
-            let mut x = (std::f64::consts::PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
-            let mut dp = 0.0;
-            for _ in 0..100 {
-                let (mut p0, mut p1) = (1.0, x);
-                for k in 2..=n {
-                    let p2 = ((2 * k - 1) as f64 * x * p1 - (k - 1) as f64 * p0) / k as f64;
-                    p0 = p1;
-                    p1 = p2;
-                }
-                dp = n as f64 * (x * p1 - p0) / (x * x - 1.0);
-                let dx = p1 / dp;
-                x -= dx;
-                if dx.abs() < 1e-16 {
-                    break;
-                }
-            }
-            xs[i] = x;
-            ws[i] = 2.0 / ((1.0 - x * x) * dp * dp);
-        }
-        (xs, ws)
-    }
+    pub use crate::exact::build::gauss_legendre;
 
     /// ∫_a^b f by `panels` panels of 20-point Gauss–Legendre.
     pub fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64, panels: usize) -> f64 {
