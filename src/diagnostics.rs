@@ -529,9 +529,9 @@ pub fn after_chains(config: &RunConfig, target: &dyn Target, out: &ChainsOutput)
             ));
         }
     }
-    let cov = target.cov();
+    let tvar = target.var();
     let frozen: Vec<usize> = (0..d)
-        .filter(|&i| out.kept > 1 && out.var[i] == 0.0 && cov[i * d + i] > 0.0)
+        .filter(|&i| out.kept > 1 && out.var[i] == 0.0 && tvar[i] > 0.0)
         .collect();
     if let Some(&i) = frozen.first() {
         w.push(Warning::new(
@@ -540,7 +540,7 @@ pub fn after_chains(config: &RunConfig, target: &dyn Target, out: &ChainsOutput)
                 "every kept sample of dimension {i} is {} ({} of {d} dimensions have variance 0, the target's is {}): the chains never moved; look for a coefficient that rounds to 0 or a state format too coarse for the step",
                 num(out.mean[i]),
                 frozen.len(),
-                num(cov[i * d + i])
+                num(tvar[i])
             ),
             json!({"dimensions": frozen, "value": out.mean[i]}),
         ));

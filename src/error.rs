@@ -49,6 +49,13 @@ pub enum Error {
     /// Warnings under `--strict`: the CLI exits with code 3 instead of 2.
     #[error("{0}")]
     Strict(String),
+    /// A data set that is missing, truncated, corrupt or cannot be fetched (the message names
+    /// the command that fetches it).
+    #[error("{0}")]
+    Data(String),
+    /// The run was stopped before it finished (Ctrl-C in the Python module).
+    #[error("interrupted: the run was stopped before it finished; nothing was written")]
+    Interrupted,
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

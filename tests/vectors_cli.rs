@@ -405,3 +405,325 @@ fn bad_input_is_one_error_line_and_no_files() {
     let _ = std::fs::remove_file(codes);
     let _ = std::fs::remove_file(big);
 }
+
+/// Configs of the step kinds beyond `hw/configs/`: `lp-f` (state in the accumulator), the
+/// LFSR source, several chains on two threads (chain 0 must not depend on them), and
+/// dimensions that take the lockstep driver and the chain driver.
+const EXTRA_STEP_CONFIGS: [(&str, &str); 5] = [
+    (
+        "sgld-lpf",
+        r#"{"target": {"gaussian": {"mean": [0.5, -1.0], "var": [1.0, 2.0]}}, "format": {"wl": 8, "fl": 5},
+            "rounding": "sr:5", "chains": 3, "steps": 120, "burn_in": 0, "thin": 1, "seed": 4,
+            "sampler": {"sgld": {"variant": "lp-f", "eta": 0.05}}, "datapath": "integer", "noise_gen": "clt:4:8"}"#,
+    ),
+    (
+        "sghmc-lpf-lfsr",
+        r#"{"target": {"gaussian": {"mean": [0.25], "var": [0.5]}}, "format": {"wl": 8, "fl": 4},
+            "rounding": "src:4", "chains": 2, "steps": 120, "burn_in": 0, "thin": 1, "seed": 6, "source": "lfsr:32",
+            "sampler": {"sghmc": {"variant": "lp-f", "eta": 0.1, "u": 2.0, "gamma": 2.0}}, "datapath": "integer", "noise_gen": "table:6"}"#,
+    ),
+    (
+        "sgld-chains-d5",
+        r#"{"target": {"gaussian": {"mean": [0.0, 0.5, 1.0, -0.5, 2.0], "var": [1.0, 1.0, 0.5, 2.0, 0.25]}},
+            "format": {"wl": 8, "fl": 4}, "rounding": "sr", "chains": 9, "steps": 60, "burn_in": 0, "thin": 1,
+            "seed": 13, "sampler": {"sgld": {"variant": "lp-l", "eta": 0.1}}, "datapath": "integer", "noise_gen": "clt:2:6"}"#,
+    ),
+    (
+        "sghmc-chains-d64",
+        r#"{"target": {"gaussian": {"mean": [0.5], "var": [1.0]}}, "x0": [1.0],
+            "format": {"wl": 10, "fl": 6}, "rounding": "sr:7", "chains": 5, "steps": 40, "burn_in": 0, "thin": 1,
+            "seed": 17, "sampler": {"sghmc": {"variant": "lp-l", "eta": 0.05, "u": 1.0, "gamma": 2.0}}, "datapath": "integer"}"#,
+    ),
+    (
+        "sgld-d300",
+        r#"{"target": {"gaussian": {"mean": MEANS, "var": VARS}},
+            "format": {"wl": 8, "fl": 5}, "rounding": "sr:8", "chains": 1, "steps": 20, "burn_in": 0, "thin": 1,
+            "seed": 19, "sampler": {"sgld": {"variant": "lp-l", "eta": 0.02}}, "datapath": "integer", "noise_gen": "clt:4:8"}"#,
+    ),
+];
+
+/// `(word, bit)` of field `f` of a region whose first field is at `(word, bit)`, fields of
+/// `width` bits: the packing rule of `vectors.json` restated (a field that does not fit the
+/// rest of a word starts the next one).
+fn field_at(word: usize, bit: u32, width: u32, f: usize) -> (usize, u32) {
+    let first = ((64 - bit) / width) as usize;
+    if f < first {
+        (word, bit + f as u32 * width)
+    } else {
+        let per = (64 / width) as usize;
+        let g = f - first;
+        (word + 1 + g / per, (g % per) as u32 * width)
+    }
+}
+
+/// Step vectors are chain 0 of `lpmc run` on the same config: `x_out` of step k is row k of
+/// chain 0 in `samples.csv` (burn-in 0, thin 1), each step starts from the last one's
+/// output, and the rounding fields are where `parameters.layout` says in `words.csv`.
+#[test]
+fn step_vectors_are_chain_0_of_the_run() {
+    let hw = Path::new(env!("CARGO_MANIFEST_DIR")).join("hw/configs");
+    let mut configs: Vec<(String, String)> = std::fs::read_dir(&hw)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    assert!(configs.len() >= 8, "hw/configs holds the lane matrix");
+    // 300 coordinates (the chain driver's layout).
+    let (means, vars) = (vec![0.5; 300], vec![2.0; 300]);
+    configs.extend(EXTRA_STEP_CONFIGS.iter().map(|(n, t)| {
+        let t = t
+            .replace("MEANS", &serde_json::to_string(&means).unwrap())
+            .replace("VARS", &serde_json::to_string(&vars).unwrap());
+        (n.to_string(), t)
+    }));
+    for (name, text) in &configs {
+        let d = tmp(&format!("step-{name}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let cfg_path = d.join("config.json");
+        std::fs::write(&cfg_path, text).unwrap();
+        let config = lpmc::experiment::config::RunConfig::load(&cfg_path).unwrap();
+        let kind = if name.starts_with("sgld") {
+            "sgld-step"
+        } else {
+            "sghmc-step"
+        };
+        let run = lpmc(&[
+            "run",
+            cfg_path.to_str().unwrap(),
+            "--out",
+            d.join("run").to_str().unwrap(),
+            "--threads",
+            "2",
+        ]);
+        assert!(
+            run.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let out = lpmc(&[
+            "vectors",
+            kind,
+            "--config",
+            cfg_path.to_str().unwrap(),
+            "--steps",
+            &config.steps.to_string(),
+            "--out",
+            d.join("vec").to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let meta: serde_json::Value =
+            serde_json::from_str(&read(&d.join("vec"), "vectors.json")).unwrap();
+        let dim = meta["parameters"]["dimension"].as_u64().unwrap() as usize;
+        let fl = meta["parameters"]["formats"]["x"]["fl"].as_u64().unwrap() as i32;
+        let table = |file: &str| -> Vec<std::collections::HashMap<String, String>> {
+            let text = read(&d.join("vec"), file);
+            let mut lines = text.lines();
+            let head: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+            lines
+                .map(|l| {
+                    head.iter()
+                        .cloned()
+                        .zip(l.split(',').map(String::from))
+                        .collect()
+                })
+                .collect()
+        };
+        let rows = table("vectors.csv");
+        assert_eq!(rows.len(), config.steps as usize * dim, "{name}");
+        let num = |r: &std::collections::HashMap<String, String>, c: &str| -> i128 {
+            r[c].parse()
+                .unwrap_or_else(|_| panic!("{name}: column {c}"))
+        };
+        // The run's chain 0, row k = the state after step k + 1.
+        let samples = read(&d.join("run"), "samples.csv");
+        let chain0: Vec<Vec<f64>> = samples
+            .lines()
+            .skip(1)
+            .filter(|l| l.starts_with("0,"))
+            .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
+            .collect();
+        assert_eq!(
+            chain0.len(),
+            config.steps as usize,
+            "{name}: rows of chain 0"
+        );
+        for (k, sample) in chain0.iter().enumerate() {
+            for (i, &v) in sample.iter().enumerate() {
+                let r = &rows[k * dim + i];
+                assert_eq!((num(r, "step"), num(r, "i")), (k as i128, i as i128));
+                let code = num(r, "x_out");
+                assert_eq!(
+                    code as f64 * 2f64.powi(-fl),
+                    v,
+                    "{name}: step {k} coordinate {i}"
+                );
+                if k > 0 {
+                    let prev = &rows[(k - 1) * dim + i];
+                    assert_eq!(num(r, "x_in"), num(prev, "x_out"), "{name}: x fed back");
+                    if kind == "sghmc-step" {
+                        assert_eq!(num(r, "v_in"), num(prev, "v_out"), "{name}: v fed back");
+                    }
+                }
+            }
+        }
+        // The rounding fields are the layout's fields of each step's words.
+        let words = table("words.csv");
+        let per_step = meta["parameters"]["words_per_step"].as_u64().unwrap() as usize;
+        assert_eq!(words.len(), per_step * config.steps as usize, "{name}");
+        let word = |t: usize, j: usize| -> u64 { words[t * per_step + j]["word"].parse().unwrap() };
+        let mut checked = 0;
+        for region in meta["parameters"]["layout"].as_array().unwrap() {
+            let col = match region["region"].as_str().unwrap() {
+                "round_grad" => "rand_grad",
+                "round_x" => "rand_x",
+                "round_v" => "rand_v",
+                "round_pre" => "rand_pre",
+                _ => continue,
+            };
+            let (w0, b0, width) = (
+                region["word"].as_u64().unwrap() as usize,
+                region["bit"].as_u64().unwrap() as u32,
+                region["width"].as_u64().unwrap() as u32,
+            );
+            for r in &rows {
+                let (t, i) = (num(r, "step") as usize, num(r, "i") as usize);
+                let (w, b) = field_at(w0, b0, width, i);
+                let mask = if width == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << width) - 1
+                };
+                assert_eq!(
+                    num(r, col) as u64,
+                    (word(t, w) >> b) & mask,
+                    "{name}: {col}"
+                );
+            }
+            checked += 1;
+        }
+        let rounding = meta["parameters"]["rounding"].as_str().unwrap();
+        let deterministic = !rounding.starts_with("sr") && !rounding.starts_with("src");
+        assert!(
+            deterministic || checked > 0,
+            "{name}: no rounding field checked"
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+/// Bad input of the step kinds: one `error:` line, exit 2, no files.
+#[test]
+fn step_kinds_refuse_runs_they_cannot_record() {
+    let d = tmp("step-bad");
+    let base = |sampler: &str, datapath: &str| {
+        format!(
+            r#"{{"target": {{"gaussian": {{"mean": [0.5], "var": [1.0]}}}}, "format": {{"wl": 8, "fl": 4}},
+                "rounding": "sr:4", "chains": 1, "steps": 10, "burn_in": 0, "seed": 1,
+                "sampler": {sampler}, "datapath": "{datapath}"}}"#
+        )
+    };
+    let files = [
+        (
+            "float",
+            base(r#"{"sgld": {"variant": "lp-l", "eta": 0.1}}"#, "float"),
+        ),
+        (
+            "hmc",
+            base(r#"{"sghmc": {"variant": "lp-l", "eta": 0.1}}"#, "integer"),
+        ),
+        (
+            "vc",
+            base(r#"{"sgld": {"variant": "vc-l", "eta": 0.1}}"#, "integer"),
+        ),
+        (
+            "ok",
+            base(r#"{"sgld": {"variant": "lp-l", "eta": 0.1}}"#, "integer"),
+        ),
+        (
+            "inexact",
+            base(r#"{"sgld": {"variant": "lp-l", "eta": 0.1}}"#, "integer")
+                .replace(r#""var": [1.0]"#, r#""var": [3.0]"#),
+        ),
+        ("broken", "{\"target\": ".to_string()),
+    ];
+    let path = |n: &str| d.with_extension(format!("{n}.json"));
+    for (n, text) in &files {
+        std::fs::write(path(n), text).unwrap();
+    }
+    let p = |n: &str| path(n).to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["sgld-step".into(), "--config".into(), p("float")],
+            "\"datapath\": \"integer\"",
+        ),
+        (
+            vec!["sgld-step".into(), "--config".into(), p("inexact")],
+            "exactly coef codes",
+        ),
+        (
+            vec!["sgld-step".into(), "--config".into(), p("hmc")],
+            "lpmc vectors sghmc-step",
+        ),
+        (
+            vec!["sgld-step".into(), "--config".into(), p("vc")],
+            "lp-l and lp-f",
+        ),
+        (
+            vec![
+                "sgld-step".into(),
+                "--config".into(),
+                p("ok"),
+                "--steps".into(),
+                "0".into(),
+            ],
+            "--steps",
+        ),
+        (
+            vec![
+                "sgld-step".into(),
+                "--config".into(),
+                p("ok"),
+                "--steps".into(),
+                "20000000".into(),
+            ],
+            "1..=10000000",
+        ),
+        (
+            vec!["sgld-step".into(), "--config".into(), p("broken")],
+            "broken",
+        ),
+        (
+            vec!["sgld-step".into(), "--config".into(), p("missing")],
+            "missing",
+        ),
+        (vec!["sghmc-step".into()], "--config"),
+    ];
+    let dir = d.to_str().unwrap().to_string();
+    for (args, needle) in cases {
+        let mut a: Vec<&str> = vec!["vectors"];
+        a.extend(args.iter().map(String::as_str));
+        a.extend(["--out", &dir]);
+        let out = lpmc(&a);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error:") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+        assert!(!d.exists(), "{args:?} wrote {}", d.display());
+    }
+    for (n, _) in &files {
+        let _ = std::fs::remove_file(path(n));
+    }
+}

@@ -83,6 +83,11 @@ impl ChainSpec {
 pub trait Progress: Sync {
     /// `n` more chain-steps are done.
     fn add(&self, n: u64);
+    /// Whether the run should stop (asked before every kernel call; a stopped run returns
+    /// [`Error::Interrupted`] and nothing of it). Never, by default.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// No progress reporting.
@@ -200,6 +205,9 @@ pub fn run_chains(
         None => work(),
     };
     let wall_s = t0.elapsed().as_secs_f64();
+    if progress.stopped() {
+        return Err(Error::Interrupted);
+    }
 
     let kept = spec.kept_per_chain();
     let (sx, sv) = sampler.storage();
@@ -376,6 +384,9 @@ fn run_group(
     let mut t = 0u64;
     if lock {
         while t < spec.steps {
+            if progress.stopped() {
+                return out;
+            }
             // Up to the next row's kept step, at most PROGRESS_EVERY steps, and at most as
             // many kept steps as exact i64 sums hold.
             let done = k1.before(t);
@@ -477,6 +488,9 @@ fn run_group(
         let mut t = 0u64;
         let mut pending = 0;
         while t < spec.steps {
+            if progress.stopped() {
+                return out;
+            }
             let done = k1.before(t);
             let next = if done < kept {
                 k1.step_of(done + 1)
@@ -553,10 +567,16 @@ fn add_plane(
     let d = k.d;
     match x {
         Plane::Codes { codes, .. } => {
-            for at in 0..codes.len() {
-                let e = (codes.get(at) - k.c0[at]) as i128;
-                s1[at % d] += e;
-                s2[at % d] += e * e;
+            // Chain by chain (no `at % d` per code: a division per element dominated a kept
+            // step at large d); integer sums, so the order does not change them.
+            let len = codes.len();
+            for start in (0..len).step_by(d.max(1)) {
+                for i in 0..d.min(len - start) {
+                    let at = start + i;
+                    let e = (codes.get(at) - k.c0[at]) as i128;
+                    s1[i] += e;
+                    s2[i] += e * e;
+                }
             }
         }
         Plane::F64(v) => {

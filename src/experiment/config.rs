@@ -79,6 +79,54 @@ pub struct RunConfig {
     /// Largest number of rows of `samples.csv` (default 100000; 0 writes only the header).
     #[serde(default = "default_max_rows")]
     pub max_sample_rows: usize,
+    /// Budget in bytes of the kept samples a run returns (8 bytes per coordinate of a row,
+    /// rows of `samples.csv` and the evaluator's input), ≥ 1; absent: 64 MiB
+    /// ([`DEFAULT_MAX_SAMPLES_BYTES`]). `--max-samples-bytes` overrides it. The streamed
+    /// per-dimension moments always cover every kept sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_samples_bytes: Option<u64>,
+    /// What the evaluator computes after the run (docs/evaluator.md); absent: the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<EvaluationConfig>,
+}
+
+/// The default budget of returned kept samples, 64 MiB.
+pub const DEFAULT_MAX_SAMPLES_BYTES: u64 = 64 << 20;
+
+/// Above this many dimensions a run writes its per-dimension moments to `moments.csv`
+/// instead of `result.json` and is scored in O(n·d) memory (marginal, sliced and diagonal
+/// Bures W2; docs/evaluator.md).
+pub const HIGH_DIM: usize = 1000;
+
+/// The `evaluation` section of a run config.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationConfig {
+    /// Random directions of sliced W2 (d > 1); 0 skips it. Default 64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slices: Option<usize>,
+    /// Compute the exact W2/W1 of every marginal (default true); false skips them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marginals: Option<bool>,
+    /// Also write `marginals.csv` (`dim,w2,w1`) with the distance of every marginal
+    /// (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marginals_csv: Option<bool>,
+}
+
+impl EvaluationConfig {
+    /// Sliced-W2 directions (default 64, the evaluator's).
+    pub fn slices(&self) -> usize {
+        self.slices.unwrap_or(64)
+    }
+    /// Whether the marginals are scored (default true).
+    pub fn marginals(&self) -> bool {
+        self.marginals.unwrap_or(true)
+    }
+    /// Whether `marginals.csv` is written (default false).
+    pub fn marginals_csv(&self) -> bool {
+        self.marginals_csv.unwrap_or(false)
+    }
 }
 
 fn default_format() -> Format {
@@ -334,7 +382,12 @@ fn bits_of(c: i128) -> u32 {
 fn diagonal_precisions(t: &TargetConfig) -> Vec<f64> {
     match t {
         TargetConfig::Gaussian(g) => match (&g.var, &g.cov) {
-            (Some(v), None) => v.iter().map(|v| 1.0 / v).collect(),
+            (Some(v), None) => v
+                .expand("gaussian.var", g.dim())
+                .unwrap_or_default()
+                .iter()
+                .map(|v| 1.0 / v)
+                .collect(),
             (None, Some(c)) => {
                 let diagonal = c
                     .iter()
@@ -393,6 +446,29 @@ impl RunConfig {
         } else {
             from_json_text(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
         }
+    }
+
+    /// The dimension of the target as the config gives it (without building it).
+    pub fn target_dim(&self) -> usize {
+        crate::experiment::memory::config_dim(self)
+    }
+
+    /// The budget of returned kept samples in bytes ([`RunConfig::max_samples_bytes`]).
+    pub fn samples_budget(&self) -> u64 {
+        self.max_samples_bytes.unwrap_or(DEFAULT_MAX_SAMPLES_BYTES)
+    }
+
+    /// The most rows of `d` coordinates a run returns: `max_sample_rows`, lowered so that
+    /// the rows fit the samples budget (8 bytes a coordinate).
+    pub fn sample_rows_cap(&self, d: usize) -> usize {
+        let by_budget = self.samples_budget() / (8 * d.max(1) as u64);
+        self.max_sample_rows
+            .min(by_budget.min(usize::MAX as u64) as usize)
+    }
+
+    /// The `evaluation` section, defaults filled in.
+    pub fn evaluation(&self) -> EvaluationConfig {
+        self.evaluation.clone().unwrap_or_default()
     }
 
     /// The config with every per-quantity format filled in (what `result.json` records).
@@ -727,11 +803,20 @@ impl RunConfig {
     /// would need more memory than the process may use
     /// ([`crate::experiment::memory::check`]) is refused before anything is allocated.
     pub fn build(&self) -> Result<Built> {
+        let full_cov = match &self.target {
+            TargetConfig::Gaussian(g) if g.cov.is_some() => {
+                let d = g.dim();
+                format!(
+                    "the target's full covariance ({d}×{d}, held as Σ, its Cholesky factor and Σ⁻¹)"
+                )
+            }
+            _ => "the target".to_string(),
+        };
         crate::experiment::memory::check(
             crate::experiment::memory::target_bytes(self),
             None,
-            "the target",
-            "its size (`n`, `dim`, or the covariance's dimension)",
+            &full_cov,
+            "its size (`n`, `dim`, or the covariance's dimension; a diagonal covariance given as `var` needs O(d))",
         )?;
         let target = self.target.build()?;
         let d = target.dim();
@@ -756,6 +841,13 @@ impl RunConfig {
         }
         if self.thin == 0 {
             return Err(Error::param("thin", 0, "must be at least 1"));
+        }
+        if self.max_samples_bytes == Some(0) {
+            return Err(Error::param(
+                "max_samples_bytes (--max-samples-bytes)",
+                0,
+                "the budget of returned samples must be at least 1 byte (e.g. 64MiB); use max_sample_rows = 0 to return no rows",
+            ));
         }
         if self.burn_in >= self.steps {
             return Err(Error::param(

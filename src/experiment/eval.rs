@@ -67,6 +67,10 @@ pub struct Metrics {
     pub w2_marginals: Vec<f64>,
     /// Exact W1 of each coordinate to the target's marginal (length d).
     pub w1_marginals: Vec<f64>,
+    /// `w2_marginals` summarised over the dimensions.
+    pub marginal_w2: Summary,
+    /// `w1_marginals` summarised over the dimensions.
+    pub marginal_w1: Summary,
     /// Sliced W2 over `slices` seeded directions (d > 1; `null` for d = 1, where it equals
     /// `w2`).
     pub sliced_w2: Option<f64>,
@@ -253,6 +257,8 @@ pub fn evaluate(
         d,
         w2: (d == 1).then(|| w2m[0]),
         w1: (d == 1).then(|| w1m[0]),
+        marginal_w2: Summary::of(&w2m),
+        marginal_w1: Summary::of(&w1m),
         w2_marginals: w2m,
         w1_marginals: w1m,
         sliced_w2,
@@ -267,6 +273,150 @@ pub fn evaluate(
         interval,
         seed: opts.seed,
         reference: None,
+    })
+}
+
+/// Mean, median and maximum of a per-dimension quantity.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Arithmetic mean over the dimensions.
+    pub mean: f64,
+    /// Median over the dimensions (the mean of the two middle values for an even count).
+    pub median: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Summary {
+    /// The summary of `v` (NaN entries for an empty `v`). O(d log d).
+    pub fn of(v: &[f64]) -> Self {
+        if v.is_empty() {
+            return Summary {
+                mean: f64::NAN,
+                median: f64::NAN,
+                max: f64::NAN,
+            };
+        }
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        let n = s.len();
+        let median = if n % 2 == 1 {
+            s[n / 2]
+        } else {
+            0.5 * (s[n / 2 - 1] + s[n / 2])
+        };
+        Summary {
+            mean: s.iter().sum::<f64>() / n as f64,
+            median,
+            max: s[n - 1],
+        }
+    }
+}
+
+/// What [`evaluate_high_dim`] computes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HighDimOptions {
+    /// Seed of the slicing directions (stream `u64::MAX` of it).
+    pub seed: u64,
+    /// Sliced-W2 directions; 0 skips sliced W2.
+    pub slices: usize,
+    /// Whether to compute the exact W2/W1 of every marginal.
+    pub marginals: bool,
+}
+
+/// The metrics of a high-dimensional run ([`evaluate_high_dim`]); per-dimension vectors are
+/// kept for `marginals.csv` but not serialized.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HighDimMetrics {
+    /// Rows scored.
+    pub n: usize,
+    /// Dimension.
+    pub d: usize,
+    /// Exact 1-D W2 of every coordinate's samples to the target's marginal, summarised.
+    pub marginal_w2: Option<Summary>,
+    /// The same for W1.
+    pub marginal_w1: Option<Summary>,
+    /// Per-dimension W2 of the marginals (not serialized).
+    #[serde(skip)]
+    pub w2_marginals: Vec<f64>,
+    /// Per-dimension W1 of the marginals (not serialized).
+    #[serde(skip)]
+    pub w1_marginals: Vec<f64>,
+    /// Sliced W2 over `slices` seeded directions, `null` when skipped.
+    pub sliced_w2: Option<f64>,
+    /// Directions of sliced W2.
+    pub slices: usize,
+    /// W2 between the target and the Gaussian N(mean, diag(var)) fitted to the streamed
+    /// moments of every kept sample (diagonal targets; `null` otherwise), O(d).
+    pub bures_w2_diagonal: Option<f64>,
+}
+
+/// Scores a high-dimensional run in O(n·d) time and O(n + d) extra memory, never forming a
+/// d×d matrix: the exact 1-D W2/W1 of every marginal of the row-major n×d `samples` (the
+/// same 1-D evaluator as [`evaluate`]), sliced W2 over `opts.slices` directions generated
+/// one at a time ([`sliced::sliced_w2_streamed`]), and, for a target with diagonal
+/// covariance, the diagonal Bures W2 between the target and `N(mean, diag(var))` of the
+/// streamed moments (`moments`: per-dimension mean and variance of every kept sample).
+/// `samples` may be empty (no rows kept): then only the Bures term is computed.
+///
+/// Cost: marginals O(n log n) per dimension (O(n + codes) on a dyadic lattice); sliced W2
+/// `slices`·(d Gaussian draws + n·d multiply-adds + an n-point exact 1-D W2); Bures O(d).
+pub fn evaluate_high_dim(
+    samples: &[f64],
+    d: usize,
+    target: &dyn Target,
+    moments: (&[f64], &[f64]),
+    opts: &HighDimOptions,
+) -> Result<HighDimMetrics> {
+    if d == 0 || target.dim() != d || !samples.len().is_multiple_of(d) {
+        return Err(Error::Config(format!(
+            "{} numbers do not form rows of the target's dimension {} (got d = {d})",
+            samples.len(),
+            target.dim()
+        )));
+    }
+    let n = samples.len() / d;
+    if n > 0 {
+        crate::wasserstein::check_samples("samples", samples)?;
+    }
+    let (mut w2m, mut w1m) = (Vec::new(), Vec::new());
+    if n > 0 && opts.marginals {
+        use rayon::prelude::*;
+        let per: Vec<(f64, f64)> = (0..d)
+            .into_par_iter()
+            .map(|i| {
+                let col: Vec<f64> = samples.iter().skip(i).step_by(d).copied().collect();
+                exact_1d(&col, &target.marginal(i)).map(|e| (e.w2, e.w1))
+            })
+            .collect::<Result<_>>()?;
+        (w2m, w1m) = per.into_iter().unzip();
+    }
+    let sliced_w2 = if n > 0 && opts.slices > 0 && d > 1 {
+        Some(sliced::sliced_w2_streamed(
+            samples,
+            d,
+            target,
+            opts.slices,
+            opts.seed,
+        )?)
+    } else {
+        None
+    };
+    let bures_w2_diagonal = if target.has_diagonal_cov() && moments.0.len() == d {
+        gaussian::bures_w2_diagonal(moments.0, moments.1, &target.mean(), &target.var()).ok()
+    } else {
+        None
+    };
+    Ok(HighDimMetrics {
+        n,
+        d,
+        marginal_w2: (!w2m.is_empty()).then(|| Summary::of(&w2m)),
+        marginal_w1: (!w1m.is_empty()).then(|| Summary::of(&w1m)),
+        w2_marginals: w2m,
+        w1_marginals: w1m,
+        sliced_w2,
+        slices: opts.slices,
+        bures_w2_diagonal,
     })
 }
 
@@ -295,7 +445,7 @@ pub fn primary_distance(
         if slices == 0 {
             return Err(Error::param("slices", 0, "must be at least 1"));
         }
-        sliced::sliced_w2(samples, d, target, &sliced::directions(d, slices, seed))
+        sliced::sliced_w2_streamed(samples, d, target, slices, seed)
     }
 }
 
@@ -497,7 +647,7 @@ pub fn eval_file(
                     r.columns.len()
                 )));
             }
-            Some(compare_samples(&table.values, &r.values, d)?)
+            Some(r.values)
         }
         None => None,
     };
@@ -505,7 +655,29 @@ pub fn eval_file(
     if opts.chains.is_none() {
         opts.chains = table.chains;
     }
-    let mut metrics = evaluate(&table.values, d, target.as_ref(), &opts)?;
+    eval_samples(
+        &table.values,
+        d,
+        target.as_ref(),
+        reference.as_deref(),
+        &opts,
+    )
+}
+
+/// [`evaluate`]'s metrics of the row-major n×`d` `samples`, plus [`compare_samples`]
+/// against the row-major `reference` sample (same `d`) when given: `lpmc eval` on values.
+pub fn eval_samples(
+    samples: &[f64],
+    d: usize,
+    target: &dyn Target,
+    reference: Option<&[f64]>,
+    opts: &EvalOptions,
+) -> Result<Metrics> {
+    let reference = match reference {
+        Some(r) => Some(compare_samples(samples, r, d)?),
+        None => None,
+    };
+    let mut metrics = evaluate(samples, d, target, opts)?;
     metrics.reference = reference;
     Ok(metrics)
 }
@@ -514,6 +686,83 @@ pub fn eval_file(
 mod tests {
     use super::*;
     use crate::target::{Gaussian, Mixture};
+
+    /// The high-dimensional evaluator's marginal W2/W1 are the 1-D evaluator's on the same
+    /// columns (the same bits), on lattice data (the code-histogram route) and off it, and
+    /// agree with [`evaluate`]'s per-coordinate values; its summary is their mean, median and
+    /// max; its sliced W2 is `evaluate`'s over the same seeded directions; its diagonal
+    /// Bures W2 is the full Bures formula for diagonal covariances.
+    #[test]
+    fn high_dim_marginals_are_the_1d_evaluator() {
+        let (d, n) = (5, 200);
+        let t = Gaussian::diagonal(
+            vec![0.0, 1.0, -0.5, 2.0, 0.25],
+            vec![1.0, 0.5, 2.0, 0.25, 1.5],
+        )
+        .unwrap();
+        let mut bits = lpmc_kernels::Xoshiro::new(4, 0);
+        let mut z = vec![0.0; n * d];
+        crate::wasserstein::sliced::normals(&mut bits, &mut z);
+        let off: Vec<f64> = z
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x * 1.1 + (i % d) as f64 * 0.3)
+            .collect();
+        let on: Vec<f64> = off.iter().map(|x| (x * 16.0).round() / 16.0).collect();
+        for xs in [&off, &on] {
+            let opts = HighDimOptions {
+                seed: 2,
+                slices: 8,
+                marginals: true,
+            };
+            let (m, v) = gaussian::mean_cov(xs, d).unwrap();
+            let var: Vec<f64> = (0..d).map(|i| v[i * d + i]).collect();
+            let h = evaluate_high_dim(xs, d, &t, (&m, &var), &opts).unwrap();
+            for i in 0..d {
+                let col: Vec<f64> = xs.iter().skip(i).step_by(d).copied().collect();
+                let e = exact1d::to_law(&col, &t.marginal(i)).unwrap();
+                assert_eq!(
+                    (h.w2_marginals[i], h.w1_marginals[i]),
+                    (e.w2, e.w1),
+                    "dim {i}"
+                );
+            }
+            let low = evaluate(
+                xs,
+                d,
+                &t,
+                &EvalOptions {
+                    seed: 2,
+                    slices: 8,
+                    bootstrap: Some(0),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(h.w2_marginals, low.w2_marginals);
+            assert_eq!(h.marginal_w2, Some(low.marginal_w2));
+            assert_eq!(h.sliced_w2, low.sliced_w2);
+            let mut sorted = h.w2_marginals.clone();
+            sorted.sort_by(f64::total_cmp);
+            let s = h.marginal_w2.unwrap();
+            assert_eq!((s.median, s.max), (sorted[2], sorted[4]));
+            assert!((s.mean - sorted.iter().sum::<f64>() / 5.0).abs() < 1e-15);
+            let full = gaussian::bures_w2(&m, &v_diag(&var), &t.mean(), &t.cov()).unwrap();
+            assert!((h.bures_w2_diagonal.unwrap() - full).abs() < 1e-12);
+        }
+        // Even counts take the mean of the two middle values.
+        assert_eq!(Summary::of(&[4.0, 1.0, 3.0, 2.0]).median, 2.5);
+    }
+
+    /// The d×d diagonal matrix of `v`.
+    fn v_diag(v: &[f64]) -> Vec<f64> {
+        let d = v.len();
+        let mut m = vec![0.0; d * d];
+        for i in 0..d {
+            m[i * d + i] = v[i];
+        }
+        m
+    }
 
     #[test]
     fn csv_forms() {

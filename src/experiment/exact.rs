@@ -37,9 +37,10 @@ pub struct ExactResult {
     pub metrics: ExactMetrics,
 }
 
-/// Solves `config` and writes the outputs; returns what `exact.json` holds.
-pub fn exact(config: &RunConfig, opts: &ExactOptions) -> Result<ExactResult> {
-    let s = solve(config, &opts.limits)?;
+/// Solves `config` within `limits`, writing nothing: what `exact.json` holds and the solved
+/// chain (its pmfs are `stationary.csv`'s).
+pub fn exact_values(config: &RunConfig, limits: &Limits) -> Result<(ExactResult, Solved)> {
+    let s = solve(config, limits)?;
     let result = ExactResult {
         lpmc_version: env!("CARGO_PKG_VERSION").to_string(),
         config: config.resolved(),
@@ -47,6 +48,12 @@ pub fn exact(config: &RunConfig, opts: &ExactOptions) -> Result<ExactResult> {
         entries: s.entries,
         metrics: s.metrics.clone(),
     };
+    Ok((result, s))
+}
+
+/// Solves `config` and writes the outputs; returns what `exact.json` holds.
+pub fn exact(config: &RunConfig, opts: &ExactOptions) -> Result<ExactResult> {
+    let (result, s) = exact_values(config, &opts.limits)?;
     write_outputs(&opts.out, &s, config)?;
     write_json(&opts.out.join("exact.json"), &result)?;
     Ok(result)

@@ -13,13 +13,20 @@
 //!         C·(2·d·(w_x + w_v) + 16·d·[f64 states] + 24)   state planes (the groups' and the
 //!                                                       final ones), f64 mean and M2, a row list
 //!       + ⌈C/g⌉·(384 + 32·d)                             each group's record and exact code sums
-//!       + T·(g·(40 + 24·d) + 8·max(2·64·W, 512 + 2·d))   the groups being stepped: random-bit
+//!       + T·(g·(40 + 24·d) + scratch)                 the groups being stepped: random-bit
 //!                                                       state (32 bytes a chain), initial codes,
-//!                                                       kernel sums, random-word scratch
-//!       + R·(96·d + 64)                                  the rows, their flat copy, the CSV text,
+//!                                                       kernel sums, random-word scratch:
+//!                                                       8·max(2·64·W, 512 + 2·d) in lockstep,
+//!                                                       8·(max(W, 512) + 2·d) for one chain
+//!       + R·(96·d + 64)  (d ≤ 1000)                     the rows, their flat copy, the CSV text,
 //!                                                       the evaluator's copies
-//!       + 64·d²        (d > 1)                           the evaluator's covariance and Bures roots
-//!       + target )                                       full covariance 32·d², regression
+//!       + R·(24·d + 64)  (d > 1000)                     the rows and their flat copy (the
+//!                                                       evaluator goes one dimension at a time)
+//!       + 64·d²        (1 < d ≤ 1000)                    the evaluator's covariance and Bures roots
+//!       + 64·d         (d > 1000)                        the high-dimensional evaluator's
+//!                                                       moments, one direction, its sums
+//!       + target )                                       diagonal Gaussian 32·d, mixture
+//!                                                       32·K·d, full covariance 32·d², regression
 //!                                                       8·n·d + 40·d², posterior 8·n + 1 MiB
 //!       + 32 MiB                                         the program, thread stacks, plots
 //! ```
@@ -39,7 +46,7 @@
 //! 35.4 MB.
 
 use crate::error::{Error, Result};
-use crate::experiment::config::RunConfig;
+use crate::experiment::config::{RunConfig, HIGH_DIM};
 use crate::sampler::{Engine, Sampler, Storage};
 use crate::target::{Target, TargetConfig};
 use lpmc_kernels::drivers::lockstep::LANES;
@@ -132,7 +139,13 @@ fn terms(config: &RunConfig, shape: &Shape, rows: u64, threads: usize) -> Vec<(u
     let f64_state = if shape.f64_state { 16 * d } else { 0 };
     let per_chain = 2 * d * (shape.x_bytes + shape.v_bytes) as u128 + f64_state + 24;
     let groups = chains.div_ceil(g) * (384 + 32 * d);
-    let scratch = 8 * (2 * LANES as u128 * shape.words as u128).max(512 + 2 * d);
+    // Random-word scratch: a lockstep task draws two batches of LANES chains' words; one
+    // chain draws one step's words (at least 512), plus its position and gradient buffers.
+    let words = shape.words as u128;
+    let scratch = match shape.lockstep {
+        Some(true) => 8 * (2 * LANES as u128 * words).max(512 + 2 * d),
+        _ => 8 * (words.max(512) + 2 * d),
+    };
     let active = threads * (g * (40 + 24 * d) + scratch);
     let mut t = vec![
         (
@@ -140,7 +153,9 @@ fn terms(config: &RunConfig, shape: &Shape, rows: u64, threads: usize) -> Vec<(u
             format!("`chains` ({})", config.chains),
         ),
         (
-            rows as u128 * (96 * d + 64),
+            // Above HIGH_DIM the evaluator works one dimension or direction at a time, so a
+            // row costs itself, its flat copy and a little; below, the evaluator's copies too.
+            rows as u128 * (if shape.d > HIGH_DIM { 24 * d } else { 96 * d } + 64),
             format!("`max_sample_rows` ({rows} rows kept)"),
         ),
         (
@@ -148,7 +163,11 @@ fn terms(config: &RunConfig, shape: &Shape, rows: u64, threads: usize) -> Vec<(u
             "the target's size (`n`, `dim` or the dimension of `mean`)".to_string(),
         ),
         (
-            if d > 1 { (64 * d).saturating_mul(d) } else { 0 },
+            match shape.d {
+                0..=1 => 0,
+                2..=HIGH_DIM => (64 * d).saturating_mul(d),
+                _ => 64 * d,
+            },
             format!("the dimension ({})", shape.d),
         ),
         (active, "--threads".to_string()),
@@ -195,15 +214,17 @@ pub fn check_run(
 /// empty Gaussian, which the build rejects).
 pub fn config_dim(config: &RunConfig) -> usize {
     match &config.target {
-        TargetConfig::Gaussian(g) => g.mean.len(),
-        TargetConfig::Mixture(m) => m.means.first().map_or(0, Vec::len),
+        TargetConfig::Gaussian(g) => g.dim(),
+        TargetConfig::Mixture(m) => m.dim(),
         TargetConfig::PaperMixture | TargetConfig::Posterior(_) => 1,
         TargetConfig::Regression(r) => r.dim,
     }
 }
 
-/// Rows a run returns: `min(max_sample_rows, chains × kept per chain)` for `lpmc run` and
-/// sweeps (`all` = false), every kept sample for `lpmc reproduce` (`all` = true).
+/// Rows a run returns: `min(max_sample_rows, chains × kept per chain)`, with
+/// `max_sample_rows` lowered to fit the samples budget ([`RunConfig::sample_rows_cap`]), for
+/// `lpmc run` and sweeps (`all` = false); every kept sample for `lpmc reproduce` (`all` =
+/// true).
 pub fn rows(config: &RunConfig, all: bool) -> u64 {
     let kept = if config.thin == 0 || config.burn_in >= config.steps {
         0
@@ -214,7 +235,7 @@ pub fn rows(config: &RunConfig, all: bool) -> u64 {
     if all {
         total
     } else {
-        total.min(config.max_sample_rows as u64)
+        total.min(config.sample_rows_cap(config_dim(config)) as u64)
     }
 }
 
@@ -321,6 +342,7 @@ pub fn target_bytes(config: &RunConfig) -> u64 {
                 .saturating_add((40 * dim).saturating_mul(dim))
         }
         TargetConfig::Posterior(p) => 8 * p.n as u128 + (1 << 20),
+        TargetConfig::Mixture(m) => (32 * d).saturating_mul(m.weights.len().max(1) as u128),
         _ => 32 * d,
     };
     b.min(u64::MAX as u128) as u64

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::format::{fixed_text, Codes, Format};
-use crate::round::{quantize, theory, Rounding};
+use crate::round::{quantize_calls, theory, Rounding, CALL};
 use crate::source::Source;
 use crate::with_codes;
 use lpmc_kernels::Code;
@@ -87,10 +87,6 @@ pub struct RoundReport {
     pub overflows: u64,
 }
 
-/// Elements per kernel call (a multiple of every packing count `⌊64/R⌋` is not needed: the
-/// packing restarts at each call, and the call size is fixed, so results are reproducible).
-const CALL: usize = 1 << 14;
-
 /// Rounds `s.value` `s.n` times (once for a deterministic mode) and compares with the theory.
 pub fn explore(s: &RoundSettings) -> Result<RoundReport> {
     if !s.value.is_finite() {
@@ -117,7 +113,7 @@ pub fn explore(s: &RoundSettings) -> Result<RoundReport> {
         if m < codes.len() {
             codes = Codes::zeros(f.container(), m);
         }
-        overflows += quantize(&xs[..m], f, s.rounding, &mut codes, &mut bits)?;
+        overflows += quantize_calls(&xs[..m], f, s.rounding, &mut codes, &mut bits)?;
         with_codes!(&codes, v => for c in v.iter() {
             let d = c.to_i64() as i128 - lo_code as i128;
             sum_d += d;

@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::vectors::noise::NoiseSettings;
 use crate::vectors::quantize::QuantizeSettings;
 use crate::vectors::requantize::RequantizeSettings;
+use crate::vectors::step::StepSettings;
 use crate::vectors::stream::StreamSettings;
 use crate::vectors::{VectorSet, Written};
 use std::path::Path;
@@ -21,6 +22,8 @@ pub enum VectorKind {
     Xoshiro(StreamSettings),
     /// An integer noise generator.
     Noise(NoiseSettings),
+    /// One sampler update lane (`sgld-step`, `sghmc-step`).
+    Step(Box<StepSettings>),
 }
 
 impl VectorKind {
@@ -32,6 +35,7 @@ impl VectorKind {
             VectorKind::Lfsr(s) => crate::vectors::stream::lfsr(s),
             VectorKind::Xoshiro(s) => crate::vectors::stream::xoshiro(s),
             VectorKind::Noise(s) => crate::vectors::noise::produce(s),
+            VectorKind::Step(s) => crate::vectors::step::produce(s),
         }
     }
 }

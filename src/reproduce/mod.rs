@@ -355,8 +355,9 @@ impl Budget {
 /// The 1-D Gaussian N(0, var).
 pub fn gaussian(var: f64) -> TargetConfig {
     TargetConfig::Gaussian(GaussianConfig {
-        mean: vec![0.0],
-        var: Some(vec![var]),
+        dim: None,
+        mean: vec![0.0].into(),
+        var: Some(vec![var].into()),
         cov: None,
     })
 }
@@ -416,6 +417,8 @@ pub fn config(
         seed,
         x0: None,
         max_sample_rows: 0,
+        max_samples_bytes: None,
+        evaluation: None,
     })
 }
 

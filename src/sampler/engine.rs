@@ -237,7 +237,7 @@ impl<'a> Engine<'a> {
 }
 
 /// The kernels' view of a chain's (or chains') state.
-fn state<'s>(x: &'s mut Plane, v: Option<&'s mut Plane>) -> State<'s> {
+pub(crate) fn state<'s>(x: &'s mut Plane, v: Option<&'s mut Plane>) -> State<'s> {
     match x {
         Plane::F64(x) => State::F64 {
             x,

@@ -50,6 +50,7 @@ mod engine;
 pub mod sghmc;
 pub mod sgld;
 
+pub(crate) use engine::state;
 pub use engine::{Engine, Scratch};
 pub use lpmc_kernels::drivers::lockstep::Keep;
 pub use lpmc_kernels::rules::Events;

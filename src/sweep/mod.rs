@@ -28,7 +28,7 @@ use crate::experiment::memory;
 use grid::{Grid, Point, Shard};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 use store::{GridRecord, PointMetrics, PointRecord, PointSetup, PointTiming};
@@ -106,7 +106,17 @@ pub fn sweep(grid_path: &Path, opts: &SweepOptions) -> Result<SweepSummary> {
 /// Everything is checked before anything is written or run: every point of the whole grid is
 /// built (so a bad value anywhere fails every shard alike), the thread count, and, when
 /// `out/grid.json` exists, that `resume` is set and the grid hashes agree.
-pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
+pub fn sweep_grid(grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
+    sweep_grid_until(grid, opts, &AtomicBool::new(false))
+}
+
+/// [`sweep_grid`] that stops starting points once `stop` is set (the running ones finish and
+/// are written) and then returns [`Error::Interrupted`]; `resume` continues it.
+pub fn sweep_grid_until(
+    mut grid: Grid,
+    opts: &SweepOptions,
+    stop: &AtomicBool,
+) -> Result<SweepSummary> {
     let t0 = Instant::now();
     if let Some(s) = opts.seed {
         grid.seed = s;
@@ -173,7 +183,7 @@ pub fn sweep_grid(mut grid: Grid, opts: &SweepOptions) -> Result<SweepSummary> {
 
     let bar = progress_bar(todo.len() as u64, opts.progress);
     let method = grid.method;
-    let run_all = || run_points(&todo, dir, &hash, &grid.cost, method, &bar);
+    let run_all = || run_points(&todo, dir, &hash, &grid.cost, method, &bar, stop);
     match opts.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()
             .num_threads(t)
@@ -256,8 +266,12 @@ fn run_points(
     weights: &cost::CostWeights,
     method: grid::Method,
     bar: &indicatif::ProgressBar,
+    stop: &AtomicBool,
 ) -> Result<()> {
     let one = |p: &Point, chain_threads: Option<usize>| -> Result<()> {
+        if stop.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
         let rec = match method {
             grid::Method::Mc => run_point(p, hash, chain_threads, weights)?,
             grid::Method::Exact => run_point_exact(p, hash, weights)?,
@@ -326,7 +340,7 @@ pub fn run_point(
         seed: p.seed,
         source: c.source,
         x0: built.x0.clone(),
-        max_rows: c.max_sample_rows,
+        max_rows: c.sample_rows_cap(built.target.dim()),
         threads: chain_threads,
     };
     let target = built.target.as_ref();
@@ -335,12 +349,12 @@ pub fn run_point(
     let d = target.dim();
     let fin = |x: f64| x.is_finite().then_some(x);
     let tmean = target.mean();
-    let tcov = target.cov();
+    let tvar = target.var();
     let mean_err = (0..d)
         .map(|i| (out.mean[i] - tmean[i]).abs())
         .fold(0.0, f64::max);
     let var_err = (0..d)
-        .map(|i| (out.var[i] / tcov[i * d + i] - 1.0).abs())
+        .map(|i| (out.var[i] / tvar[i] - 1.0).abs())
         .fold(0.0, f64::max);
     let mut metrics = PointMetrics {
         error_metric: if d == 1 { "w2" } else { "sliced_w2" }.into(),
@@ -364,6 +378,23 @@ pub fn run_point(
         .collect();
     if flat.is_empty() {
         metrics.eval_error = Some("no samples returned (max_sample_rows = 0)".into());
+    } else if d > crate::experiment::config::HIGH_DIM {
+        // No d×d matrices: the sliced W2 of the high-dimensional evaluator (no interval).
+        let ho = crate::experiment::eval::HighDimOptions {
+            seed: p.seed,
+            slices: c.evaluation().slices().max(1),
+            marginals: false,
+        };
+        match crate::experiment::eval::evaluate_high_dim(
+            &flat,
+            d,
+            target,
+            (&out.mean, &out.var),
+            &ho,
+        ) {
+            Ok(m) => metrics.error = m.sliced_w2,
+            Err(e) => metrics.eval_error = Some(grid::one_line(&e.to_string())),
+        }
     } else {
         let eo = EvalOptions {
             seed: p.seed,

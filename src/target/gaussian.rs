@@ -1,71 +1,115 @@
 //! Gaussian targets N(μ, Σ): `U(x) = ½(x − μ)ᵀΣ⁻¹(x − μ)`, `∇U(x) = Σ⁻¹(x − μ)`.
 
-use super::{check_finite, Dist1, Target};
+use super::{broadcast_dim, check_finite, Dist1, Target, Values};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// Config of a Gaussian: `mean` and exactly one of `var` (diagonal) or `cov` (full).
+/// Config of a Gaussian: `mean` and exactly one of `var` (diagonal) or `cov` (full). `mean`
+/// and `var` are arrays of length d or scalars broadcast over `dim`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GaussianConfig {
-    /// Mean vector, length d.
-    pub mean: Vec<f64>,
-    /// Diagonal variances, length d, each > 0.
+    /// Dimension d ≥ 1; needed only when `mean` and `var` are both scalars, else it must
+    /// agree with their lengths.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub var: Option<Vec<f64>>,
+    pub dim: Option<usize>,
+    /// Mean vector (length d) or one mean for every coordinate.
+    pub mean: Values,
+    /// Diagonal variances (length d) or one variance for every coordinate, each > 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub var: Option<Values>,
     /// Full covariance, d rows of length d, symmetric positive definite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cov: Option<Vec<Vec<f64>>>,
 }
 
-/// N(μ, Σ) with Σ symmetric positive definite.
+impl GaussianConfig {
+    /// The dimension the config gives (`dim`, else the length of `mean`, `var` or `cov`),
+    /// without validating it; 0 when none is given.
+    pub fn dim(&self) -> usize {
+        self.dim
+            .or(self.mean.len_given())
+            .or(self.var.as_ref().and_then(Values::len_given))
+            .or(self.cov.as_ref().map(Vec::len))
+            .unwrap_or(0)
+    }
+}
+
+/// N(μ, Σ) with Σ symmetric positive definite. A diagonal Σ is held as vectors (O(d)
+/// memory); a full one, given only as `cov`, as Σ, its Cholesky factor L (Σ = LLᵀ) and Σ⁻¹
+/// (O(d²), priced by the memory check before it is built).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Gaussian {
     mean: Vec<f64>,
-    /// Σ, row-major.
-    cov: Vec<f64>,
-    /// Σ⁻¹, row-major.
-    prec: Vec<f64>,
-    /// Whether Σ is diagonal (then `∇U` is a per-coordinate scale).
-    diagonal: bool,
-    /// The diagonal of Σ⁻¹.
+    /// The variances Σᵢᵢ.
+    var: Vec<f64>,
+    /// The diagonal of Σ⁻¹ (for a diagonal Σ, 1/Σᵢᵢ correctly rounded).
     prec_diag: Vec<f64>,
+    /// A full covariance; `None` when Σ is diagonal.
+    full: Option<Full>,
+}
+
+/// The d×d matrices of a Gaussian with a full covariance, row-major.
+#[derive(Clone, Debug, PartialEq)]
+struct Full {
+    cov: Vec<f64>,
+    /// Lower Cholesky factor L of Σ.
+    chol: Vec<f64>,
+    prec: Vec<f64>,
 }
 
 impl Gaussian {
     /// N(mean, diag(var)).
     pub fn diagonal(mean: Vec<f64>, var: Vec<f64>) -> Result<Self> {
         Self::from_config(&GaussianConfig {
-            mean,
-            var: Some(var),
+            dim: None,
+            mean: mean.into(),
+            var: Some(var.into()),
             cov: None,
         })
     }
 
     /// Validates a config: dimensions agree, values finite, variances positive, Σ SPD.
     pub fn from_config(c: &GaussianConfig) -> Result<Self> {
-        let d = c.mean.len();
-        if d == 0 {
+        if c.dim.is_none() && c.mean.len_given() == Some(0) {
             return Err(Error::Config("gaussian: `mean` must not be empty".into()));
         }
-        check_finite("gaussian.mean", &c.mean)?;
-        let (cov, diagonal) = match (&c.var, &c.cov) {
+        let d = match (&c.var, &c.cov) {
             (Some(v), None) => {
-                if v.len() != d {
-                    return Err(Error::Config(format!(
-                        "gaussian: dimension mismatch: `mean` has {d} entries but `var` has {}",
-                        v.len()
-                    )));
+                if let (None, Some(m), Some(n)) = (c.dim, c.mean.len_given(), v.len_given()) {
+                    if m != n {
+                        return Err(Error::Config(format!(
+                            "gaussian: dimension mismatch: `mean` has {m} entries but `var` has {n}"
+                        )));
+                    }
                 }
-                check_finite("gaussian.var", v)?;
-                if let Some(x) = v.iter().find(|&&x| x <= 0.0) {
+                broadcast_dim(
+                    "gaussian",
+                    c.dim,
+                    &[("mean", c.mean.len_given()), ("var", v.len_given())],
+                )?
+            }
+            (None, Some(rows)) => broadcast_dim(
+                "gaussian",
+                c.dim,
+                &[("mean", c.mean.len_given()), ("cov", Some(rows.len()))],
+            )?,
+            _ => {
+                return Err(Error::Config(
+                    "gaussian: give exactly one of `var` (diagonal) or `cov` (full)".into(),
+                ))
+            }
+        };
+        let mean = c.mean.expand("gaussian.mean", d)?;
+        check_finite("gaussian.mean", &mean)?;
+        match (&c.var, &c.cov) {
+            (Some(v), None) => {
+                let var = v.expand("gaussian.var", d)?;
+                check_finite("gaussian.var", &var)?;
+                if let Some(x) = var.iter().find(|&&x| x <= 0.0) {
                     return Err(Error::param("gaussian.var", x, "variances must be > 0"));
                 }
-                let mut m = vec![0.0; d * d];
-                for i in 0..d {
-                    m[i * d + i] = v[i];
-                }
-                (m, true)
+                Ok(Self::of_diagonal(mean, var))
             }
             (None, Some(rows)) => {
                 if rows.len() != d || rows.iter().any(|r| r.len() != d) {
@@ -85,55 +129,74 @@ impl Gaussian {
                         }
                     }
                 }
+                let not_pd = || Error::Config("gaussian: `cov` is not positive definite".into());
                 let diagonal = (0..d).all(|i| (0..d).all(|j| i == j || m[i * d + j] == 0.0));
-                (m, diagonal)
-            }
-            _ => {
-                return Err(Error::Config(
-                    "gaussian: give exactly one of `var` (diagonal) or `cov` (full)".into(),
-                ))
-            }
-        };
-        let not_pd = || Error::Config("gaussian: `cov` is not positive definite".into());
-        let prec = if diagonal {
-            // 1/σ², correctly rounded (the Cholesky route can be off in the last bit, e.g. for
-            // σ² = 2, and costs O(d³)), so that exactly representable precisions stay exact.
-            let mut prec = vec![0.0; d * d];
-            for i in 0..d {
-                let v = cov[i * d + i];
-                if v <= 0.0 {
-                    return Err(not_pd());
+                let var: Vec<f64> = (0..d).map(|i| m[i * d + i]).collect();
+                if diagonal {
+                    if var.iter().any(|&v| v <= 0.0) {
+                        return Err(not_pd());
+                    }
+                    return Ok(Self::of_diagonal(mean, var));
                 }
-                prec[i * d + i] = 1.0 / v;
+                let chol = cholesky(&m, d).ok_or_else(not_pd)?;
+                let prec = spd_inverse_of_factor(&chol, d);
+                Ok(Gaussian {
+                    prec_diag: (0..d).map(|i| prec[i * d + i]).collect(),
+                    mean,
+                    var,
+                    full: Some(Full { cov: m, chol, prec }),
+                })
             }
-            prec
-        } else {
-            spd_inverse(&cov, d).ok_or_else(not_pd)?
-        };
-        let prec_diag = (0..d).map(|i| prec[i * d + i]).collect();
-        Ok(Gaussian {
-            mean: c.mean.clone(),
-            cov,
-            prec,
-            diagonal,
+            _ => unreachable!("checked above"),
+        }
+    }
+
+    /// N(mean, diag(var)) from validated vectors.
+    fn of_diagonal(mean: Vec<f64>, var: Vec<f64>) -> Self {
+        // 1/σ², correctly rounded (the Cholesky route can be off in the last bit, e.g. for
+        // σ² = 2, and costs O(d³)), so that exactly representable precisions stay exact.
+        let prec_diag = var.iter().map(|v| 1.0 / v).collect();
+        Gaussian {
+            mean,
+            var,
             prec_diag,
-        })
+            full: None,
+        }
     }
 
     /// Whether Σ is diagonal.
     pub fn is_diagonal(&self) -> bool {
-        self.diagonal
+        self.full.is_none()
     }
 
-    /// Σ⁻¹, row-major.
-    pub fn precision(&self) -> &[f64] {
-        &self.prec
+    /// Σ⁻¹, row-major (d×d; built on each call for a diagonal Σ).
+    pub fn precision(&self) -> Vec<f64> {
+        match &self.full {
+            Some(f) => f.prec.clone(),
+            None => diag_matrix(&self.prec_diag),
+        }
+    }
+
+    /// The lower Cholesky factor L of Σ = LLᵀ, row-major d×d, for a full covariance; `None`
+    /// when Σ is diagonal (then L = diag(√Σᵢᵢ)).
+    pub fn cholesky_factor(&self) -> Option<&[f64]> {
+        self.full.as_ref().map(|f| f.chol.as_slice())
     }
 }
 
-/// Inverse of a symmetric positive definite matrix by Cholesky, `None` if not SPD.
-pub(crate) fn spd_inverse(a: &[f64], d: usize) -> Option<Vec<f64>> {
-    // A = L Lᵀ.
+/// The d×d row-major matrix with diagonal `v`.
+fn diag_matrix(v: &[f64]) -> Vec<f64> {
+    let d = v.len();
+    let mut m = vec![0.0; d * d];
+    for (i, x) in v.iter().enumerate() {
+        m[i * d + i] = *x;
+    }
+    m
+}
+
+/// Lower Cholesky factor L of a symmetric positive definite `a` (d×d row-major, A = LLᵀ),
+/// `None` if `a` is not SPD.
+fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; d * d];
     for i in 0..d {
         for j in 0..=i {
@@ -148,7 +211,11 @@ pub(crate) fn spd_inverse(a: &[f64], d: usize) -> Option<Vec<f64>> {
             }
         }
     }
-    // Solve L Lᵀ X = I column by column.
+    Some(l)
+}
+
+/// (LLᵀ)⁻¹ from the lower Cholesky factor `l` (d×d row-major), column by column.
+fn spd_inverse_of_factor(l: &[f64], d: usize) -> Vec<f64> {
     let mut inv = vec![0.0; d * d];
     for c in 0..d {
         let mut y = vec![0.0; d];
@@ -164,7 +231,12 @@ pub(crate) fn spd_inverse(a: &[f64], d: usize) -> Option<Vec<f64>> {
             inv[i * d + c] = s / l[i * d + i];
         }
     }
-    Some(inv)
+    inv
+}
+
+/// Inverse of a symmetric positive definite matrix by Cholesky, `None` if not SPD.
+pub(crate) fn spd_inverse(a: &[f64], d: usize) -> Option<Vec<f64>> {
+    cholesky(a, d).map(|l| spd_inverse_of_factor(&l, d))
 }
 
 impl Target for Gaussian {
@@ -172,23 +244,27 @@ impl Target for Gaussian {
         self.mean.len()
     }
 
+    /// `∇U(x) = Σ⁻¹(x − μ)`: per coordinate for a diagonal Σ (O(d)), a d×d product otherwise.
     fn grad(&self, x: &[f64], out: &mut [f64]) {
         let d = self.dim();
-        if self.diagonal {
-            for i in 0..d {
-                out[i] = self.prec[i * d + i] * (x[i] - self.mean[i]);
+        match &self.full {
+            None => {
+                for i in 0..d {
+                    out[i] = self.prec_diag[i] * (x[i] - self.mean[i]);
+                }
             }
-        } else {
-            for i in 0..d {
-                out[i] = (0..d)
-                    .map(|j| self.prec[i * d + j] * (x[j] - self.mean[j]))
-                    .sum();
+            Some(f) => {
+                for i in 0..d {
+                    out[i] = (0..d)
+                        .map(|j| f.prec[i * d + j] * (x[j] - self.mean[j]))
+                        .sum();
+                }
             }
         }
     }
 
     fn diagonal_gaussian(&self) -> Option<(&[f64], &[f64])> {
-        self.diagonal
+        self.is_diagonal()
             .then_some((self.mean.as_slice(), self.prec_diag.as_slice()))
     }
 
@@ -197,16 +273,32 @@ impl Target for Gaussian {
     }
 
     fn cov(&self) -> Vec<f64> {
-        self.cov.clone()
+        match &self.full {
+            Some(f) => f.cov.clone(),
+            None => diag_matrix(&self.var),
+        }
     }
 
+    fn var(&self) -> Vec<f64> {
+        self.var.clone()
+    }
+
+    fn has_diagonal_cov(&self) -> bool {
+        self.is_diagonal()
+    }
+
+    /// `N(aᵀμ, aᵀΣa)`: O(d) for a diagonal Σ, O(d²) otherwise.
     fn projection(&self, a: &[f64]) -> Dist1 {
         let d = self.dim();
         let mean = a.iter().zip(&self.mean).map(|(a, m)| a * m).sum();
-        let var: f64 = (0..d)
-            .flat_map(|i| (0..d).map(move |j| (i, j)))
-            .map(|(i, j)| a[i] * self.cov[i * d + j] * a[j])
-            .sum();
+        let var: f64 = match &self.full {
+            // The same sum, in the same order, as the full form without its zero terms.
+            None => (0..d).map(|i| a[i] * self.var[i] * a[i]).sum(),
+            Some(f) => (0..d)
+                .flat_map(|i| (0..d).map(move |j| (i, j)))
+                .map(|(i, j)| a[i] * f.cov[i * d + j] * a[j])
+                .sum(),
+        };
         Dist1::Gaussian {
             mean,
             sd: var.sqrt(),
@@ -215,10 +307,9 @@ impl Target for Gaussian {
 
     /// N(μᵢ, Σᵢᵢ), read off in O(1) (the default goes through an O(d²) projection).
     fn marginal(&self, i: usize) -> Dist1 {
-        let d = self.dim();
         Dist1::Gaussian {
             mean: self.mean[i],
-            sd: self.cov[i * d + i].sqrt(),
+            sd: self.var[i].sqrt(),
         }
     }
 }
@@ -230,7 +321,8 @@ mod tests {
     #[test]
     fn full_cov_gradient_and_projection() {
         let g = Gaussian::from_config(&GaussianConfig {
-            mean: vec![1.0, -1.0],
+            dim: None,
+            mean: vec![1.0, -1.0].into(),
             var: None,
             cov: Some(vec![vec![2.0, 0.5], vec![0.5, 1.0]]),
         })

@@ -7,8 +7,11 @@
 //! Config form (JSON/TOML, the `target` field of a run config):
 //! - `{"gaussian": {"mean": [..], "var": [..]}}` (diagonal) or
 //!   `{"gaussian": {"mean": [..], "cov": [[..], ..]}}` (full, symmetric positive definite);
+//!   `mean` and `var` may be scalars broadcast over a `dim` field
+//!   (`{"gaussian": {"dim": 1000000, "mean": 0.0, "var": 1.0}}`);
 //! - `{"mixture": {"weights": [..], "means": [[..], ..], "vars": [[..], ..]}}` (components with
-//!   diagonal covariances; weights positive, summing to 1);
+//!   diagonal covariances; weights positive, summing to 1); each component's mean and
+//!   variance may be a scalar broadcast over `dim`;
 //! - `"paper-mixture"`: ½N(−1, ¼) + ½N(1, ¼), the mixture of \[S\] §4.1;
 //! - `{"regression": {"n": .., "dim": .., ...}}`: Bayesian linear regression on synthetic data
 //!   ([`regression`]);
@@ -63,8 +66,23 @@ pub trait Target: Send + Sync + std::fmt::Debug {
     /// Exact mean, length d.
     fn mean(&self) -> Vec<f64>;
 
-    /// Exact covariance, d×d row-major.
+    /// Exact covariance, d×d row-major. O(d²) memory: for large d use [`Target::var`] and
+    /// [`Target::has_diagonal_cov`].
     fn cov(&self) -> Vec<f64>;
+
+    /// Exact variance of every coordinate (the diagonal of [`Target::cov`], the same bits),
+    /// length d. The default reads it off the d×d covariance; targets override it in O(d).
+    fn var(&self) -> Vec<f64> {
+        let d = self.dim();
+        let c = self.cov();
+        (0..d).map(|i| c[i * d + i]).collect()
+    }
+
+    /// Whether the covariance is diagonal (so that [`Target::var`] is all of it); `false`
+    /// by default.
+    fn has_diagonal_cov(&self) -> bool {
+        false
+    }
 
     /// Exact law of `⟨a, X⟩` for a direction `a` of length d.
     fn projection(&self, a: &[f64]) -> Dist1;
@@ -104,6 +122,113 @@ impl TargetConfig {
             TargetConfig::Posterior(p) => Box::new(Posterior::from_config(p)?),
         })
     }
+}
+
+/// A config value given either as one number broadcast over every dimension or as one
+/// number per dimension (`0.0` or `[0.0, 1.0]`). Serializes as it was given.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Values {
+    /// One number for every dimension.
+    Scalar(f64),
+    /// One number per dimension.
+    Vector(Vec<f64>),
+}
+
+impl From<Vec<f64>> for Values {
+    fn from(v: Vec<f64>) -> Self {
+        Values::Vector(v)
+    }
+}
+
+impl<'de> Deserialize<'de> for Values {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Values;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or an array of numbers")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Values, E> {
+                Ok(Values::Scalar(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Values, E> {
+                Ok(Values::Scalar(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Values, E> {
+                Ok(Values::Scalar(v as f64))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Values, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                while let Some(x) = seq.next_element::<f64>()? {
+                    out.push(x);
+                }
+                Ok(Values::Vector(out))
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
+impl Values {
+    /// The number of entries it fixes: `Some(len)` for a vector, `None` for a scalar.
+    pub fn len_given(&self) -> Option<usize> {
+        match self {
+            Values::Scalar(_) => None,
+            Values::Vector(v) => Some(v.len()),
+        }
+    }
+
+    /// The `d` values, a scalar broadcast; `what` names the field in the error when a vector
+    /// does not have `d` entries.
+    pub fn expand(&self, what: &str, d: usize) -> Result<Vec<f64>> {
+        match self {
+            Values::Scalar(x) => Ok(vec![*x; d]),
+            Values::Vector(v) if v.len() == d => Ok(v.clone()),
+            Values::Vector(v) => Err(Error::Config(format!(
+                "dimension mismatch: `{what}` has {} entries but the target has dimension {d}",
+                v.len()
+            ))),
+        }
+    }
+}
+
+/// The dimension of a target whose vectors may be broadcast scalars: `dim` when given, else
+/// the length of the first vector among `given`; every vector must agree with it. `what`
+/// names the target in errors.
+pub(crate) fn broadcast_dim(
+    what: &str,
+    dim: Option<usize>,
+    given: &[(&str, Option<usize>)],
+) -> Result<usize> {
+    let d = match dim.or_else(|| given.iter().find_map(|g| g.1)) {
+        Some(d) => d,
+        None => {
+            return Err(Error::Config(format!(
+                "{what}: give `dim` (the dimension, ≥ 1) when every mean and variance is a scalar"
+            )))
+        }
+    };
+    if d == 0 {
+        return Err(Error::param(
+            format!("{what}.dim"),
+            0,
+            "the dimension must be at least 1 (or give a non-empty `mean`)",
+        ));
+    }
+    for (name, len) in given {
+        if let Some(n) = len {
+            if *n != d {
+                return Err(Error::Config(format!(
+                    "{what}: dimension mismatch: the dimension is {d} but `{name}` has {n} entries"
+                )));
+            }
+        }
+    }
+    Ok(d)
 }
 
 /// Checks that every number in `v` is finite; `what` names the field.

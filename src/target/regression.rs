@@ -150,7 +150,8 @@ impl Regression {
             })
             .collect();
         let posterior = Gaussian::from_config(&GaussianConfig {
-            mean,
+            dim: None,
+            mean: mean.into(),
             var: None,
             cov: Some(rows),
         })?;
@@ -217,8 +218,20 @@ impl Target for Regression {
         self.posterior.cov()
     }
 
+    fn var(&self) -> Vec<f64> {
+        self.posterior.var()
+    }
+
+    fn has_diagonal_cov(&self) -> bool {
+        self.posterior.has_diagonal_cov()
+    }
+
     fn projection(&self, a: &[f64]) -> Dist1 {
         self.posterior.projection(a)
+    }
+
+    fn marginal(&self, i: usize) -> Dist1 {
+        self.posterior.marginal(i)
     }
 }
 

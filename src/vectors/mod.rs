@@ -29,6 +29,7 @@ pub mod noise;
 pub mod quantize;
 pub mod requantize;
 pub mod rules;
+pub mod step;
 pub mod stream;
 pub mod xoshiro;
 

@@ -39,20 +39,88 @@ pub fn normals(bits: &mut impl WordSource, out: &mut [f64]) {
 /// `k` unit directions in d dimensions (row-major k×d), uniform on the sphere: normalised
 /// Gaussian vectors drawn from stream [`DIRECTION_STREAM`] of `seed` by [`normals`].
 pub fn directions(d: usize, k: usize, seed: u64) -> Vec<f64> {
-    let mut bits = Xoshiro::new(seed, DIRECTION_STREAM);
+    let mut gen = Directions::new(d, seed);
     let mut out = vec![0.0; d * k];
-    let mut row = vec![0.0; d];
     for dir in out.chunks_exact_mut(d.max(1)) {
+        dir.copy_from_slice(gen.next_direction());
+    }
+    out
+}
+
+/// The directions of [`directions`] one at a time, in O(d) memory: the k-th call of
+/// [`Directions::next_direction`] gives row k of `directions(d, k', seed)` for any k' > k.
+#[derive(Clone, Debug)]
+pub struct Directions {
+    bits: Xoshiro,
+    row: Vec<f64>,
+    dir: Vec<f64>,
+}
+
+impl Directions {
+    /// The generator of unit directions in d dimensions from stream [`DIRECTION_STREAM`] of
+    /// `seed`.
+    pub fn new(d: usize, seed: u64) -> Self {
+        Directions {
+            bits: Xoshiro::new(seed, DIRECTION_STREAM),
+            row: vec![0.0; d],
+            dir: vec![0.0; d],
+        }
+    }
+
+    /// The next unit direction (a normalised Gaussian vector; an all-zero draw is redrawn).
+    pub fn next_direction(&mut self) -> &[f64] {
         loop {
-            normals(&mut bits, &mut row);
-            let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+            normals(&mut self.bits, &mut self.row);
+            let norm = self.row.iter().map(|x| x * x).sum::<f64>().sqrt();
             if norm > 0.0 {
-                dir.iter_mut().zip(&row).for_each(|(o, x)| *o = x / norm);
-                break;
+                let row = &self.row;
+                self.dir
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(o, x)| *o = x / norm);
+                return &self.dir;
             }
         }
     }
-    out
+}
+
+/// [`sliced_w2`] over the `k` directions of [`directions`]`(d, k, seed)`, generated one at a
+/// time: the same value (the same bits) in O(d + n) memory instead of O(k·d), for d in the
+/// millions. Cost: k·(d Gaussian draws + n·d multiply-adds + one exact 1-D W2 of n points).
+pub fn sliced_w2_streamed(
+    samples: &[f64],
+    d: usize,
+    target: &dyn Target,
+    k: usize,
+    seed: u64,
+) -> Result<f64> {
+    if d == 0 || target.dim() != d || !samples.len().is_multiple_of(d) {
+        return Err(Error::Config(format!(
+            "sliced W2: samples of dimension {d}, target of dimension {}",
+            target.dim()
+        )));
+    }
+    if k == 0 {
+        return Err(Error::param("slices", 0, "need at least 1 direction"));
+    }
+    super::check_samples("samples", samples)?;
+    let mut gen = Directions::new(d, seed);
+    let mut per = Vec::with_capacity(k);
+    for _ in 0..k {
+        let theta = gen.next_direction();
+        let law = target.projection(theta);
+        let e = exact1d::to_law(&project_par(samples, d, theta), &law)?;
+        per.push(e.w2 * e.w2);
+    }
+    Ok((per.iter().sum::<f64>() / per.len() as f64).sqrt())
+}
+
+/// [`project`] with the rows in parallel (the same values: each row's sum is sequential).
+fn project_par(samples: &[f64], d: usize, theta: &[f64]) -> Vec<f64> {
+    samples
+        .par_chunks_exact(d)
+        .map(|row| row.iter().zip(theta).map(|(x, t)| x * t).sum())
+        .collect()
 }
 
 /// Projections `θ·x_i` of the row-major n×d samples onto direction `theta`.
@@ -105,6 +173,20 @@ pub fn per_direction_w2sq(
 mod tests {
     use super::*;
     use crate::target::{Dist1, Gaussian};
+
+    /// The streamed form gives the same bits as the stored directions.
+    #[test]
+    fn streamed_equals_stored_directions() {
+        let (d, n, k) = (7, 40, 9);
+        let t =
+            Gaussian::diagonal(vec![0.5; d], (1..=d).map(|i| i as f64 / 4.0).collect()).unwrap();
+        let xs: Vec<f64> = (0..n * d)
+            .map(|i| ((i * 37) % 11) as f64 / 8.0 - 0.6)
+            .collect();
+        let stored = sliced_w2(&xs, d, &t, &directions(d, k, 5)).unwrap();
+        assert_eq!(sliced_w2_streamed(&xs, d, &t, k, 5).unwrap(), stored);
+        assert!(sliced_w2_streamed(&xs, d, &t, 0, 5).is_err());
+    }
 
     #[test]
     fn directions_are_unit_and_seeded() {

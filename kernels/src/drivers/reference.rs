@@ -39,6 +39,9 @@ pub struct Coordinate<'a> {
     pub x_out: i128,
     /// Momentum code after the step (0 for SGLD).
     pub v_out: i128,
+    /// The overflow events of this coordinate's step, per quantity (SGHMC's accumulator
+    /// and noise counts cover both of its sums and codes).
+    pub events: Events,
 }
 
 /// The random fields of a [`Coordinate`].
@@ -233,6 +236,7 @@ pub fn run_observed<O: Observer + ?Sized>(
                     load(sv, i, 0, &mut v);
                 }
                 let (x_in, v_in) = (x[0], v[0]);
+                let before = ev;
                 plan.batch_int(1, &mut x, &mut v, &consts, &draws, &mut work, &mut ev);
                 let lpf = step.variant == Variant::LpF && !given;
                 obs.coordinate(&Coordinate {
@@ -254,6 +258,7 @@ pub fn run_observed<O: Observer + ?Sized>(
                     accum: [work.ax[0], work.av[0]],
                     x_out: x[0],
                     v_out: v[0],
+                    events: ev - before,
                 });
                 store(sx, i, &x);
                 if let Some(sv) = sv {

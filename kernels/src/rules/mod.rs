@@ -68,6 +68,19 @@ pub enum Variant {
     VcJoint,
 }
 
+impl core::fmt::Display for Variant {
+    /// The variant's name in configs: `fp`, `lp-f`, `lp-l`, `vc-l`, `vc-joint`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Variant::Fp => "fp",
+            Variant::LpF => "lp-f",
+            Variant::LpL => "lp-l",
+            Variant::VcL => "vc-l",
+            Variant::VcJoint => "vc-joint",
+        })
+    }
+}
+
 /// Which sampler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dynamics {
@@ -182,6 +195,21 @@ impl Events {
     /// All events.
     pub fn total(&self) -> u64 {
         self.param + self.momentum + self.grad + self.accum + self.noise
+    }
+}
+
+impl core::ops::Sub for Events {
+    type Output = Events;
+
+    /// The events between two counts of one run (`later − earlier`).
+    fn sub(self, o: Events) -> Events {
+        Events {
+            param: self.param - o.param,
+            momentum: self.momentum - o.momentum,
+            grad: self.grad - o.grad,
+            accum: self.accum - o.accum,
+            noise: self.noise - o.noise,
+        }
     }
 }
 
