@@ -22,8 +22,8 @@
 use crate::error::{Error, Result};
 use crate::format::{Codes, Format};
 use crate::with_codes;
+use lpmc_kernels::{Code, Platform, WordSource};
 pub use lpmc_kernels::{Overflow, Rounding};
-use lpmc_kernels::{Platform, WordSource};
 use serde::Serialize;
 
 /// One rounded value: its code and whether the overflow rule changed it.
@@ -96,50 +96,188 @@ pub fn quantize_calls<W: WordSource + ?Sized>(
         .sum()))
 }
 
-/// [`quantize_calls`] with the calls spread over rayon's pool. The words of every call are
-/// drawn from `bits` first, in stream order (a call of m elements takes
-/// `words_for(m, R)` words, R = [`Rounding::bits_per_f64`]), then each call replays its own:
-/// the codes, the events and the state of `bits` afterwards are those of [`quantize_calls`].
-pub fn quantize_calls_par<W: WordSource + ?Sized>(
-    src: &[f64],
+/// Where [`quantize_par`] puts the codes of each kernel call.
+pub trait CodeSink: Sync {
+    /// One output element (a code, a value, …).
+    type Out: Send;
+    /// Writes the outputs of one call's `codes` (in the format's container) into `out`, of
+    /// the same length.
+    fn put<O: Code>(&self, codes: &[O], out: &mut [Self::Out]);
+}
+
+/// Codes out, in the container `O` (the format's, for exact codes).
+pub struct AsCodes<O>(core::marker::PhantomData<O>);
+
+impl<O> Default for AsCodes<O> {
+    fn default() -> Self {
+        AsCodes(core::marker::PhantomData)
+    }
+}
+
+impl<O: Code + Send + Sync> CodeSink for AsCodes<O> {
+    type Out = O;
+    fn put<C: Code>(&self, codes: &[C], out: &mut [O]) {
+        for (o, c) in out.iter_mut().zip(codes) {
+            *o = O::from_i64(c.to_i64());
+        }
+    }
+}
+
+/// Values out: code · Δ as `f64` (exact) or `f32` (rounded to nearest once).
+pub struct AsValues<F> {
+    /// Δ = 2^−FL, the value of code 1.
+    pub delta: f64,
+    _out: core::marker::PhantomData<F>,
+}
+
+impl<F> AsValues<F> {
+    /// Values of codes with Δ = `delta`.
+    pub fn new(delta: f64) -> Self {
+        AsValues {
+            delta,
+            _out: core::marker::PhantomData,
+        }
+    }
+}
+
+impl CodeSink for AsValues<f64> {
+    type Out = f64;
+    fn put<C: Code>(&self, codes: &[C], out: &mut [f64]) {
+        for (o, c) in out.iter_mut().zip(codes) {
+            *o = c.to_i64() as f64 * self.delta;
+        }
+    }
+}
+
+impl CodeSink for AsValues<f32> {
+    type Out = f32;
+    fn put<C: Code>(&self, codes: &[C], out: &mut [f32]) {
+        for (o, c) in out.iter_mut().zip(codes) {
+            *o = (c.to_i64() as f64 * self.delta) as f32;
+        }
+    }
+}
+
+/// Kernel calls per batch of [`quantize_par`]: one batch's words are drawn while the previous
+/// batch is rounded (64 calls = 2^20 elements, 8 MiB of words for exact `sr`).
+const CALLS_PER_BATCH: usize = 64;
+
+/// [`quantize_calls`] over rayon's pool, for finite input: rounds `src` (any float type) to
+/// `format` in calls of [`CALL`] elements and hands each call's codes to `sink`, which writes
+/// `out` (same length as `src`). Returns the number of overflow events.
+///
+/// The words of every call are drawn from `bits` in stream order (a call of m elements takes
+/// `words_for(m, R)` words, R = [`Rounding::bits_per_f64`]), a batch ahead of the calls that
+/// replay them: the codes, the events and the state of `bits` afterwards are those of
+/// [`quantize_calls`], for any number of threads. A non-finite input is an error naming the
+/// first one (its index), and then `out` holds partial results.
+///
+/// ```
+/// use lpmc::format::Format;
+/// use lpmc::round::{quantize_par, AsValues, Rounding};
+/// use lpmc_kernels::Xoshiro;
+/// let f = Format::new(8, 4).unwrap();
+/// let xs = [0.30f32, -1.0, 100.0];
+/// let mut out = [0f64; 3];
+/// let sink = AsValues::<f64>::new(f.delta());
+/// let events = quantize_par(&xs, f, Rounding::NearestEven, &mut out, &sink, &mut Xoshiro::new(1, 0)).unwrap();
+/// assert_eq!((out, events), ([0.3125, -1.0, 7.9375], 1)); // 100 saturates
+/// ```
+pub fn quantize_par<T, K, W>(
+    src: &[T],
     format: Format,
     rounding: Rounding,
-    dst: &mut Codes,
+    out: &mut [K::Out],
+    sink: &K,
     bits: &mut W,
-) -> Result<u64> {
+) -> Result<u64>
+where
+    T: Copy + Into<f64> + Sync,
+    K: CodeSink,
+    W: WordSource + Send + ?Sized,
+{
     use lpmc_kernels::bits::words_for;
     use rayon::prelude::*;
-    check_dst(format, dst, src.len())?;
+    if out.len() != src.len() {
+        return Err(Error::Config(format!(
+            "dimension mismatch: {} inputs but {} outputs",
+            src.len(),
+            out.len()
+        )));
+    }
     let r = rounding.bits_per_f64();
     let per_call = words_for(CALL, r);
-    let full = src.len() / CALL;
-    let mut words = vec![0u64; full * per_call + words_for(src.len() % CALL, r)];
-    bits.fill(&mut words);
+    let batch = CALL * CALLS_PER_BATCH;
+    let batch_words = |b: usize| {
+        let m = src.len().saturating_sub(b * batch).min(batch);
+        (m / CALL) * per_call + words_for(m % CALL, r)
+    };
     let p = Platform::detect();
     let spec = format.spec(rounding);
-    let events: Vec<Option<u64>> = with_codes!(dst, d => src
-        .par_chunks(CALL)
-        .zip(d.par_chunks_mut(CALL))
-        .enumerate()
-        .map(|(k, (s, o))| {
-            let from = k * per_call;
-            let mut replay = Replay {
-                words: &words[from..from + words_for(s.len(), r)],
-                drawn: 0,
-            };
-            let ev = p.quantize_f64(spec, format.fl(), s, o, &mut replay);
-            (replay.drawn <= replay.words.len()).then_some(ev)
-        })
-        .collect());
-    events.into_iter().sum::<Option<u64>>().ok_or_else(|| {
-        Error::Config(format!(
-            "internal: a {rounding} kernel call drew more than words_for(n, {r}) words"
-        ))
-    })
+    let container = format.container();
+    // Rounds batch `b` from its words: (events, first non-finite index, a call that drew too many).
+    let round_batch = |b: usize, words: &[u64], out: &mut [K::Out]| -> Result<u64> {
+        let from = b * batch;
+        let src = &src[from..(from + batch).min(src.len())];
+        let results: Vec<Result<u64>> = src
+            .par_chunks(CALL)
+            .zip(out.par_chunks_mut(CALL))
+            .enumerate()
+            .map(|(k, (s, o))| {
+                let input: Vec<f64> = s.iter().map(|&x| x.into()).collect();
+                // Branch-free, so it vectorizes; the position only when something failed.
+                if !input.iter().fold(true, |ok, x| ok & x.is_finite()) {
+                    let i = input.iter().position(|x| !x.is_finite()).unwrap_or(0);
+                    return Err(Error::param(
+                        format!("x[{}]", from + k * CALL + i),
+                        input[i],
+                        "must be a finite number",
+                    ));
+                }
+                let at = k * per_call;
+                let mut replay = Replay {
+                    words: &words[at..at + words_for(s.len(), r)],
+                    drawn: 0,
+                };
+                let mut codes = Codes::zeros(container, s.len());
+                let events = with_codes!(&mut codes, c => {
+                    let ev = p.quantize_f64(spec, format.fl(), &input, c, &mut replay);
+                    sink.put(c, o);
+                    ev
+                });
+                if replay.drawn > replay.words.len() {
+                    return Err(Error::Config(format!(
+                        "internal: a {rounding} kernel call drew more than words_for(n, {r}) words"
+                    )));
+                }
+                Ok(events)
+            })
+            .collect();
+        results.into_iter().sum()
+    };
+    let batches = src.len().div_ceil(batch);
+    let mut words = vec![0u64; batch_words(0)];
+    bits.fill(&mut words);
+    let mut next = Vec::new();
+    let mut events = 0;
+    for (b, out) in out.chunks_mut(batch).enumerate() {
+        next.resize(
+            if b + 1 < batches {
+                batch_words(b + 1)
+            } else {
+                0
+            },
+            0,
+        );
+        let (_, done) = rayon::join(|| bits.fill(&mut next), || round_batch(b, &words, out));
+        events += done?;
+        std::mem::swap(&mut words, &mut next);
+    }
+    Ok(events)
 }
 
 /// The words of one kernel call, drawn beforehand, replayed in order (zeros past the end,
-/// counted in `drawn` so that [`quantize_calls_par`] can refuse the result).
+/// counted in `drawn` so that [`quantize_par`] can refuse the result).
 struct Replay<'a> {
     words: &'a [u64],
     drawn: usize,
@@ -292,9 +430,9 @@ mod tests {
     #[test]
     fn parallel_calls_equal_sequential_calls() {
         use crate::source::Source;
-        // 3 full calls and a partial one, every packing count (R = 3 packs 21 per word,
-        // so calls end mid-word), both overflow rules, both sources.
-        let n = 3 * CALL + 1001;
+        // Two full batches, 3 full calls and a partial one, every packing count (R = 3
+        // packs 21 per word, so calls end mid-word), both overflow rules, both sources.
+        let n = 2 * CALLS_PER_BATCH * CALL + 3 * CALL + 1001;
         let mut state = 12345u64;
         let xs: Vec<f64> = (0..n)
             .map(|_| {
@@ -327,14 +465,47 @@ mod tests {
                 let rounding: Rounding = name.parse().unwrap();
                 let (mut a, mut b) = (src.stream(9, 0).unwrap(), src.stream(9, 0).unwrap());
                 let mut ca = Codes::zeros(f.container(), n);
-                let mut cb = Codes::zeros(f.container(), n);
                 let ea = quantize_calls(&xs, f, rounding, &mut ca, &mut a).unwrap();
-                let eb = quantize_calls_par(&xs, f, rounding, &mut cb, &mut b).unwrap();
-                assert_eq!((ea, &ca), (eb, &cb), "{name}");
+                let mut cb = vec![0i8; n];
+                let eb = quantize_par(&xs, f, rounding, &mut cb, &AsCodes::default(), &mut b);
+                assert_eq!((ea, ca), (eb.unwrap(), Codes::I8(cb)), "{name}");
                 assert!(ea > 0, "{name}: the inputs overflow Q(8, 4)");
                 assert_eq!(a.next_word(), b.next_word(), "{name}: stream state after");
             }
         }
+    }
+
+    #[test]
+    fn parallel_calls_refuse_non_finite_input_by_index() {
+        let f = Format::new(8, 4).unwrap();
+        let n = CALLS_PER_BATCH * CALL + 2 * CALL + 7;
+        let mut xs = vec![0.5f32; n];
+        let bad = CALLS_PER_BATCH * CALL + CALL + 3;
+        xs[bad] = f32::NAN;
+        xs[n - 1] = f32::INFINITY;
+        let mut out = vec![0f64; n];
+        let sink = AsValues::<f64>::new(f.delta());
+        let err = quantize_par(
+            &xs,
+            f,
+            Rounding::NearestEven,
+            &mut out,
+            &sink,
+            &mut Xoshiro::new(0, 0),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(&format!("x[{bad}]")), "{err}");
+        let mut short = vec![0f64; n - 1];
+        assert!(quantize_par(
+            &xs,
+            f,
+            Rounding::NearestEven,
+            &mut short,
+            &sink,
+            &mut Xoshiro::new(0, 0)
+        )
+        .is_err());
     }
 
     #[test]

@@ -11,9 +11,9 @@
 //! packing).
 
 use crate::bits::WordSource;
-use crate::lane::{mode_id, with_mode};
+use crate::lane::{mode_id, with_mode, Fmt, RoundF64};
 use crate::mode::F64_EXACT_BITS;
-use crate::portable::{self, f64_up_in, quantize_f64_one, rounding_bits};
+use crate::portable::{self, quantize_f64_one};
 use crate::{Code, Overflow, Rounding, Spec};
 
 /// Words drawn per block.
@@ -412,11 +412,7 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
     assert_eq!(src.len(), dst.len(), "quantize_f64: length mismatch");
     let r = spec.rounding.bits_per_f64();
     if r <= F64_EXACT_BITS && fl <= 1000 {
-        return if spec.overflow == Overflow::Wrap {
-            f64_by_mode::<O, W, true>(spec, fl, r, src, dst, bits)
-        } else {
-            f64_by_mode::<O, W, false>(spec, fl, r, src, dst, bits)
-        };
+        return f64_by_mode(spec, fl, r, src, dst, bits);
     }
     by_blocks(r, src, dst, bits, |sb, db, pk, words| {
         let mut events = 0u64;
@@ -432,14 +428,10 @@ pub fn quantize_f64<O: Code, W: WordSource + ?Sized>(
 /// Elements per block of the `f64` path (rounded down to whole words).
 const F64_BLOCK: usize = 256;
 
-/// `2^62`: below it a rounded `f64` and its `+1` are exact `i64` codes.
-const TWO62: f64 = 4_611_686_018_427_387_904.0;
-
-/// Chooses the rounding of the `f64` path once: the element loop takes the reference's own
-/// round-up decision ([`portable::f64_up_in`], exact in every mode) with the mode as a const,
-/// for `|y| < 2^62`.
+/// Chooses the rounding of the `f64` path once: the element loop is [`RoundF64::round`] (the
+/// reference's own round-up decision, exact in every mode) with the mode as a const.
 #[inline(always)]
-fn f64_by_mode<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
+fn f64_by_mode<O: Code, W: WordSource + ?Sized>(
     spec: Spec,
     fl: u32,
     r: u32,
@@ -447,33 +439,30 @@ fn f64_by_mode<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
     dst: &mut [O],
     bits: &mut W,
 ) -> u64 {
-    let rr = rounding_bits(spec.rounding);
+    let fmt = Fmt {
+        wl: spec.wl,
+        fl,
+        overflow: spec.overflow,
+    };
+    let unit = RoundF64::new(fmt, spec.rounding);
     with_mode!(mode_id(spec.rounding), M => {
-        f64_run::<O, W, WRAP>(spec, fl, r, src, dst, bits, |y, fy, u| {
-            f64_up_in::<M>(y, fy, rr, u)
-        })
+        f64_run::<O, W, M>(&unit, spec, fl, r, src, dst, bits)
     })
 }
 
-/// The `f64` block loop: every element through branch-free `f64`/`i64` lane code, with
-/// NaN, ±∞ and `|y| ≥ 2^62` replaced by `y = 0` (which rounds to code 0 without an event in
-/// every mode, since `u < 2^R`); a block that had any of those then redoes just them with the
-/// reference rule.
+/// The `f64` block loop: every element through [`RoundF64::round`]'s branch-free lane code
+/// (which gives the [`RoundF64::special`] values, NaN, ±∞ and huge, code 0 and no event);
+/// a block that had any of those then redoes just them with the reference rule.
 #[inline(always)]
-fn f64_run<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
+fn f64_run<O: Code, W: WordSource + ?Sized, const M: u8>(
+    unit: &RoundF64,
     spec: Spec,
     fl: u32,
     r: u32,
     src: &[f64],
     dst: &mut [O],
     bits: &mut W,
-    up: impl Fn(f64, f64, u64) -> bool,
 ) -> u64 {
-    let wl = spec.wl;
-    let max = ((1u64 << (wl - 1)) - 1) as i64;
-    let min = -max - 1;
-    let sh = 64 - wl;
-    let scale = f64::from_bits(((1023 + fl) as u64) << 52);
     let per = match 64u32.checked_div(r) {
         Some(p) => p as usize,
         None => F64_BLOCK,
@@ -491,28 +480,18 @@ fn f64_run<O: Code, W: WordSource + ?Sized, const WRAP: bool>(
         }
         let mut special = false;
         for ((&x, d), &u) in sb.iter().zip(db.iter_mut()).zip(&us[..n]) {
-            let y = x * scale;
-            let ok = y.abs() < TWO62;
-            special |= !ok;
-            let y = if ok { y } else { 0.0 };
-            let floor = y.floor();
-            let q = floor as i64 + up(y, floor, u) as i64;
-            let c = if WRAP {
-                (q << sh) >> sh
-            } else {
-                q.max(min).min(max)
-            };
-            events += (c != q) as u64;
+            special |= unit.special(x);
+            let (c, ev) = unit.round::<M>(x, u);
+            events += ev as u64;
             *d = O::from_i64(c);
         }
         if special {
             for ((&x, d), &u) in sb.iter().zip(db.iter_mut()).zip(&us[..n]) {
-                if (x * scale).abs() < TWO62 {
-                    continue;
+                if unit.special(x) {
+                    let (c, ev) = quantize_f64_one(x, fl, spec, u);
+                    events += ev as u64;
+                    *d = O::from_i64(c);
                 }
-                let (c, ev) = quantize_f64_one(x, fl, spec, u);
-                events += ev as u64;
-                *d = O::from_i64(c);
             }
         }
     }
@@ -533,11 +512,17 @@ fn unpack_u64(r: u32, words: &[u64], out: &mut [u64]) {
     }
     let per = (64 / r) as usize;
     let m = u64::MAX >> (64 - r);
-    for (w, c) in words.iter().zip(out.chunks_exact_mut(per)) {
-        let mut w = *w;
-        for o in c {
+    if per == 1 {
+        // R > 32: one element per word, its low R bits.
+        for (o, w) in out.iter_mut().zip(words) {
             *o = w & m;
-            w = w.checked_shr(r).unwrap_or(0);
+        }
+        return;
+    }
+    for (&w, c) in words.iter().zip(out.chunks_exact_mut(per)) {
+        // i·R ≤ 64 − R < 64: every shift is in range.
+        for (i, o) in c.iter_mut().enumerate() {
+            *o = (w >> (i as u32 * r)) & m;
         }
     }
 }

@@ -14,7 +14,7 @@
 //! The rounding of an `f64` to a code ([`RoundF64`]) is the lane form of
 //! [`crate::portable::round_f64`].
 
-use crate::portable::{f64_up_in, rounding_bits};
+use crate::portable::{f64_up_in, rounding_bits, small_int_to_i64};
 use crate::{Overflow, Rounding};
 use core::fmt::Debug;
 use core::ops::{Add, AddAssign, BitAnd, Mul, Shl, Shr, Sub};
@@ -457,13 +457,13 @@ impl<L: Lane> Ov<L> {
     }
 }
 
-/// Beyond this magnitude (in units of Δ) an `f64` takes [`crate::portable::round_f64`]'s own
-/// path (2^62).
-const TWO62: f64 = 4_611_686_018_427_387_904.0;
+/// From this magnitude (in units of Δ) on, an `f64` takes [`crate::portable::round_f64`]'s own
+/// path: `2^51`, below which [`small_int_to_i64`] converts the rounded value and its `+1` exactly.
+const LANE_LIMIT: f64 = 2_251_799_813_685_248.0;
 
 /// The rounding of an `f64` to a code of `fl` fraction bits and its overflow rule, as
 /// branch-free `f64`/`i64` lane code: the lane form of
-/// [`crate::portable::quantize_f64_one`] for finite values with `|x·2^fl| < 2^62`; other
+/// [`crate::portable::quantize_f64_one`] for finite values with `|x·2^fl| < 2^51`; other
 /// values (NaN, ±∞, huge) are flagged by [`RoundF64::special`] and the caller redoes them
 /// with the reference.
 #[derive(Clone, Copy, Debug)]
@@ -491,11 +491,11 @@ impl RoundF64 {
         }
     }
 
-    /// Whether `x` needs the reference path (NaN, ±∞ or `|x·2^fl| ≥ 2^62`).
+    /// Whether `x` needs the reference path (NaN, ±∞ or `|x·2^fl| ≥ 2^51`).
     #[inline(always)]
     pub fn special(&self, x: f64) -> bool {
         // NaN compares false: special too.
-        (x * self.scale).abs().partial_cmp(&TWO62) != Some(core::cmp::Ordering::Less)
+        (x * self.scale).abs().partial_cmp(&LANE_LIMIT) != Some(core::cmp::Ordering::Less)
     }
 
     /// `x` rounded with random bits `u` in mode `M` (the reference's own decision,
@@ -504,9 +504,9 @@ impl RoundF64 {
     #[inline(always)]
     pub fn round<const M: u8>(&self, x: f64, u: u64) -> (i64, bool) {
         let y = x * self.scale;
-        let y = if y.abs() < TWO62 { y } else { 0.0 };
+        let y = if y.abs() < LANE_LIMIT { y } else { 0.0 };
         let floor = y.floor();
-        let q = floor as i64 + f64_up_in::<M>(y, floor, self.r, u) as i64;
+        let q = small_int_to_i64(floor) + f64_up_in::<M>(y, floor, self.r, u) as i64;
         let c = if self.wrap {
             (q << self.sh) >> self.sh
         } else {

@@ -155,20 +155,24 @@ pub(crate) fn f64_up_in<const M: u8>(y: f64, floor: f64, r: u32, u: u64) -> bool
         1 => (y < 0.0) & (y != floor),
         2 => {
             // |floor| ≥ 2^63 saturates the cast, but no tie is possible there.
+            // A tie needs |floor| < 2^52, where |floor| + 2^52 is exact in [2^52, 2^53) and
+            // its last mantissa bit is floor's parity: no cast, so it vectorizes.
             let (gt, tie) = half_parts(y, floor);
-            gt | (tie & ((floor as i64) & 1 == 1))
+            gt | (tie & ((floor.abs() + 4_503_599_627_370_496.0).to_bits() & 1 == 1))
         }
         3 => {
             let (gt, tie) = half_parts(y, floor);
             gt | (tie & (y >= 0.0))
         }
-        4 => (floor_bits(y, floor, r) + u) >> r != 0,
-        // u < 2^53: the cast through i64 is exact (and vectorizes, unlike u64 → f64).
-        5 => ((u as i64) as f64) < ceil_bits(y, floor, F64_EXACT_BITS),
+        // Up iff the kept fraction bits plus u carry out of R bits: bits + u ≥ 2^R, i.e.
+        // bits ≥ 2^R − u, compared in f64 (exact integers below 2^54; no f64 → u64 cast,
+        // which AVX2 has no vector instruction for).
+        4 => floor_bits(y, floor, r) >= (1u64 << r) as f64 - u53_to_f64(u),
+        5 => u53_to_f64(u) < ceil_bits(y, floor, F64_EXACT_BITS),
         _ => {
             // src:0 rounds f to 0 or 1 ties-to-even, i.e. up iff f > ½ (as `rne_bits` does
             // for codes); rne(y·2^0) − floor would take a tie's parity from floor instead.
-            let rounded = (rne_bits_f64(y, floor, r) + u) >> r != 0;
+            let rounded = rne_bits_f64(y, floor, r) >= (1u64 << r) as f64 - u53_to_f64(u);
             let zero_bits = half_parts(y, floor).0;
             if r == 0 {
                 zero_bits
@@ -177,6 +181,30 @@ pub(crate) fn f64_up_in<const M: u8>(y: f64, floor: f64, r: u32, u: u64) -> bool
             }
         }
     }
+}
+
+/// `1.5·2^52`: an integer-valued `f64` `v` with `|v| < 2^51`, plus this, lies in
+/// `[2^52, 2^53)` where the step is 1, so `v` sits in the low mantissa bits.
+const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
+
+/// The integer-valued `f64` `v` (`|v| < 2^51`) as `i64`, exact, by [`ROUND_MAGIC`]'s bits:
+/// `v + 1.5·2^52` has the mantissa `2^51 + v`. Unlike `v as i64` (which AVX2 has no vector
+/// instruction for) it is one add and one integer subtract in every lane.
+#[inline(always)]
+pub(crate) fn small_int_to_i64(v: f64) -> i64 {
+    (v + ROUND_MAGIC).to_bits() as i64 - ROUND_MAGIC.to_bits() as i64
+}
+
+/// `u < 2^53` as `f64`, exact: its two 26/27-bit halves each enter a mantissa below `2^52`
+/// (`2^52 + h` has the bits `0x4330… | h`), and `hi·2^26 + lo < 2^53` is exact. Vector
+/// code on AVX2, which has no `u64`/`i64` → `f64` instruction.
+#[inline(always)]
+pub(crate) fn u53_to_f64(u: u64) -> f64 {
+    const TWO52_BITS: u64 = 0x4330_0000_0000_0000;
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let hi = f64::from_bits(TWO52_BITS | (u >> 26)) - TWO52;
+    let lo = f64::from_bits(TWO52_BITS | (u & ((1 << 26) - 1))) - TWO52;
+    hi * 67_108_864.0 + lo
 }
 
 /// `(f > ½, f = ½)` for the fraction `f = y − floor`, exact. The rounded `f64` difference
@@ -191,21 +219,22 @@ pub(crate) fn half_parts(y: f64, floor: f64) -> (bool, bool) {
     ((f > 0.5) | (half & !tie), tie)
 }
 
-/// `⌊f·2^R⌋` for `f = y − floor`, `R ≤ 53`, exact: `⌊y·2^R⌋ − floor·2^R` (both exact
-/// integers in `f64`; their difference is an integer below 2^R, so the subtraction is exact).
+/// `⌊f·2^R⌋` for `f = y − floor`, `R ≤ 53`, exact, as an `f64` (an integer below `2^R`):
+/// `⌊y·2^R⌋ − floor·2^R` (both exact integers in `f64`; their difference is an integer below
+/// 2^R, so the subtraction is exact).
 #[inline(always)]
-pub(crate) fn floor_bits(y: f64, floor: f64, r: u32) -> u64 {
+pub(crate) fn floor_bits(y: f64, floor: f64, r: u32) -> f64 {
     let p = (1u64 << r) as f64;
-    ((y * p).floor() - floor * p) as u64
+    (y * p).floor() - floor * p
 }
 
 /// `round_half_even(f·2^R)` for `f = y − floor`, `R ≤ 53`, exact for `R ≥ 1`: `rne(y·2^R) −
 /// floor·2^R`, as subtracting the even integer `floor·2^R` keeps ties and their parity; in
-/// `0..=2^R`.
+/// `0..=2^R`, as an `f64`.
 #[inline(always)]
-pub(crate) fn rne_bits_f64(y: f64, floor: f64, r: u32) -> u64 {
+pub(crate) fn rne_bits_f64(y: f64, floor: f64, r: u32) -> f64 {
     let p = (1u64 << r) as f64;
-    ((y * p).round_ties_even() - floor * p) as u64
+    (y * p).round_ties_even() - floor * p
 }
 
 /// `⌈f·2^R⌉` for `f = y − floor`, `R ≤ 53`, exact, as an `f64` (an integer in `0..=2^R`).
@@ -242,7 +271,7 @@ pub fn frac_cmp_half(y: f64) -> core::cmp::Ordering {
 /// assert_eq!(frac_floor_bits(-1.6e-19, 3), 7);   // f = 1 − 1.6·10^−19 = .111…, not 1
 /// ```
 pub fn frac_floor_bits(y: f64, r: u32) -> u64 {
-    floor_bits(y, y.floor(), r)
+    floor_bits(y, y.floor(), r) as u64
 }
 
 /// `round_half_even(f·2^R)` for the discarded fraction `f` of a finite `y` (`|y| < 2^126`),
@@ -260,7 +289,7 @@ pub fn frac_rne_bits(y: f64, r: u32) -> u64 {
     if r == 0 {
         return half_parts(y, floor).0 as u64;
     }
-    rne_bits_f64(y, floor, r)
+    rne_bits_f64(y, floor, r) as u64
 }
 
 /// `⌈f·2^R⌉` for the discarded fraction `f` of a finite `y` (`|y| < 2^126`), `R ≤ 53`,

@@ -1,6 +1,6 @@
 //! `lpmc._lpmc`: the native half of the `lpmc` Python package. Every function here parses
 //! its arguments the way the `lpmc` command line does and calls the same library entry point
-//! (`lpmc::round::quantize_calls_par`, the parallel twin of `quantize_calls`, `lpmc::experiment::run::prepare` + `Prepared::compute`,
+//! (`lpmc::round::quantize_par`, the parallel twin of `quantize_calls`, `lpmc::experiment::run::prepare` + `Prepared::compute`,
 //! `lpmc::experiment::eval::eval_samples`, `lpmc::experiment::exact::exact_values`,
 //! `lpmc::sweep::sweep_grid`); bad input raises `ValueError` with the CLI's message. The
 //! Python wrappers in `lpmc/__init__.py` turn the JSON texts returned here into dicts.
@@ -10,9 +10,8 @@ use lpmc::experiment::config::{from_json_text, RunConfig};
 use lpmc::experiment::eval::{eval_samples, load_target, EvalOptions};
 use lpmc::experiment::run::{prepare, RunOptions};
 use lpmc::format::Codes;
-use lpmc::round::quantize_calls_par;
+use lpmc::round::{quantize_par, AsCodes, AsValues};
 use lpmc::{with_codes, Error, Format, Overflow, Rounding, Source};
-use lpmc_kernels::Code;
 use numpy::{
     IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
     PyUntypedArrayMethods,
@@ -105,102 +104,43 @@ struct Unit {
 }
 
 impl Unit {
-    /// Rounds `xs` (checked finite first) into a new NumPy array.
+    /// Rounds `xs` (refused unless all finite) into a new NumPy array, with the GIL released.
     fn round<'py, T: Copy + Into<f64> + Sync>(
         &self,
         py: Python<'py>,
         xs: &[T],
         bits: &mut lpmc::source::Bits,
     ) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(i) = xs.iter().position(|x| !(*x).into().is_finite()) {
-            return Err(value_error(Error::param(
-                format!("x[{i}]"),
-                xs[i].into(),
-                "must be a finite number",
-            )));
-        }
         let n = xs.len();
+        let (format, rounding) = (self.format, self.rounding);
         if self.codes {
-            let mut out = Codes::zeros(self.format.container(), n);
-            py.allow_threads(|| self.each_block(xs, bits, |off, c| copy_codes(&mut out, off, c)))
-                .map_err(value_error)?;
+            let mut out = Codes::zeros(format.container(), n);
+            py.allow_threads(|| {
+                with_codes!(&mut out, c => quantize_par(xs, format, rounding, c, &AsCodes::default(), bits))
+            })
+            .map_err(value_error)?;
             return Ok(with_codes!(out, v => v.into_pyarray(py).into_any()));
         }
-        let delta = self.format.delta();
         if self.out32 {
             let out = PyArray1::<f32>::zeros(py, n, false);
             let mut guard = out.readwrite();
             let dst = guard.as_slice_mut()?;
-            py.allow_threads(|| {
-                self.each_block(xs, bits, |off, c| {
-                    let d = &mut dst[off..off + c.len()];
-                    with_codes!(c, v => for (d, c) in d.iter_mut().zip(v.iter()) {
-                        *d = (c.to_i64() as f64 * delta) as f32;
-                    });
-                })
-            })
-            .map_err(value_error)?;
+            let sink = AsValues::<f32>::new(format.delta());
+            py.allow_threads(|| quantize_par(xs, format, rounding, dst, &sink, bits))
+                .map_err(value_error)?;
             drop(guard);
             return Ok(out.into_any());
         }
         let out = PyArray1::<f64>::zeros(py, n, false);
         let mut guard = out.readwrite();
         let dst = guard.as_slice_mut()?;
-        py.allow_threads(|| {
-            self.each_block(xs, bits, |off, c| {
-                let d = &mut dst[off..off + c.len()];
-                with_codes!(c, v => for (d, c) in d.iter_mut().zip(v.iter()) {
-                    *d = c.to_i64() as f64 * delta;
-                });
-            })
-        })
-        .map_err(value_error)?;
+        let sink = AsValues::<f64>::new(format.delta());
+        py.allow_threads(|| quantize_par(xs, format, rounding, dst, &sink, bits))
+            .map_err(value_error)?;
         drop(guard);
         Ok(out.into_any())
     }
-
-    /// Rounds `xs` in blocks of whole kernel calls (so the calls, and the bits, are those of
-    /// one `quantize_calls` over everything), each into a cache-sized code buffer handed to
-    /// `each(offset, codes)`.
-    fn each_block<T: Copy + Into<f64>>(
-        &self,
-        xs: &[T],
-        bits: &mut lpmc::source::Bits,
-        mut each: impl FnMut(usize, &Codes),
-    ) -> Result<(), Error> {
-        let m = BLOCK.min(xs.len());
-        let mut input = vec![0f64; m];
-        let mut buf = Codes::zeros(self.format.container(), m);
-        for (k, src) in xs.chunks(BLOCK).enumerate() {
-            if src.len() < buf.len() {
-                buf = Codes::zeros(self.format.container(), src.len());
-            }
-            let input = &mut input[..src.len()];
-            for (a, b) in input.iter_mut().zip(src) {
-                *a = (*b).into();
-            }
-            quantize_calls_par(input, self.format, self.rounding, &mut buf, bits)?;
-            each(k * BLOCK, &buf);
-        }
-        Ok(())
-    }
 }
-
-/// Copies `src` into `dst` from `offset` (both in the same container, as [`Unit::round`]
-/// makes them).
-fn copy_codes(dst: &mut Codes, offset: usize, src: &Codes) {
-    let n = src.len();
-    match (dst, src) {
-        (Codes::I8(d), Codes::I8(s)) => d[offset..offset + n].copy_from_slice(s),
-        (Codes::I16(d), Codes::I16(s)) => d[offset..offset + n].copy_from_slice(s),
-        (Codes::I32(d), Codes::I32(s)) => d[offset..offset + n].copy_from_slice(s),
-        (Codes::I64(d), Codes::I64(s)) => d[offset..offset + n].copy_from_slice(s),
-        (d, s) => unreachable!("{:?} codes into {:?}", s.container(), d.container()),
-    }
-}
-
-/// Inputs per block of [`quantize`]: 16 kernel calls (a whole number of them).
-const BLOCK: usize = 16 * lpmc::round::CALL;
 
 /// A run config: JSON text (from a dict), a file path (JSON, or TOML by extension), or the
 /// built-in run when both are `None`.

@@ -183,6 +183,19 @@ fn check_f64<O: Code>() {
         }
     }
     src.extend([-1e-20, -1e-300, -5e-324, -0.031249999999999997]);
+    // Around 2^51 and 2^52 in units of Δ (fl = 0), where the lane code hands over to the
+    // reference: ties, odd and even neighbours, both signs.
+    let two51 = 2f64.powi(51);
+    for v in [
+        two51 - 1.5,
+        two51 - 0.5,
+        two51,
+        two51 + 0.5,
+        2.0 * two51 - 0.5,
+        2.0 * two51 + 1.0,
+    ] {
+        src.extend([v, -v]);
+    }
     for &rounding in &ROUNDINGS {
         for overflow in [Overflow::Saturate, Overflow::Wrap] {
             for fl in [0u32, 3, 4, 20, 62] {
