@@ -198,13 +198,7 @@ where
 {
     use lpmc_kernels::bits::words_for;
     use rayon::prelude::*;
-    if out.len() != src.len() {
-        return Err(Error::Config(format!(
-            "dimension mismatch: {} inputs but {} outputs",
-            src.len(),
-            out.len()
-        )));
-    }
+    check_len(src.len(), out.len())?;
     let r = rounding.bits_per_f64();
     let per_call = words_for(CALL, r);
     let batch = CALL * CALLS_PER_BATCH;
@@ -215,7 +209,8 @@ where
     let p = Platform::detect();
     let spec = format.spec(rounding);
     let container = format.container();
-    // Rounds batch `b` from its words: (events, first non-finite index, a call that drew too many).
+    // Rounds batch `b` from its words: its events, or the error of its first failing call
+    // (a non-finite input, or a call that drew more words than it was given).
     let round_batch = |b: usize, words: &[u64], out: &mut [K::Out]| -> Result<u64> {
         let from = b * batch;
         let src = &src[from..(from + batch).min(src.len())];
@@ -316,10 +311,14 @@ fn check_dst(format: Format, dst: &Codes, n: usize) -> Result<()> {
             format.container()
         )));
     }
-    if dst.len() != n {
+    check_len(n, dst.len())
+}
+
+/// `inputs` values into `outputs` places: equal, or a dimension-mismatch error.
+fn check_len(inputs: usize, outputs: usize) -> Result<()> {
+    if inputs != outputs {
         return Err(Error::Config(format!(
-            "dimension mismatch: {n} inputs but {} destination codes",
-            dst.len()
+            "dimension mismatch: {inputs} inputs but {outputs} outputs"
         )));
     }
     Ok(())

@@ -154,7 +154,6 @@ pub(crate) fn f64_up_in<const M: u8>(y: f64, floor: f64, r: u32, u: u64) -> bool
         0 => false,
         1 => (y < 0.0) & (y != floor),
         2 => {
-            // |floor| ≥ 2^63 saturates the cast, but no tie is possible there.
             // A tie needs |floor| < 2^52, where |floor| + 2^52 is exact in [2^52, 2^53) and
             // its last mantissa bit is floor's parity: no cast, so it vectorizes.
             let (gt, tie) = half_parts(y, floor);
