@@ -22,6 +22,7 @@
 use crate::error::{Error, Result};
 use crate::format::{Codes, Format};
 use crate::with_codes;
+use lpmc_kernels::bits::Leap;
 use lpmc_kernels::{Code, Platform, WordSource};
 pub use lpmc_kernels::{Overflow, Rounding};
 use serde::Serialize;
@@ -166,10 +167,12 @@ const CALLS_PER_BATCH: usize = 64;
 /// `format` in calls of [`CALL`] elements and hands each call's codes to `sink`, which writes
 /// `out` (same length as `src`). Returns the number of overflow events.
 ///
-/// The words of every call are drawn from `bits` in stream order (a call of m elements takes
-/// `words_for(m, R)` words, R = [`Rounding::bits_per_f64`]), a batch ahead of the calls that
-/// replay them: the codes, the events and the state of `bits` afterwards are those of
-/// [`quantize_calls`], for any number of threads. A non-finite input is an error naming the
+/// The words of every call are those it would draw from `bits` in stream order (a call of m
+/// elements takes `words_for(m, R)` words, R = [`Rounding::bits_per_f64`]): the codes, the
+/// events and the state of `bits` afterwards are those of [`quantize_calls`], for any number
+/// of threads. A xoshiro256++ stream is jumped to each call's first word ([`Leap`]), so every
+/// call draws its own words, in parallel and in cache; any other source is drawn a batch of
+/// calls ahead of the calls that replay its words. A non-finite input is an error naming the
 /// first one (its index), and then `out` holds partial results.
 ///
 /// ```
@@ -201,14 +204,65 @@ where
     check_len(src.len(), out.len())?;
     let r = rounding.bits_per_f64();
     let per_call = words_for(CALL, r);
+    let p = Platform::detect();
+    let spec = format.spec(rounding);
+    let container = format.container();
+    // Rounds call `k` (elements `k·CALL ..`) drawing from `words`: its events, or the error
+    // of a non-finite input.
+    let round_call = |k: usize, s: &[T], o: &mut [K::Out], words: &mut dyn WordSource| {
+        let input: Vec<f64> = s.iter().map(|&x| x.into()).collect();
+        // Branch-free, so it vectorizes; the position only when something failed.
+        if !input.iter().fold(true, |ok, x| ok & x.is_finite()) {
+            let i = input.iter().position(|x| !x.is_finite()).unwrap_or(0);
+            return Err(Error::param(
+                format!("x[{}]", k * CALL + i),
+                input[i],
+                "must be a finite number",
+            ));
+        }
+        let mut codes = Codes::zeros(container, s.len());
+        Ok(with_codes!(&mut codes, c => {
+            let ev = p.quantize_f64(spec, format.fl(), &input, c, words);
+            sink.put(c, o);
+            ev
+        }))
+    };
+    let calls = src.len().div_ceil(CALL);
+    if let Some(gen) = bits.as_xoshiro() {
+        // Call k starts at word k·per_call: jump there from the previous call's start.
+        let mut starts = Vec::with_capacity(calls);
+        let mut at = *gen;
+        if calls > 1 {
+            let leap = leap(per_call as u64);
+            for _ in 0..calls {
+                starts.push(at);
+                leap.apply(&mut at);
+            }
+        } else {
+            starts.push(at);
+        }
+        let results: Vec<Result<u64>> = src
+            .par_chunks(CALL)
+            .zip(out.par_chunks_mut(CALL))
+            .zip(starts.par_iter())
+            .enumerate()
+            .map(|(k, ((s, o), start))| round_call(k, s, o, &mut start.clone()))
+            .collect();
+        // The stream ends where the last call's words end.
+        if let Some(last) = starts.last() {
+            *gen = *last;
+            let tail = words_for(src.len() - (calls - 1) * CALL, r);
+            for _ in 0..tail {
+                gen.next_word();
+            }
+        }
+        return results.into_iter().sum();
+    }
     let batch = CALL * CALLS_PER_BATCH;
     let batch_words = |b: usize| {
         let m = src.len().saturating_sub(b * batch).min(batch);
         (m / CALL) * per_call + words_for(m % CALL, r)
     };
-    let p = Platform::detect();
-    let spec = format.spec(rounding);
-    let container = format.container();
     // Rounds batch `b` from its words: its events, or the error of its first failing call
     // (a non-finite input, or a call that drew more words than it was given).
     let round_batch = |b: usize, words: &[u64], out: &mut [K::Out]| -> Result<u64> {
@@ -219,27 +273,12 @@ where
             .zip(out.par_chunks_mut(CALL))
             .enumerate()
             .map(|(k, (s, o))| {
-                let input: Vec<f64> = s.iter().map(|&x| x.into()).collect();
-                // Branch-free, so it vectorizes; the position only when something failed.
-                if !input.iter().fold(true, |ok, x| ok & x.is_finite()) {
-                    let i = input.iter().position(|x| !x.is_finite()).unwrap_or(0);
-                    return Err(Error::param(
-                        format!("x[{}]", from + k * CALL + i),
-                        input[i],
-                        "must be a finite number",
-                    ));
-                }
                 let at = k * per_call;
                 let mut replay = Replay {
                     words: &words[at..at + words_for(s.len(), r)],
                     drawn: 0,
                 };
-                let mut codes = Codes::zeros(container, s.len());
-                let events = with_codes!(&mut codes, c => {
-                    let ev = p.quantize_f64(spec, format.fl(), &input, c, &mut replay);
-                    sink.put(c, o);
-                    ev
-                });
+                let events = round_call(b * CALLS_PER_BATCH + k, s, o, &mut replay)?;
                 if replay.drawn > replay.words.len() {
                     return Err(Error::Config(format!(
                         "internal: a {rounding} kernel call drew more than words_for(n, {r}) words"
@@ -269,6 +308,23 @@ where
         std::mem::swap(&mut words, &mut next);
     }
     Ok(events)
+}
+
+/// The jump of `words` xoshiro words, built once per length for the process (a few call
+/// lengths occur, one per random-bit count R; each costs about a millisecond to build).
+fn leap(words: u64) -> std::sync::Arc<Leap> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LEAPS: OnceLock<Mutex<Vec<Arc<Leap>>>> = OnceLock::new();
+    let cache = LEAPS.get_or_init(|| Mutex::new(Vec::new()));
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(l) = cache.iter().find(|l| l.words() == words) {
+        return l.clone();
+    }
+    let l = Arc::new(Leap::new(words));
+    cache.push(l.clone());
+    l
 }
 
 /// The words of one kernel call, drawn beforehand, replayed in order (zeros past the end,
@@ -430,10 +486,12 @@ mod tests {
     fn parallel_calls_equal_sequential_calls() {
         use crate::source::Source;
         // Two full batches, 3 full calls and a partial one, every packing count (R = 3
-        // packs 21 per word, so calls end mid-word), both overflow rules, both sources.
-        let n = 2 * CALLS_PER_BATCH * CALL + 3 * CALL + 1001;
+        // packs 21 per word, so calls end mid-word), both overflow rules, both sources
+        // (xoshiro jumps to each call, LFSR words are drawn in batches); and the short
+        // lengths around one call.
+        let long = 2 * CALLS_PER_BATCH * CALL + 3 * CALL + 1001;
         let mut state = 12345u64;
-        let xs: Vec<f64> = (0..n)
+        let all: Vec<f64> = (0..long)
             .map(|_| {
                 state = state
                     .wrapping_mul(6364136223846793005)
@@ -441,35 +499,39 @@ mod tests {
                 ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 20.0
             })
             .collect();
-        for name in [
-            "sr",
-            "sr:3",
-            "sr:8",
-            "src:5",
-            "nearest-even",
-            "floor",
-            "sr:32",
-        ] {
-            for (src, ov) in [
-                (Source::Xoshiro, Overflow::Saturate),
-                (
-                    Source::Lfsr {
-                        width: 32,
-                        taps: None,
-                    },
-                    Overflow::Wrap,
-                ),
+        for n in [long, 2 * CALL, CALL + 1, CALL, 5] {
+            let xs = &all[..n];
+            for name in [
+                "sr",
+                "sr:3",
+                "sr:8",
+                "src:5",
+                "nearest-even",
+                "floor",
+                "sr:32",
             ] {
-                let f = Format::new(8, 4).unwrap().with_overflow(ov);
-                let rounding: Rounding = name.parse().unwrap();
-                let (mut a, mut b) = (src.stream(9, 0).unwrap(), src.stream(9, 0).unwrap());
-                let mut ca = Codes::zeros(f.container(), n);
-                let ea = quantize_calls(&xs, f, rounding, &mut ca, &mut a).unwrap();
-                let mut cb = vec![0i8; n];
-                let eb = quantize_par(&xs, f, rounding, &mut cb, &AsCodes::default(), &mut b);
-                assert_eq!((ea, ca), (eb.unwrap(), Codes::I8(cb)), "{name}");
-                assert!(ea > 0, "{name}: the inputs overflow Q(8, 4)");
-                assert_eq!(a.next_word(), b.next_word(), "{name}: stream state after");
+                for (src, ov) in [
+                    (Source::Xoshiro, Overflow::Saturate),
+                    (
+                        Source::Lfsr {
+                            width: 32,
+                            taps: None,
+                        },
+                        Overflow::Wrap,
+                    ),
+                ] {
+                    let f = Format::new(8, 4).unwrap().with_overflow(ov);
+                    let rounding: Rounding = name.parse().unwrap();
+                    let (mut a, mut b) = (src.stream(9, 0).unwrap(), src.stream(9, 0).unwrap());
+                    let mut ca = Codes::zeros(f.container(), n);
+                    let ea = quantize_calls(xs, f, rounding, &mut ca, &mut a).unwrap();
+                    let mut cb = vec![0i8; n];
+                    let eb = quantize_par(xs, f, rounding, &mut cb, &AsCodes::default(), &mut b);
+                    assert_eq!((ea, ca), (eb.unwrap(), Codes::I8(cb)), "{name}, n = {n}");
+                    // A fifth of the inputs lie outside [−8, 8).
+                    assert!(n < CALL || ea > 0, "{name}: the inputs overflow Q(8, 4)");
+                    assert_eq!(a.next_word(), b.next_word(), "{name}, n = {n}: state after");
+                }
             }
         }
     }

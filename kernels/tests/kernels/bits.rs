@@ -51,6 +51,31 @@ fn xoshiro_set_equals_each_generator() {
     assert_eq!(back, alone);
 }
 
+/// A jump of k words lands where k draws do, for lengths around every power of two the
+/// square-and-multiply meets (0, 1, word and call boundaries), and jumps compose.
+#[test]
+fn leap_equals_walking() {
+    let mut walked = Xoshiro::new(11, 4);
+    let mut done = 0u64;
+    for k in [0u64, 1, 2, 3, 63, 64, 65, 1000, 2048, 16384, 16385] {
+        let mut jumped = walked;
+        let leap = Leap::new(k);
+        assert_eq!(leap.words(), k);
+        leap.apply(&mut jumped);
+        for _ in 0..k {
+            walked.next_word();
+        }
+        done += k;
+        assert_eq!(jumped, walked, "a jump of {k} after {done} words");
+    }
+    let (mut twice, mut once) = (Xoshiro::new(2, 0), Xoshiro::new(2, 0));
+    let l = Leap::new(777);
+    l.apply(&mut twice);
+    l.apply(&mut twice);
+    Leap::new(1554).apply(&mut once);
+    assert_eq!(twice, once);
+}
+
 #[test]
 fn streams_differ_and_repeat() {
     let draw = |seed, stream| {
