@@ -408,7 +408,7 @@ fn diagonal_precisions(t: &TargetConfig) -> Vec<f64> {
     }
 }
 
-/// The text of [`RunConfig::builtin`], the example config of issue #3.
+/// The text of [`RunConfig::builtin`]: the built-in default run (SGHMC `lp-l` on N(0, 1) in Q(8, 4)).
 pub const BUILTIN_CONFIG: &str = r#"{"target": {"gaussian": {"mean": [0.0], "var": [1.0]}},
  "sampler": {"sghmc": {"variant": "lp-l", "eta": 0.09, "u": 2.0, "gamma": 3.0}},
  "format": {"wl": 8, "fl": 4}, "rounding": "sr", "datapath": "float",
