@@ -7,11 +7,14 @@
 //! - [`table`]: inverse-CDF table lookup with `t` random bits per element; the table (built by
 //!   the caller, e.g. `lpmc::noise`) holds `2^t` codes.
 //!
-//! The transcendental functions are `libm`'s (pure Rust, FreeBSD msun): `ln` and `sin`/`cos`
-//! are its algorithms, written here without branches so that a loop of pairs vectorizes, and
-//! return its bits; the `f64` outputs are the same bits on every platform.
+//! The transcendental functions are `libm`'s (pure Rust, FreeBSD msun) algorithms, written
+//! here without branches so that a loop of pairs vectorizes: `ln` returns `libm::log`'s bits;
+//! the angle `2πu₂` is reduced to `[−π/4, π/4]` exactly in turns and `sin`/`cos` there are
+//! `libm`'s kernels. Only IEEE-754 adds, multiplies, one division and one square root are
+//! used (no fused multiply-add), so the `f64` outputs are the same bits on every platform.
 
 use crate::bits::WordSource;
+use crate::portable::{u52_to_f64, u53_to_f64};
 
 /// 2^−53.
 const INV_2_53: f64 = 1.0 / 9_007_199_254_740_992.0;
@@ -20,8 +23,9 @@ const INV_2_53: f64 = 1.0 / 9_007_199_254_740_992.0;
 ///
 /// Outputs come in pairs: pair `j` (elements `2j`, `2j+1`) draws two words `w1`, `w2`, in that
 /// order, and with `u1 = ((w1 >> 11) + 1)·2^−53 ∈ (0, 1]`, `u2 = (w2 >> 11)·2^−53 ∈ [0, 1)`,
-/// `r = √(−2 ln u1)` sets `out[2j] = r·cos(2πu2)`, `out[2j+1] = r·sin(2πu2)` (`ln`, `sin`,
-/// `cos` with the bits of `libm::log` and `libm::sincos`, `√` correctly rounded). A call on `n`
+/// `r = √(−2 ln u1)` sets `out[2j] = r·cos(2πu2)`, `out[2j+1] = r·sin(2πu2)` (`ln` with the
+/// bits of `libm::log`, `√` correctly rounded; `sin`, `cos` by the exact reduction in turns of
+/// [`box_muller_pair`], within about 2 ulp of the true values). A call on `n`
 /// elements draws exactly `2⌈n/2⌉` words; for odd `n` the last sine is dropped. The low 11
 /// bits of every word are unused. |output| ≤ √(2·53·ln 2) ≈ 8.57.
 ///
@@ -86,20 +90,34 @@ pub fn box_muller_at(words: &[u64], start: usize, out: &mut [f64]) {
 }
 
 /// One Box–Muller pair `(r·cos 2πu₂, r·sin 2πu₂)` from two words (see [`box_muller`]), with
-/// `r = √(−2 ln u₁)`: [`ln_unit`] and [`sincos_turn`] are `libm::log` and `libm::sincos`
-/// written without branches for the arguments that occur here, the square root is correctly
-/// rounded (as `libm::sqrt`): the same bits, in a loop that vectorizes.
+/// `r = √(−2 ln u₁)`: `ln` is `libm::log` without its branches (none of which `u₁ ∈ (0, 1]`
+/// takes), the square root is correctly rounded (as `libm::sqrt`); for `u₂ = m·2^−53`, with
+/// `t = m + 2^50`, the quadrant `n = ⌊t/2^51⌋ mod 4` and `y = (t mod 2^51 − 2^50)·(π/2·2^−51)`
+/// (one rounding; `|y| ≤ π/4`), `2πu₂ = n·π/2 + y` exactly in the angle, and
+/// `(sin 2πu₂, cos 2πu₂)` is `(s, c)`, `(c, −s)`, `(−s, −c)`, `(−c, s)` for `n = 0…3` with
+/// `s = libm::sin(y)`, `c = libm::cos(y)` (their bits). Branch-free, so a loop of pairs
+/// vectorizes.
+///
+/// ```
+/// use lpmc_kernels::noise::box_muller_pair;
+/// // u₁ = 1 (r = 0) and u₂ = ¼ (a quarter turn).
+/// assert_eq!(box_muller_pair(u64::MAX, 1 << 62), (0.0, 0.0));
+/// // u₁ = 2^−53, the smallest (r = √(106 ln 2) ≈ 8.57), and u₂ = 0: (r, 0).
+/// let (c, s) = box_muller_pair(0, 0);
+/// assert_eq!(s, 0.0);
+/// assert!((c - (2.0 * 53.0 * std::f64::consts::LN_2).sqrt()).abs() < 1e-12);
+/// ```
 #[inline(always)]
 pub fn box_muller_pair(w1: u64, w2: u64) -> (f64, f64) {
-    let u1 = ((w1 >> 11) + 1) as f64 * INV_2_53;
-    let u2 = (w2 >> 11) as f64 * INV_2_53;
+    // (m + 1)·2^−53 = m·2^−53 + 2^−53, exact (m + 1 ≤ 2^53).
+    let u1 = u53_to_f64(w1 >> 11) * INV_2_53 + INV_2_53;
     let r = (-2.0 * ln_unit(u1)).sqrt();
-    let (s, c) = sincos_turn(2.0 * core::f64::consts::PI * u2);
+    let (s, c) = sincos_turn(w2 >> 11);
     (r * c, r * s)
 }
 
-// `ln_unit` and `sincos_turn` follow FreeBSD's msun (`e_log.c`, `k_sin.c`, `k_cos.c`,
-// `e_rem_pio2.c`), as ported by the `libm` crate:
+// `ln_unit`, `k_sin` and `k_cos` follow FreeBSD's msun (`e_log.c`, `k_sin.c`, `k_cos.c`), as
+// ported by the `libm` crate:
 // Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
 // Developed at SunSoft, a Sun Microsystems, Inc. business. Permission to use, copy, modify,
 // and distribute this software is freely granted, provided that this notice is preserved.
@@ -136,87 +154,36 @@ fn ln_unit(x: f64) -> f64 {
     s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
 }
 
-/// `(sin x, cos x)` for `x ∈ [0, 2π)`: `libm::sincos` with every path it can take there
-/// computed and the right one selected per argument (tiny `x`; `x < π/4`; the reductions by
-/// `n·π/2` for n = 1…4; the "medium" reduction with one to three rounds near multiples of
-/// π/2), then the quadrant `n mod 4`. Same operations as `libm`, so the same bits.
+/// `(sin 2πu₂, cos 2πu₂)` for `u₂ = m·2^−53`, `m < 2^53` (the top 53 bits of a word), by an
+/// exact reduction in turns: with `t = m + 2^50`, the quadrant `n = ⌊t/2^51⌋ mod 4` and
+/// `y = (t mod 2^51 − 2^50)·(π/2·2^−51) ∈ [−π/4, π/4]` (one rounding), so that
+/// `2πu₂ ≡ n·π/2 + y`; then msun's kernels give `sin y` and `cos y` (the bits of `libm::sin`
+/// and `libm::cos` on that interval) and the quadrant swaps and negates them. The reduction is
+/// exact because the angle comes in turns, so no `π/2` digits are needed: the result is within
+/// about 2 ulp of the true `sin 2πu₂`, `cos 2πu₂`.
 #[inline(always)]
-fn sincos_turn(x: f64) -> (f64, f64) {
-    const TO_INT: f64 = 1.5 / f64::EPSILON;
-    const INV_PIO2: f64 = f64::from_bits(0x3fe45f30_6dc9c883); // 6.36619772367581382433e-1
-    const PIO2_1: f64 = f64::from_bits(0x3ff921fb_54400000); // 1.57079632673412561417e0
-    const PIO2_1T: f64 = f64::from_bits(0x3dd0b461_1a626331); // 6.07710050650619224932e-11
-    const PIO2_2: f64 = f64::from_bits(0x3dd0b461_1a600000); // 6.07710050630396597660e-11
-    const PIO2_2T: f64 = f64::from_bits(0x3ba3198a_2e037073); // 2.02226624879595063154e-21
-    const PIO2_3: f64 = f64::from_bits(0x3ba3198a_2e000000); // 2.02226624871116645580e-21
-    const PIO2_3T: f64 = f64::from_bits(0x397b839a_252049c1); // 8.47842766036889956997e-32
-    let ix = (x.to_bits() >> 32) as u32 & 0x7fff_ffff;
-    // Reduction by a fixed n·π/2 (x > π/4, not near a multiple of π/2).
-    let nf: f64 = if ix <= 0x4002_d97c {
-        1.0
-    } else if ix <= 0x400f_6a7a {
-        2.0
-    } else if ix <= 0x4015_fdbc {
-        3.0
-    } else {
-        4.0
-    };
-    let z = x - nf * PIO2_1;
-    let fy0 = z - nf * PIO2_1T;
-    let fy1 = (z - fy0) - nf * PIO2_1T;
-    // The medium reduction: n = rint(x·2/π), up to three rounds of π/2's digits.
-    let f_n = (x * INV_PIO2 + TO_INT) - TO_INT;
-    let ex = (ix >> 20) as i32;
-    let r1 = x - f_n * PIO2_1;
-    let w1 = f_n * PIO2_1T;
-    let y01 = r1 - w1;
-    let r2 = r1 - f_n * PIO2_2;
-    let w2 = f_n * PIO2_2T - ((r1 - r2) - f_n * PIO2_2);
-    let y02 = r2 - w2;
-    let r3 = r2 - f_n * PIO2_3;
-    let w3 = f_n * PIO2_3T - ((r2 - r3) - f_n * PIO2_3);
-    let y03 = r3 - w3;
-    let ey = |y: f64| (y.to_bits() >> 52) as i32 & 0x7ff;
-    let second = ex - ey(y01) > 16;
-    let third = second && ex - ey(y02) > 49;
-    let (r, w, my0) = if third {
-        (r3, w3, y03)
-    } else if second {
-        (r2, w2, y02)
-    } else {
-        (r1, w1, y01)
-    };
-    let my1 = (r - my0) - w;
-    let medium = (ix <= 0x400f_6a7a && (ix & 0xfffff) == 0x921fb)
-        || ix == 0x4012_d97c
-        || ix == 0x4019_21fb
-        || ix > 0x401c_463b;
-    let (n, y0, y1) = if medium {
-        (f_n as i32, my0, my1)
-    } else {
-        (nf as i32, fy0, fy1)
-    };
-    let (s, c) = (k_sin(y0, y1, true), k_cos(y0, y1));
-    // Quadrant n mod 4: (s, c), (c, −s), (−s, −c), (−c, s), as selects.
-    let q = n & 3;
-    let (a, b) = if q & 1 == 0 { (s, c) } else { (c, s) };
-    let a = if q & 2 != 0 { -a } else { a };
-    let b = if (q + 1) & 2 != 0 { -b } else { b };
-    let (s, c) = (a, b);
-    let small = (k_sin(x, 0.0, false), k_cos(x, 0.0));
-    if ix < 0x3e46_a09e {
-        (x, 1.0)
-    } else if ix <= 0x3fe9_21fb {
-        small
-    } else {
-        (s, c)
-    }
+fn sincos_turn(m: u64) -> (f64, f64) {
+    const HALF_QUADRANT: u64 = 1 << 50;
+    const QUADRANT_MASK: u64 = (1 << 51) - 1;
+    // π/2 per quadrant of 2^51 codes.
+    const RADIANS_PER_CODE: f64 = core::f64::consts::FRAC_PI_2 / (1u64 << 51) as f64;
+    let t = m + HALF_QUADRANT;
+    let n = (t >> 51) & 3;
+    // t mod 2^51 − 2^50, exact in f64.
+    let within = u52_to_f64(t & QUADRANT_MASK) - HALF_QUADRANT as f64;
+    let y = within * RADIANS_PER_CODE;
+    let (s, c) = (k_sin(y), k_cos(y));
+    // Quadrant n: (s, c), (c, −s), (−s, −c), (−c, s), as selects.
+    let (a, b) = if n & 1 == 0 { (s, c) } else { (c, s) };
+    let a = if n & 2 != 0 { -a } else { a };
+    let b = if (n + 1) & 2 != 0 { -b } else { b };
+    (a, b)
 }
 
-/// `sin(x + y)` on `[−π/4, π/4]` (`y` the tail of a reduced argument, `tail` whether it is
-/// used): msun's `__kernel_sin`.
+/// `sin x` on `[−π/4, π/4]`: msun's `__kernel_sin` with no tail (`y = 0`), the bits of
+/// `libm::sin` there (which returns `x` itself below 2^−26, where this rounds to `x` too).
 #[inline(always)]
-fn k_sin(x: f64, y: f64, tail: bool) -> f64 {
+fn k_sin(x: f64) -> f64 {
     const S1: f64 = f64::from_bits(0xbfc55555_55555549); // -1.66666666666666324348e-1
     const S2: f64 = f64::from_bits(0x3f811111_1110f8a6); // 8.33333333332248946124e-3
     const S3: f64 = f64::from_bits(0xbf2a01a0_19c161d5); // -1.98412698298579493134e-4
@@ -227,16 +194,13 @@ fn k_sin(x: f64, y: f64, tail: bool) -> f64 {
     let w = z * z;
     let r = S2 + z * (S3 + z * S4) + z * w * (S5 + z * S6);
     let v = z * x;
-    if tail {
-        x - ((z * (0.5 * y - v * r) - y) - v * S1)
-    } else {
-        x + v * (S1 + z * r)
-    }
+    x + v * (S1 + z * r)
 }
 
-/// `cos(x + y)` on `[−π/4, π/4]`: msun's `__kernel_cos`.
+/// `cos x` on `[−π/4, π/4]`: msun's `__kernel_cos` with no tail, the bits of `libm::cos` there
+/// (which returns 1 below 2^−26.5, where this rounds to 1 too).
 #[inline(always)]
-fn k_cos(x: f64, y: f64) -> f64 {
+fn k_cos(x: f64) -> f64 {
     const C1: f64 = f64::from_bits(0x3fa55555_5555554c); // 4.16666666666666019037e-2
     const C2: f64 = f64::from_bits(0xbf56c16c_16c15177); // -1.38888888888741095749e-3
     const C3: f64 = f64::from_bits(0x3efa01a0_19cb1590); // 2.48015872894767294178e-5
@@ -248,7 +212,7 @@ fn k_cos(x: f64, y: f64) -> f64 {
     let r = z * (C1 + z * (C2 + z * C3)) + w * w * (C4 + z * (C5 + z * C6));
     let hz = 0.5 * z;
     let w = 1.0 - hz;
-    w + (((1.0 - w) - hz) + (z * r - x * y))
+    w + (((1.0 - w) - hz) + z * r)
 }
 
 /// Variance of one [`clt`] output, `k(4^b − 1)/3` (exact in `f64` for `b ≤ 26`).

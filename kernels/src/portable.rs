@@ -194,16 +194,21 @@ pub(crate) fn small_int_to_i64(v: f64) -> i64 {
     (v + ROUND_MAGIC).to_bits() as i64 - ROUND_MAGIC.to_bits() as i64
 }
 
-/// `u < 2^53` as `f64`, exact: its two 26/27-bit halves each enter a mantissa below `2^52`
-/// (`2^52 + h` has the bits `0x4330… | h`), and `hi·2^26 + lo < 2^53` is exact. Vector
-/// code on AVX2, which has no `u64`/`i64` → `f64` instruction.
+/// `u < 2^52` as `f64`, exact: `2^52 + u` is the `f64` with the bits `0x4330… | u`, and
+/// subtracting `2^52` is exact. Vector code on AVX2, which has no `u64`/`i64` → `f64`
+/// instruction.
 #[inline(always)]
-pub(crate) fn u53_to_f64(u: u64) -> f64 {
+pub(crate) fn u52_to_f64(u: u64) -> f64 {
     const TWO52_BITS: u64 = 0x4330_0000_0000_0000;
     const TWO52: f64 = 4_503_599_627_370_496.0;
-    let hi = f64::from_bits(TWO52_BITS | (u >> 26)) - TWO52;
-    let lo = f64::from_bits(TWO52_BITS | (u & ((1 << 26) - 1))) - TWO52;
-    hi * 67_108_864.0 + lo
+    f64::from_bits(TWO52_BITS | u) - TWO52
+}
+
+/// `u < 2^53` as `f64`, exact: its two 26/27-bit halves by [`u52_to_f64`], and
+/// `hi·2^26 + lo < 2^53` is exact.
+#[inline(always)]
+pub(crate) fn u53_to_f64(u: u64) -> f64 {
+    u52_to_f64(u >> 26) * 67_108_864.0 + u52_to_f64(u & ((1 << 26) - 1))
 }
 
 /// `(f > ½, f = ½)` for the fraction `f = y − floor`, exact. The rounded `f64` difference

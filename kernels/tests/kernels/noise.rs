@@ -62,20 +62,25 @@ fn clt_variance() {
     );
 }
 
-/// The Box–Muller pair as its doc states it, with `libm`'s `log`, `sqrt` and `sincos`.
-fn libm_pair(w1: u64, w2: u64) -> [f64; 2] {
+/// The Box–Muller pair as its doc states it: `libm`'s `log` and `sqrt`, the angle reduced in
+/// turns (quadrant `n`, `y ∈ [−π/4, π/4]`) and `libm`'s `sin`, `cos` of `y`.
+fn documented_pair(w1: u64, w2: u64) -> [f64; 2] {
     let u1 = ((w1 >> 11) + 1) as f64 / 9_007_199_254_740_992.0;
-    let u2 = (w2 >> 11) as f64 / 9_007_199_254_740_992.0;
     let r = libm::sqrt(-2.0 * libm::log(u1));
-    let (s, c) = libm::sincos(2.0 * std::f64::consts::PI * u2);
-    [r * c, r * s]
+    let t = (w2 >> 11) + (1 << 50);
+    let n = (t >> 51) & 3;
+    let y = ((t & ((1 << 51) - 1)) as f64 - (1u64 << 50) as f64)
+        * (std::f64::consts::FRAC_PI_2 / (1u64 << 51) as f64);
+    let (s, c) = (libm::sin(y), libm::cos(y));
+    let (sin, cos) = [(s, c), (c, -s), (-s, -c), (-c, s)][n as usize];
+    [r * cos, r * sin]
 }
 
 /// `box_muller` and every window of `box_muller_at` (which the fused `vc-l` kernels take
 /// per block) give exactly the documented formula's bits: on random words, on `u₁` at every
 /// power of two from 2^−53 to 1 and one code either side, and on u₁ = 1.
 #[test]
-fn box_muller_is_the_libm_formula() {
+fn box_muller_is_the_documented_formula() {
     let mut words = vec![0u64; 2 * 200_000];
     Xoshiro::new(12, 0).fill(&mut words);
     // Edge u₁ = (m + 1)·2^−53 for m = 2^k − 2, 2^k − 1, 2^k (u₁ just below, at, just above
@@ -91,7 +96,7 @@ fn box_muller_is_the_libm_formula() {
     let mut all = vec![0.0; n];
     box_muller(&mut words.iter().copied().collect::<Source>(), &mut all);
     for (j, z) in all.chunks(2).enumerate() {
-        let want = libm_pair(words[2 * j], words[2 * j + 1]);
+        let want = documented_pair(words[2 * j], words[2 * j + 1]);
         assert_eq!(
             [z[0].to_bits(), z[1].to_bits()],
             want.map(f64::to_bits),
@@ -134,48 +139,46 @@ impl WordSource for Source {
     }
 }
 
-/// The angle `2πu₂` at every branch of `libm::sincos` in [0, 2π): ±300 codes of `u₂` around
-/// each threshold of the high word (tiny, π/4, the n = 1…4 reductions and the medium cases),
-/// random angles inside the medium windows (|x| ≈ π/2, π, 3π/2, 2π in the high word) and
-/// ±3000 codes around u₂ = ¼, ½, ¾ (x next to a multiple of π/2: the second and third
-/// reduction rounds). Every pair must be the `libm` formula's bits.
+/// The angle at every quadrant boundary and every point where the reduced `y` changes side:
+/// ±3000 codes of `u₂` around each multiple of ⅛ turn (`u₂` code `k·2^50`), the first and last
+/// codes, and random angles. Every pair must be the documented formula's bits, and the
+/// values within 2·10^−15 of `r·cos`, `r·sin` of `2πu₂` by `libm` (whose own argument `2πu₂`
+/// carries a rounding of up to 2π·2^−53 ≈ 7·10^−16, plus about 1 ulp (2.2·10^−16) for each
+/// kernel here and there; the check divides `r` out, so it compares unit vectors).
 #[test]
-fn box_muller_angles_at_every_branch() {
-    let turn = 2.0 * std::f64::consts::PI;
-    let code = |x: f64| ((x / turn) * 9_007_199_254_740_992.0) as i64;
+fn box_muller_angles_at_every_octant() {
     let mut codes: Vec<i64> = Vec::new();
+    for k in 0..=8i64 {
+        codes.extend((-3000..=3000).map(|d| k * (1 << 50) + d));
+    }
     let mut g = Xoshiro::new(21, 0);
-    let thresholds: [u64; 10] = [
-        0x3e46a09e, 0x3fe921fb, 0x3ff921fb, 0x4002d97c, 0x400921fb, 0x400f6a7a, 0x4012d97c,
-        0x4015fdbc, 0x401921fb, 0x401c463b,
-    ];
-    for t in thresholds {
-        let (lo, hi) = (f64::from_bits(t << 32), f64::from_bits((t + 1) << 32));
-        for x in [lo, hi] {
-            codes.extend((-300..=300).map(|d| code(x) + d));
-        }
-        for _ in 0..2000 {
-            let f = (g.next_word() >> 11) as f64 / 9_007_199_254_740_992.0;
-            codes.push(code(lo + f * (hi - lo)));
-        }
-    }
-    for q in 1..4i64 {
-        codes.extend((-3000..=3000).map(|d| q * (1 << 51) + d));
-    }
+    codes.extend((0..20_000).map(|_| (g.next_word() >> 11) as i64));
+    // One fixed w1 (one r): the accuracy check divides r out.
+    let w1 = g.next_word();
     let mut words = Vec::new();
     for c in codes.into_iter().filter(|c| (0..1 << 53).contains(c)) {
-        words.push(g.next_word());
+        words.push(w1);
         words.push((c as u64) << 11 | (g.next_word() & 0x7ff));
     }
     let mut out = vec![0.0; words.len()];
     box_muller_at(&words, 0, &mut out);
+    let u1 = ((w1 >> 11) + 1) as f64 / 9_007_199_254_740_992.0;
+    let r = libm::sqrt(-2.0 * libm::log(u1));
     for (j, z) in out.chunks(2).enumerate() {
-        let want = libm_pair(words[2 * j], words[2 * j + 1]);
+        let want = documented_pair(words[2 * j], words[2 * j + 1]);
+        let code = words[2 * j + 1] >> 11;
         assert_eq!(
             [z[0].to_bits(), z[1].to_bits()],
             want.map(f64::to_bits),
-            "pair {j}: u2 code {}",
-            words[2 * j + 1] >> 11
+            "pair {j}: u2 code {code}"
+        );
+        let (s, c) =
+            libm::sincos(2.0 * std::f64::consts::PI * code as f64 / 9_007_199_254_740_992.0);
+        assert!(
+            (z[0] / r - c).abs() <= 2e-15 && (z[1] / r - s).abs() <= 2e-15,
+            "pair {j}: u2 code {code}: ({}, {}) vs libm ({c}, {s})",
+            z[0] / r,
+            z[1] / r
         );
     }
 }
