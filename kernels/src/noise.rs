@@ -154,13 +154,9 @@ fn ln_unit(x: f64) -> f64 {
     s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
 }
 
-/// `(sin 2πu₂, cos 2πu₂)` for `u₂ = m·2^−53`, `m < 2^53` (the top 53 bits of a word), by an
-/// exact reduction in turns: with `t = m + 2^50`, the quadrant `n = ⌊t/2^51⌋ mod 4` and
-/// `y = (t mod 2^51 − 2^50)·(π/2·2^−51) ∈ [−π/4, π/4]` (one rounding), so that
-/// `2πu₂ ≡ n·π/2 + y`; then msun's kernels give `sin y` and `cos y` (the bits of `libm::sin`
-/// and `libm::cos` on that interval) and the quadrant swaps and negates them. The reduction is
-/// exact because the angle comes in turns, so no `π/2` digits are needed: the result is within
-/// about 2 ulp of the true `sin 2πu₂`, `cos 2πu₂`.
+/// `(sin 2πu₂, cos 2πu₂)` for `u₂ = m·2^−53`, `m < 2^53` (the top 53 bits of a word), by the
+/// reduction in turns [`box_muller_pair`] states: exact in the angle, since it comes in turns
+/// and needs no digits of `π/2`, so the result is within about 2 ulp of the true values.
 #[inline(always)]
 fn sincos_turn(m: u64) -> (f64, f64) {
     const HALF_QUADRANT: u64 = 1 << 50;
