@@ -12,6 +12,7 @@
 // Numerical code indexes several arrays with one counter; iterator zips would hide the math.
 #![allow(clippy::needless_range_loop)]
 
+pub mod classifier;
 pub mod data;
 pub mod diagnostics;
 pub mod error;

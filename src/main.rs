@@ -660,6 +660,24 @@ fn run(cli: Cli) -> Result<(), Error> {
                 progress: true,
                 max_memory: checks.max_memory,
             };
+            if let lpmc::target::TargetConfig::Classifier(c) = &cfg.target {
+                let r = lpmc::experiment::classify::run(&cfg, c, &opts)?;
+                let m = &r.metrics;
+                println!(
+                    "model average of {} samples: test accuracy {:.4}, test NLL {:.4}, ECE {:.4}, training NLL {:.4}; last sample: test accuracy {:.4} ({:.2} epochs, {} saturations, {:.1} s) -> {}",
+                    m.kept_samples,
+                    m.test_accuracy,
+                    m.test_nll,
+                    m.ece,
+                    m.train_nll,
+                    m.last_sample.test_accuracy,
+                    m.epochs,
+                    m.saturations,
+                    m.wall_s,
+                    opts.out.join("result.json").display()
+                );
+                return Ok(());
+            }
             let prepared = lpmc::experiment::run::prepare(&cfg, &opts)?;
             let before = prepared.warnings.len();
             print_warnings(&prepared.warnings);

@@ -324,7 +324,7 @@ pub type Coefficient = (&'static str, f64, i64);
 
 /// The names of SGLD's integer coefficients, in the order of `Sgld::int_coefs` (as
 /// `Sgld::new` names them in its errors).
-const SGLD_COEFFICIENTS: [&str; 2] = ["eta", "sqrt(2·eta)/s_n"];
+const SGLD_COEFFICIENTS: [&str; 2] = ["eta", "sqrt(2·eta·T)/s_n"];
 
 /// The names of SGHMC's integer coefficients, in the order of `Sghmc::int_coefs`
 /// `[e, c_vg, c_xv, c_xg, n_v, n_xv, n_x]` (as `Sghmc::new` names them in its errors).
@@ -580,7 +580,7 @@ impl RunConfig {
 
     /// Checks that the sampler's constants are finite numbers (η, u, γ within range of each
     /// other): SGLD's √(2η), SGHMC's integrator constants ([`Coefs`]).
-    fn check_constants(&self) -> Result<()> {
+    pub(crate) fn check_constants(&self) -> Result<()> {
         match &self.sampler {
             SamplerConfig::Sgld(s) => {
                 if s.eta.is_finite() && !(2.0 * s.eta).is_finite() {
@@ -640,7 +640,9 @@ impl RunConfig {
             datapath: self.datapath,
             grad_noise: self.grad_noise,
             noise_gen: self.noise_gen,
+            temperature: self.target.temperature(),
         };
+        let temperature = setup.temperature;
         let integer = self.datapath == Datapath::Integer;
         // What the coefficients' noise parts are divided by (the generator's s.d.).
         let sd = crate::noise::IntNormal::new(self.noise_gen, formats.noise).sd();
@@ -648,7 +650,7 @@ impl RunConfig {
             SamplerConfig::Sgld(s) => {
                 let sampler = Sgld::new(s.variant, s.eta, setup, d)?;
                 let coefficients = if integer && s.variant != SgldVariant::Fp {
-                    let exact = [s.eta, (2.0 * s.eta).sqrt() / sd];
+                    let exact = [s.eta, (2.0 * s.eta * temperature).sqrt() / sd];
                     SGLD_COEFFICIENTS
                         .iter()
                         .zip(exact)

@@ -218,6 +218,7 @@ pub fn config_dim(config: &RunConfig) -> usize {
         TargetConfig::Mixture(m) => m.dim(),
         TargetConfig::PaperMixture | TargetConfig::Posterior(_) => 1,
         TargetConfig::Regression(r) => r.dim,
+        TargetConfig::Classifier(c) => c.net().dim(),
     }
 }
 

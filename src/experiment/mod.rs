@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod chains;
+pub mod classify;
 pub mod config;
 pub mod eval;
 pub mod exact;

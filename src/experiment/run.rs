@@ -125,15 +125,15 @@ pub struct Metrics {
 }
 
 /// A progress bar on stderr that appears once the run has taken a second.
-struct Bar {
-    bar: indicatif::ProgressBar,
+pub(crate) struct Bar {
+    pub(crate) bar: indicatif::ProgressBar,
     start: Instant,
     shown: Mutex<bool>,
     enabled: bool,
 }
 
 impl Bar {
-    fn new(total: u64, enabled: bool) -> Self {
+    pub(crate) fn new(total: u64, enabled: bool) -> Self {
         let bar = indicatif::ProgressBar::with_draw_target(
             Some(total),
             indicatif::ProgressDrawTarget::hidden(),

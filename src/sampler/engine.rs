@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::round::Rounding;
 use crate::source::Bits;
-use crate::target::Target;
+use crate::target::Potential;
 use lpmc_kernels::drivers::lockstep::{self, Keep, Kept};
 use lpmc_kernels::drivers::{chain, reference, State};
 use lpmc_kernels::portable::round_f64;
@@ -37,7 +37,7 @@ enum Source {
 #[derive(Debug)]
 pub struct Engine<'a> {
     sampler: &'a dyn Sampler,
-    target: &'a dyn Target,
+    target: &'a dyn Potential,
     source: Source,
     platform: Platform,
 }
@@ -56,7 +56,7 @@ const CALL_WORDS: usize = 512;
 
 impl<'a> Engine<'a> {
     /// `sampler` on `target`; an error if their dimensions differ.
-    pub fn new(sampler: &'a dyn Sampler, target: &'a dyn Target) -> Result<Self> {
+    pub fn new(sampler: &'a dyn Sampler, target: &'a dyn Potential) -> Result<Self> {
         let d = sampler.dim();
         if target.dim() != d {
             return Err(Error::Config(format!(

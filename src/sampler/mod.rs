@@ -142,6 +142,10 @@ pub struct Setup {
     pub grad_noise: f64,
     /// Gaussian generator of the integer datapath.
     pub noise_gen: NoiseGen,
+    /// Temperature T > 0 of the sampled law `exp(−U/T)`: every injected noise variance is
+    /// multiplied by T (1 for the analytic targets; `1/N` for a classifier whose potential is
+    /// the per-datum loss, see [`crate::classifier`]).
+    pub temperature: f64,
 }
 
 impl Setup {
@@ -154,6 +158,7 @@ impl Setup {
             datapath: Datapath::Float,
             grad_noise: 0.0,
             noise_gen: NoiseGen::BoxMuller,
+            temperature: 1.0,
         }
     }
 }
@@ -361,6 +366,13 @@ impl Core {
                 "grad_noise",
                 setup.grad_noise,
                 "must be a finite number ≥ 0",
+            ));
+        }
+        if !(setup.temperature.is_finite() && setup.temperature > 0.0) {
+            return Err(Error::param(
+                "temperature",
+                setup.temperature,
+                "must be a finite number > 0",
             ));
         }
         if setup.datapath == Datapath::Integer {

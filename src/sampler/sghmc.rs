@@ -70,6 +70,17 @@ impl Coefs {
         }
     }
 
+    /// The constants at temperature `t` (the law `exp(−U/t)`): the noise's variances and
+    /// covariance times `t`, the drift unchanged.
+    pub fn tempered(self, t: f64) -> Self {
+        Coefs {
+            var_v: self.var_v * t,
+            var_x: self.var_x * t,
+            cov: self.cov * t,
+            ..self
+        }
+    }
+
     /// `(a, s)` with `ξ^x = a·ξ^v + s·ξ'`: `a = Cov/Var_v`, `s = √(Var_x − Cov²/Var_v)`.
     pub fn split(&self) -> (f64, f64) {
         let a = self.cov / self.var_v;
@@ -164,7 +175,7 @@ impl Sghmc {
                 "rescale_momentum is implemented on the float datapath only".into(),
             ));
         }
-        let k = Coefs::new(p.eta, p.u, p.gamma, p.paper_sign);
+        let k = Coefs::new(p.eta, p.u, p.gamma, p.paper_sign).tempered(core.setup.temperature);
         let (a, s) = k.split();
         let sv = k.var_v.sqrt();
         for (name, v) in [("Var_v", k.var_v), ("Var_x", k.var_x), ("Cov", k.cov)] {

@@ -54,11 +54,13 @@ impl Sgld {
         let core = Core::new(setup)?;
         let f = *core.f();
         let mut int_coefs = [0; 7];
-        let mut var = 2.0 * eta;
+        // The noise's variance 2ηT (T the temperature).
+        let t = core.setup.temperature;
+        let mut var = 2.0 * eta * t;
         if core.integer() && variant != SgldVariant::Fp {
             int_coefs[0] = core.coef("eta", eta)?;
-            int_coefs[1] = core.coef("sqrt(2·eta)/s_n", (2.0 * eta).sqrt() / core.noise_sd())?;
-            var = 2.0 * f.coef.value(int_coefs[0]);
+            int_coefs[1] = core.coef("sqrt(2·eta·T)/s_n", var.sqrt() / core.noise_sd())?;
+            var = 2.0 * f.coef.value(int_coefs[0]) * t;
         }
         let x = match variant {
             SgldVariant::LpF if core.integer() => f.accum,
@@ -75,7 +77,7 @@ impl Sgld {
             x,
             v: x,
             int_coefs,
-            coefs: [eta, (2.0 * eta).sqrt(), 0.0, 0.0, 0.0, 0.0, 0.0],
+            coefs: [eta, (2.0 * eta * t).sqrt(), 0.0, 0.0, 0.0, 0.0, 0.0],
             vc_var: [var, 0.0, 0.0],
             rescale: None,
         };

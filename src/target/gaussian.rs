@@ -1,6 +1,6 @@
 //! Gaussian targets N(μ, Σ): `U(x) = ½(x − μ)ᵀΣ⁻¹(x − μ)`, `∇U(x) = Σ⁻¹(x − μ)`.
 
-use super::{broadcast_dim, check_finite, Dist1, Target, Values};
+use super::{broadcast_dim, check_finite, Dist1, Potential, Target, Values};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -239,7 +239,7 @@ pub(crate) fn spd_inverse(a: &[f64], d: usize) -> Option<Vec<f64>> {
     cholesky(a, d).map(|l| spd_inverse_of_factor(&l, d))
 }
 
-impl Target for Gaussian {
+impl Potential for Gaussian {
     fn dim(&self) -> usize {
         self.mean.len()
     }
@@ -267,7 +267,9 @@ impl Target for Gaussian {
         self.is_diagonal()
             .then_some((self.mean.as_slice(), self.prec_diag.as_slice()))
     }
+}
 
+impl Target for Gaussian {
     fn mean(&self) -> Vec<f64> {
         self.mean.clone()
     }

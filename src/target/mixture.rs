@@ -2,7 +2,7 @@
 //! `π(x) = Σ_k w_k N(x; μ_k, diag(v_k))`, `∇U(x) = Σ_k r_k(x)·(x − μ_k)/v_k` with
 //! responsibilities `r_k(x) = w_k N(x; μ_k, v_k)/π(x)` (computed with log-sum-exp).
 
-use super::{broadcast_dim, check_finite, Dist1, Target, Values};
+use super::{broadcast_dim, check_finite, Dist1, Potential, Target, Values};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -143,7 +143,7 @@ impl Mixture {
     }
 }
 
-impl Target for Mixture {
+impl Potential for Mixture {
     fn dim(&self) -> usize {
         self.means[0].len()
     }
@@ -189,7 +189,9 @@ impl Target for Mixture {
             ln_vars: &self.ln_vars1,
         })
     }
+}
 
+impl Target for Mixture {
     fn mean(&self) -> Vec<f64> {
         let d = self.dim();
         (0..d)

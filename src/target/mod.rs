@@ -16,7 +16,9 @@
 //! - `{"regression": {"n": .., "dim": .., ...}}`: Bayesian linear regression on synthetic data
 //!   ([`regression`]);
 //! - `{"posterior": {"n": .., "batch": .., ...}}`: the \[S\] script's mixture posterior
-//!   ([`posterior`]).
+//!   ([`posterior`]);
+//! - `{"classifier": {"data": "mnist", "model": "logistic"}}`: a Bayesian classifier on real
+//!   data ([`crate::classifier`]), which has no exact law.
 
 pub mod dist1;
 pub mod gaussian;
@@ -33,8 +35,10 @@ pub use regression::Regression;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// A distribution to sample: gradient of the potential, exact moments and projections.
-pub trait Target: Send + Sync + std::fmt::Debug {
+/// The gradient side of a distribution to sample: its potential `U = −log π` (up to a
+/// constant) as the samplers' drivers consume it. Every [`Target`] is one; a classifier's
+/// posterior ([`crate::classifier`]) is one without an exact law.
+pub trait Potential: Send + Sync + std::fmt::Debug {
     /// Dimension d.
     fn dim(&self) -> usize;
 
@@ -58,11 +62,15 @@ pub trait Target: Send + Sync + std::fmt::Debug {
 
     /// For a 1-D mixture of Gaussians, its components as the kernels compute the gradient in
     /// lanes (`lpmc_kernels::rules::stages::mixture_grad`, the same bits as
-    /// [`Target::grad`]); `None` otherwise (the default).
+    /// [`Potential::grad`]); `None` otherwise (the default).
     fn mixture_1d(&self) -> Option<lpmc_kernels::rules::Mixture<'_>> {
         None
     }
+}
 
+/// A distribution to sample with an exact law: its [`Potential`], exact moments and the exact
+/// law of every 1-D projection, which the Wasserstein evaluator compares samples with.
+pub trait Target: Potential {
     /// Exact mean, length d.
     fn mean(&self) -> Vec<f64>;
 
@@ -109,6 +117,9 @@ pub enum TargetConfig {
     Regression(regression::RegressionConfig),
     /// The mixture posterior of the \[S\] repository's script.
     Posterior(posterior::PosteriorConfig),
+    /// A Bayesian classifier on real data ([`crate::classifier`]): no exact law, scored by
+    /// its predictions (`lpmc run` only).
+    Classifier(crate::classifier::ClassifierConfig),
 }
 
 impl TargetConfig {
@@ -120,7 +131,21 @@ impl TargetConfig {
             TargetConfig::PaperMixture => Box::new(Mixture::paper()),
             TargetConfig::Regression(r) => Box::new(Regression::from_config(r)?),
             TargetConfig::Posterior(p) => Box::new(Posterior::from_config(p)?),
+            TargetConfig::Classifier(_) => {
+                return Err(Error::Config(
+                    "a classifier target has no exact law to evaluate against; `lpmc run` samples it and scores its predictions (this command takes the analytic targets)".into(),
+                ))
+            }
         })
+    }
+
+    /// The temperature T of the sampled law `exp(−U/T)`: 1, or `1/N` for a classifier
+    /// (its potential is the per-datum loss, [`crate::classifier`]).
+    pub fn temperature(&self) -> f64 {
+        match self {
+            TargetConfig::Classifier(c) => c.temperature(),
+            _ => 1.0,
+        }
     }
 }
 

@@ -19,7 +19,7 @@
 //! w_j ∝ exp(−U(θ_j)) — the density convolved with N(0, h²) (variance + 10⁻⁴), which the
 //! evaluator integrates exactly.
 
-use super::{Dist1, Target};
+use super::{Dist1, Potential, Target};
 use crate::error::{Error, Result};
 use lpmc_kernels::noise::box_muller;
 use lpmc_kernels::{WordSource, Xoshiro};
@@ -156,7 +156,7 @@ impl Posterior {
     }
 }
 
-impl Target for Posterior {
+impl Potential for Posterior {
     fn dim(&self) -> usize {
         1
     }
@@ -184,7 +184,9 @@ impl Target for Posterior {
             .sum();
         out[0] = s / m as f64;
     }
+}
 
+impl Target for Posterior {
     fn mean(&self) -> Vec<f64> {
         vec![self.law.mean()]
     }

@@ -14,7 +14,7 @@
 //! indices drawn uniformly with replacement, index = ⌊word·n/2^64⌋ of one word each.
 
 use super::gaussian::{Gaussian, GaussianConfig};
-use super::{check_finite, Dist1, Target};
+use super::{check_finite, Dist1, Potential, Target};
 use crate::error::{Error, Result};
 use lpmc_kernels::noise::box_muller;
 use lpmc_kernels::{WordSource, Xoshiro};
@@ -182,7 +182,7 @@ impl Regression {
     }
 }
 
-impl Target for Regression {
+impl Potential for Regression {
     fn dim(&self) -> usize {
         self.d
     }
@@ -209,7 +209,9 @@ impl Target for Regression {
             self.add_point(i, w, scale, out);
         }
     }
+}
 
+impl Target for Regression {
     fn mean(&self) -> Vec<f64> {
         self.posterior.mean()
     }
